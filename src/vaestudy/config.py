@@ -1,0 +1,178 @@
+"""Typed configuration objects, one per concern, built from the workflow's validated config.
+
+Every object rejects unknown keys: a typo in a config file must stop the study, not be
+ignored. ``RunConfig`` is what one training run depends on; it is saved next to the run's
+results (``config.json``) so that every number can be traced to its settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LOSSES = ("bce", "mse")
+BINARIZATIONS = ("static", "dynamic", "none")
+
+
+class ConfigError(ValueError):
+    """A config key or value is wrong; the message names the key and what is allowed."""
+
+
+def _build(cls: type, values: dict[str, Any] | None, where: str) -> Any:
+    """Instantiate dataclass ``cls`` from ``values``, refusing keys it does not define."""
+    values = dict(values or {})
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {unknown} in '{where}'; allowed keys: {sorted(known)}"
+        )
+    return cls(**values)
+
+
+def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"config '{key}' = {value!r} is invalid; allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where MNIST lives and how it is split and binarized."""
+
+    dir: str = "resources/mnist"
+    validation_size: int = 5000
+    split_seed: int = 0
+    binarization: str = "dynamic"
+    eval_binarization_seed: int = 1234
+    train_subset: int = 0  # 0 = the whole training split
+    test_subset: int = 0  # 0 = the whole test set
+
+    def __post_init__(self) -> None:
+        _check(self.binarization in BINARIZATIONS, "data.binarization", self.binarization,
+               ", ".join(BINARIZATIONS))
+        _check(0 < self.validation_size < 60000, "data.validation_size", self.validation_size,
+               "1..59999")
+        _check(self.train_subset >= 0, "data.train_subset", self.train_subset, ">= 0")
+        _check(self.test_subset >= 0, "data.test_subset", self.test_subset, ">= 0")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Widths of the TensorFlow-tutorial convolutional encoder/decoder."""
+
+    encoder_filters: tuple[int, ...] = (32, 64)
+    decoder_filters: tuple[int, ...] = (64, 32)
+    decoder_dense_channels: int = 32
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "encoder_filters", tuple(self.encoder_filters))
+        object.__setattr__(self, "decoder_filters", tuple(self.decoder_filters))
+        for key in ("encoder_filters", "decoder_filters"):
+            val = getattr(self, key)
+            _check(len(val) == 2 and all(v > 0 for v in val), f"model.{key}", list(val),
+                   "two positive integers (two stride-2 layers take 28x28 to 7x7)")
+        _check(self.decoder_dense_channels > 0, "model.decoder_dense_channels",
+               self.decoder_dense_channels, "> 0")
+
+
+@dataclass(frozen=True)
+class LikelihoodConfig:
+    """Parameters of the likelihoods p(x|z); ``mse_sigma`` is the fixed Gaussian scale."""
+
+    mse_sigma: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check(self.mse_sigma > 0, "likelihood.mse_sigma", self.mse_sigma, "> 0")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Adam optimisation; ``early_stopping_patience`` 0 trains for all epochs."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    early_stopping_patience: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, "training.epochs", self.epochs, ">= 1")
+        _check(self.batch_size >= 1, "training.batch_size", self.batch_size, ">= 1")
+        _check(self.learning_rate > 0, "training.learning_rate", self.learning_rate, "> 0")
+        _check(self.early_stopping_patience >= 0, "training.early_stopping_patience",
+               self.early_stopping_patience, ">= 0")
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Test-set evaluation: Monte-Carlo samples of z per image for the ELBO, batch size."""
+
+    elbo_samples: int = 5
+    batch_size: int = 500
+
+    def __post_init__(self) -> None:
+        _check(self.elbo_samples >= 1, "evaluation.elbo_samples", self.elbo_samples, ">= 1")
+        _check(self.batch_size >= 1, "evaluation.batch_size", self.batch_size, ">= 1")
+
+
+@dataclass(frozen=True)
+class FiguresConfig:
+    """Fixed latent draws (seeded per latent size) and sizes of the per-run figures."""
+
+    latent_seed: int = 2026
+    grid_size: int = 8
+    n_reconstructions: int = 10
+    manifold_size: int = 20
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one training run depends on: its grid point plus the shared settings."""
+
+    loss: str
+    latent_dim: int
+    seed: int
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    figures: FiguresConfig = field(default_factory=FiguresConfig)
+
+    def __post_init__(self) -> None:
+        _check(self.loss in LOSSES, "loss", self.loss, ", ".join(LOSSES))
+        _check(isinstance(self.latent_dim, int) and self.latent_dim >= 1, "latent_dim",
+               self.latent_dim, "integer >= 1")
+        _check(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed,
+               "integer >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def save(self, path: Path | str) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "likelihood": LikelihoodConfig,
+    "training": TrainingConfig,
+    "evaluation": EvaluationConfig,
+    "figures": FiguresConfig,
+}
+
+
+def run_config(config: dict[str, Any], loss: str, latent_dim: int, seed: int) -> RunConfig:
+    """The RunConfig of one grid point from the workflow's (already validated) config dict."""
+    sections = {name: _build(cls, config.get(name), name) for name, cls in SECTIONS.items()}
+    return RunConfig(loss=loss, latent_dim=int(latent_dim), seed=int(seed), **sections)
+
+
+def load_run_config(path: Path | str) -> RunConfig:
+    """Read a ``config.json`` written by :meth:`RunConfig.save`."""
+    raw = json.loads(Path(path).read_text())
+    return run_config(raw, raw.pop("loss"), raw.pop("latent_dim"), raw.pop("seed"))

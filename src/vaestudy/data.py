@@ -1,0 +1,236 @@
+"""MNIST in IDX format: verified loading, a checksum-verified download fallback, the
+train/validation split and the binarization schemes of the study.
+
+Why verify: a study is only reproducible if every run reads the same bytes. The SHA-256 sums
+in ``SHA256SUMS`` are of the *decompressed* IDX files, so they hold whatever gzip level the
+copy was compressed with.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+#: SHA-256 of the decompressed official files (also in resources/mnist/SHA256SUMS).
+SHA256 = {
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+}
+#: Official mirrors (TensorFlow's and torchvision's), tried in order.
+MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+)
+_MAGIC = {3: 2051, 1: 2049}  # IDX magic numbers: images (3-D) and labels (1-D)
+
+
+class DataError(RuntimeError):
+    """Missing, corrupt or inconsistent data, with a message that names the fix."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images as float32 in [0, 1] with shape [N, 28, 28, 1]; labels as uint8 [N]."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def _decompress(path: Path) -> bytes:
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError) as err:
+        raise DataError(
+            f"{path}: cannot be decompressed ({err}); the file is truncated or not gzip. "
+            f"Delete it and re-run: the workflow downloads it again from the official mirrors."
+        ) from err
+
+
+def _parse_idx(raw: bytes, path: Path, ndim: int) -> np.ndarray:
+    """Parse an IDX byte string, checking the magic number and that the size matches."""
+    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else -1
+    if magic != _MAGIC[ndim]:
+        raise DataError(
+            f"{path}: IDX magic number is {magic}, expected {_MAGIC[ndim]} "
+            f"(a {ndim}-D unsigned-byte array). The file is not the MNIST file it is named after."
+        )
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    body = raw[4 + 4 * ndim :]
+    if len(body) != int(np.prod(dims)):
+        raise DataError(f"{path}: header says shape {dims} but holds {len(body)} bytes of data.")
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+
+
+def read_idx(directory: Path, name: str, verify: bool = True) -> np.ndarray:
+    """Read ``directory/name.gz`` (an IDX file) after checking its decompressed SHA-256."""
+    path = Path(directory) / f"{name}.gz"
+    if not path.exists():
+        raise DataError(
+            f"{path}: missing. Run the workflow (rule download_mnist fetches it) or copy the "
+            f"official MNIST files into {directory}."
+        )
+    raw = _decompress(path)
+    if verify:
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != SHA256[name]:
+            raise DataError(
+                f"{path}: SHA-256 of the decompressed bytes is {digest}, expected "
+                f"{SHA256[name]}. The file is corrupt or not the official one: delete it and "
+                f"re-run to download it again."
+            )
+    return _parse_idx(raw, path, ndim=3 if "images" in name else 1)
+
+
+def load_mnist(directory: Path | str) -> dict[str, np.ndarray]:
+    """Load the four verified MNIST arrays; checks that images and labels agree in count."""
+    arrays = {key: read_idx(Path(directory), name) for key, name in FILES.items()}
+    for part, count in (("train", 60000), ("test", 10000)):
+        n_img, n_lab = len(arrays[f"{part}_images"]), len(arrays[f"{part}_labels"])
+        if not n_img == n_lab == count:
+            raise DataError(
+                f"{directory}: {part} set has {n_img} images and {n_lab} labels, "
+                f"expected {count} of each."
+            )
+    return arrays
+
+
+def download(name: str, directory: Path | str, mirrors: tuple[str, ...] = MIRRORS) -> Path:
+    """Download ``name.gz`` from the first mirror that serves a file with the right checksum.
+
+    The file is written to a temporary name and renamed only once verified, so a corrupt or
+    partial download is never left where a later step would read it. An existing file is
+    never overwritten.
+    """
+    target = Path(directory) / f"{name}.gz"
+    if target.exists():
+        raise DataError(f"{target}: exists; refusing to download over it. Delete it first.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for mirror in mirrors:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(mirror + name + ".gz") as r:
+                shutil.copyfileobj(r, out)
+            raw = _decompress(Path(tmp))
+            digest = hashlib.sha256(raw).hexdigest()
+            if digest != SHA256[name]:
+                raise DataError(f"checksum {digest}, expected {SHA256[name]}")
+            os.replace(tmp, target)
+            return target
+        except Exception as err:  # noqa: BLE001 - every mirror failure is reported below
+            errors.append(f"{mirror}: {err}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    raise DataError(
+        f"{target}: could not be downloaded and verified from any mirror:\n  "
+        + "\n  ".join(errors)
+        + f"\nCopy the official file by hand into {target.parent} (see resources/mnist/README.md)."
+    )
+
+
+def split_train_val(
+    n: int, validation_size: int, seed: int, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded stratified split of ``range(n)``: each digit keeps its share in validation."""
+    if not 0 < validation_size < n:
+        raise DataError(f"validation_size={validation_size} must be between 1 and {n - 1}.")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    # A stable sort by label of a random permutation, then every k-th item: stratified.
+    by_label = order[np.argsort(labels[order], kind="stable")]
+    picks = np.linspace(0, n, validation_size, endpoint=False).astype(int)
+    val = np.sort(by_label[picks])
+    train = np.setdiff1d(np.arange(n), val)
+    return train, val
+
+
+def binarize(x: np.ndarray, scheme: str, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Binarize grayscale images in [0, 1].
+
+    ``static``: threshold at 0.5 (TensorFlow CVAE tutorial). ``dynamic``: one Bernoulli draw
+    per pixel with the gray level as probability (the log-likelihood literature's convention;
+    a fresh draw each epoch for training). ``none``: grayscale unchanged.
+    """
+    if scheme == "none":
+        return x
+    if scheme == "static":
+        return (x > 0.5).astype(np.float32)
+    if scheme == "dynamic":
+        if rng is None:
+            raise ValueError("dynamic binarization needs a numpy random Generator")
+        return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+    raise ValueError(f"unknown binarization {scheme!r}; allowed: static, dynamic, none")
+
+
+def _to_float(images: np.ndarray) -> np.ndarray:
+    return (images.astype(np.float32) / 255.0)[..., None]  # [N, 28, 28, 1]
+
+
+def load_split(
+    directory: Path | str,
+    validation_size: int,
+    split_seed: int,
+    binarization: str,
+    eval_binarization_seed: int,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+) -> Split:
+    """The study's data: a seeded train/validation split of the official training set and the
+    official test set. Validation and test are binarized once (fixed seed) so that every run
+    is evaluated on the same pixels; the training images stay grayscale so that a training
+    loop can draw a fresh dynamic binarization each epoch (see :func:`binarize`).
+
+    ``train_subset``/``test_subset`` keep the first N items (of the split) for quick tests.
+    """
+    arrays = load_mnist(directory)
+    labels = arrays["train_labels"]
+    train_idx, val_idx = split_train_val(len(labels), validation_size, split_seed, labels)
+    if train_subset:
+        train_idx = train_idx[:train_subset]
+    x_test, y_test = arrays["test_images"], arrays["test_labels"]
+    if test_subset:
+        x_test, y_test = x_test[:test_subset], y_test[:test_subset]
+    rng = np.random.default_rng(eval_binarization_seed)
+    x_train = _to_float(arrays["train_images"][train_idx])
+    x_val = binarize(_to_float(arrays["train_images"][val_idx]), binarization, rng)
+    x_test = binarize(_to_float(x_test), binarization, rng)
+    return Split(x_train, labels[train_idx], x_val, labels[val_idx], x_test, y_test)
+
+
+def prepare(directory: Path | str, log=print) -> dict:
+    """Download the MNIST files missing from ``directory`` (never over an existing file),
+    verify all four and return a manifest: file names, SHA-256 and array shapes."""
+    directory = Path(directory)
+    for name in FILES.values():
+        if not (directory / f"{name}.gz").exists():
+            log(f"{directory / name}.gz is missing: downloading from the official mirrors")
+            download(name, directory)
+    arrays = load_mnist(directory)
+    log(f"verified the four MNIST files in {directory}")
+    return {
+        "dir": str(directory),
+        "files": {name: {"sha256_decompressed": SHA256[name], "shape": list(arrays[key].shape)}
+                  for key, name in FILES.items()},
+    }

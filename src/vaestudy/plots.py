@@ -1,0 +1,96 @@
+"""Seaborn comparison plots of the study, with Student-t 95% confidence intervals over seeds.
+
+Negative ELBOs of different likelihood families are different quantities (a Bernoulli
+probability mass versus a Gaussian density), so they get one panel per loss with its own
+axis; only pixel-space errors and the KL share axes across losses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+import tensorflow_probability as tfp  # noqa: E402
+
+#: Metrics comparable across likelihoods: (column, axis label).
+COMPARABLE = [
+    ("recon_mse", "reconstruction MSE per pixel"),
+    ("recon_bce", "reconstruction BCE (nats/image)"),
+    ("test_kl", "KL(q(z|x) || p(z)) (nats/image)"),
+]
+
+
+def t_interval(values) -> tuple[float, float]:
+    """Student-t 95% confidence interval of the mean; a single value gives (v, v)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return float(v.mean()), float(v.mean())
+    t = float(tfp.distributions.StudentT(len(v) - 1, 0.0, 1.0).quantile(0.975))
+    half = t * v.std(ddof=1) / np.sqrt(len(v))
+    return float(v.mean() - half), float(v.mean() + half)
+
+
+def _latent_axis(ax, latents) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted(set(latents)), [str(v) for v in sorted(set(latents))])
+    ax.minorticks_off()
+
+
+def plot_comparable(metrics: pd.DataFrame, path: Path | str) -> None:
+    """Pixel-space errors and KL vs latent size, one line per loss, mean and 95% CI."""
+    fig, axes = plt.subplots(1, len(COMPARABLE), figsize=(4.2 * len(COMPARABLE), 3.6))
+    for ax, (col, label) in zip(axes, COMPARABLE):
+        sns.lineplot(metrics, x="latent_dim", y=col, hue="loss", style="loss", markers=True,
+                     dashes=False, errorbar=t_interval, err_style="bars", ax=ax)
+        _latent_axis(ax, metrics.latent_dim)
+        ax.set(xlabel="latent size", ylabel=label, title=label.split(" (")[0])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_own_elbo(metrics: pd.DataFrame, path: Path | str) -> None:
+    """Test negative ELBO vs latent size, one panel per loss with its own y axis."""
+    grid = sns.relplot(metrics, x="latent_dim", y="test_neg_elbo", col="loss", kind="line",
+                       marker="o", errorbar=t_interval, err_style="bars",
+                       facet_kws={"sharey": False}, height=3.4, aspect=1.2)
+    for ax in grid.axes.flat:
+        _latent_axis(ax, metrics.latent_dim)
+    grid.set_axis_labels("latent size", "test negative ELBO (nats/image)")
+    grid.set_titles("likelihood: {col_name}")
+    grid.savefig(path, dpi=110)
+    plt.close(grid.figure)
+
+
+def plot_training_curves(history: pd.DataFrame, path: Path | str) -> None:
+    """Train and validation negative ELBO per epoch, per loss and latent size, mean and
+    95% CI over seeds."""
+    long = history.melt(id_vars=["loss", "latent_dim", "seed", "epoch"],
+                        value_vars=["train_neg_elbo", "val_neg_elbo"], var_name="split",
+                        value_name="neg_elbo")
+    long["split"] = long.split.str.removesuffix("_neg_elbo")
+    grid = sns.relplot(long, x="epoch", y="neg_elbo", hue="latent_dim", style="split",
+                       col="loss", kind="line", errorbar=t_interval, palette="viridis",
+                       facet_kws={"sharey": False}, height=3.4, aspect=1.2)
+    grid.set_axis_labels("epoch", "negative ELBO (nats/image)")
+    grid.set_titles("likelihood: {col_name}")
+    grid.savefig(path, dpi=110)
+    plt.close(grid.figure)
+
+
+def summary_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Mean and 95% CI half-width over seeds of ``columns`` per (loss, latent size)."""
+    def fmt(values) -> str:
+        lo, hi = t_interval(values)
+        return f"{np.mean(values):.4g} ± {(hi - lo) / 2:.2g}" if len(values) > 1 else \
+            f"{np.mean(values):.4g}"
+
+    table = metrics.groupby(["loss", "latent_dim"])[columns].agg(fmt)
+    table.insert(0, "seeds", metrics.groupby(["loss", "latent_dim"]).size())
+    return table.reset_index()

@@ -1,0 +1,81 @@
+"""The self-contained HTML report: every figure is embedded as a data URI, so the file can be
+read offline, mailed, or archived with the study."""
+
+from __future__ import annotations
+
+import base64
+import importlib.metadata as md
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from vaestudy.likelihoods import DESCRIPTIONS
+from vaestudy.plots import summary_table
+
+PACKAGES = ["tensorflow", "tensorflow-probability", "tf-keras", "keras", "snakemake", "numpy",
+            "pandas", "seaborn", "matplotlib", "imageio"]
+SUMMARY_COLUMNS = ["test_neg_elbo", "test_recon", "test_kl", "recon_mse", "recon_bce",
+                   "train_seconds", "epochs_run", "best_epoch"]
+
+
+def data_uri(path: Path | str) -> str:
+    """``data:image/png;base64,...`` for a PNG (or ``image/gif`` for a GIF) file."""
+    kind = "gif" if str(path).endswith(".gif") else "png"
+    return f"data:image/{kind};base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the study's stack (and Python)."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = md.version(name)
+        except md.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def machine() -> dict[str, str]:
+    return {"platform": platform.platform(), "processor": platform.machine(),
+            "cpus": str(os.cpu_count())}
+
+
+def run_images(run_images: dict[tuple, dict[str, str]]) -> dict[tuple, dict[str, str]]:
+    """Embed the per-run images: {(loss, latent, seed): {name: path}} -> data URIs."""
+    return {key: {name: data_uri(p) for name, p in imgs.items()} for key, imgs in run_images.items()}
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, classes="metrics", border=0, float_format="{:.4g}".format,
+                         na_rep="")
+
+
+def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
+           images: dict[tuple, dict[str, str]], config_text: str, study: dict) -> str:
+    """Fill the Jinja2 ``template`` with the study's tables, plots and images."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    losses = list(dict.fromkeys(metrics.loss))
+    latents = sorted(set(metrics.latent_dim))
+    first_seed = min(metrics.seed)
+    return env.get_template(Path(template).name).render(
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        study=study,
+        losses=losses,
+        latents=latents,
+        first_seed=first_seed,
+        likelihoods={loss: DESCRIPTIONS[loss] for loss in losses},
+        summary=_table_html(summary_table(metrics, SUMMARY_COLUMNS)),
+        runs=_table_html(metrics),
+        plots={name: data_uri(path) for name, path in plots.items()},
+        images=run_images(images),
+        config_text=config_text,
+        versions=versions(),
+        machine=machine(),
+        total_train_seconds=float(metrics.train_seconds.sum()),
+        n_runs=len(metrics),
+    )

@@ -1,0 +1,156 @@
+"""Training of one VAE run: Adam on the negative ELBO with a compiled ``tf.function`` step,
+validation after every epoch, best-validation weights kept, optional early stopping.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from vaestudy.config import RunConfig
+from vaestudy.data import Split, binarize
+from vaestudy.likelihoods import elbo_terms, likelihood
+from vaestudy.model import latent_grid_draws, make_decoder, make_encoder
+
+IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or Inf; the message names the epoch and step."""
+
+
+@dataclass
+class TrainResult:
+    """What a training run produces: the best-validation models, the per-epoch history and
+    the fixed-latent sample grid after every epoch ([epochs, n, 28, 28] uint8)."""
+
+    encoder: keras.Model
+    decoder: keras.Model
+    history: pd.DataFrame
+    best_epoch: int
+    seconds: float
+    epoch_samples: np.ndarray = field(repr=False)
+
+
+def make_train_step(encoder, decoder, optimizer, cfg: RunConfig, gen: tf.random.Generator):
+    """Compile one Adam step on a batch [B, 28, 28, 1]; returns batch means of the negative
+    ELBO and its two terms."""
+    variables = encoder.trainable_variables + decoder.trainable_variables
+    optimizer.build(variables)
+    sigma = cfg.likelihood.mse_sigma
+
+    @tf.function(input_signature=[IMAGE_SPEC])
+    def step(x):
+        eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])  # [B, L]
+        with tf.GradientTape() as tape:
+            terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, sigma)
+            loss = tf.reduce_mean(terms.neg_elbo)
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss, tf.reduce_mean(terms.recon), tf.reduce_mean(terms.kl)
+
+    return step
+
+
+def make_eval_step(encoder, decoder, cfg: RunConfig, gen: tf.random.Generator):
+    """Compile per-image negative-ELBO terms (recon [B], kl [B]) for a batch, one z draw."""
+
+    @tf.function(input_signature=[IMAGE_SPEC])
+    def step(x):
+        eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])
+        terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, cfg.likelihood.mse_sigma)
+        return terms.recon, terms.kl
+
+    return step
+
+
+def evaluate_elbo(eval_step, x: np.ndarray, batch_size: int, samples: int = 1) -> dict:
+    """Mean negative ELBO and its terms over images x, averaging ``samples`` draws of z."""
+    recon, kl = [], []
+    for i in range(0, len(x), batch_size):
+        batch = tf.constant(x[i : i + batch_size])
+        draws = [eval_step(batch) for _ in range(samples)]
+        recon.append(np.mean([d[0].numpy() for d in draws], axis=0))
+        kl.append(np.mean([d[1].numpy() for d in draws], axis=0))
+    recon, kl = np.concatenate(recon), np.concatenate(kl)
+    return {"neg_elbo": float(np.mean(recon + kl)), "recon": float(recon.mean()),
+            "kl": float(kl.mean())}
+
+
+def decode_mean(decoder, z: tf.Tensor, cfg: RunConfig) -> np.ndarray:
+    """Mean of p(x|z) for latents z [N, L] as an array [N, 28, 28] in [0, 1]."""
+    dist = likelihood(cfg.loss, decoder(z, training=False), cfg.likelihood.mse_sigma)
+    return np.clip(dist.mean().numpy()[..., 0], 0.0, 1.0)
+
+
+def _epoch_images(x_train: np.ndarray, cfg: RunConfig, epoch: int) -> np.ndarray:
+    """The training images of one epoch: a seeded shuffle, then (for ``dynamic``) a fresh
+    Bernoulli draw of every pixel."""
+    rng = np.random.default_rng([cfg.seed, epoch])
+    order = rng.permutation(len(x_train))
+    return binarize(x_train[order], cfg.data.binarization, rng)
+
+
+def _check_finite(values, epoch: int, step: int) -> None:
+    if not np.all(np.isfinite(values)):
+        raise NonFiniteLossError(
+            f"non-finite loss {values} at epoch {epoch}, step {step}: lower "
+            f"training.learning_rate or check the data; the last good weights are kept."
+        )
+
+
+def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None) -> TrainResult:
+    """Train one run of ``cfg`` on ``data``; ``log`` receives one line per epoch."""
+    log = log or logging.getLogger(__name__)
+    tc = cfg.training
+    if tc.batch_size > len(data.x_train):
+        raise ValueError(f"training.batch_size={tc.batch_size} exceeds the "
+                         f"{len(data.x_train)} training images")
+    keras.utils.set_random_seed(cfg.seed)
+    encoder = make_encoder(cfg.latent_dim, cfg.model)
+    decoder = make_decoder(cfg.latent_dim, cfg.model)
+    optimizer = keras.optimizers.Adam(learning_rate=tc.learning_rate)
+    step = make_train_step(encoder, decoder, optimizer, cfg, tf.random.Generator.from_seed(cfg.seed))
+    fixed_z = latent_grid_draws(cfg.latent_dim, cfg.figures.grid_size**2, cfg.figures.latent_seed)
+    eval_gen = tf.random.Generator.from_seed(0)
+    eval_step = make_eval_step(encoder, decoder, cfg, eval_gen)
+    rows, samples, best, best_weights, waited = [], [], np.inf, None, 0
+    start = time.perf_counter()
+    for epoch in range(1, tc.epochs + 1):
+        t0 = time.perf_counter()
+        images = _epoch_images(data.x_train, cfg, epoch)
+        sums = np.zeros(3)
+        for n_step, i in enumerate(range(0, len(images), tc.batch_size)):
+            batch = images[i : i + tc.batch_size]
+            values = np.array([v.numpy() for v in step(tf.constant(batch))])
+            _check_finite(values, epoch, n_step)
+            sums += values * len(batch)
+        train_terms = sums / len(images)
+        eval_gen.reset_from_seed(0)  # the same validation noise every epoch
+        val = evaluate_elbo(eval_step, data.x_val, cfg.evaluation.batch_size)
+        rows.append({"epoch": epoch, "train_neg_elbo": train_terms[0],
+                     "train_recon": train_terms[1], "train_kl": train_terms[2],
+                     "val_neg_elbo": val["neg_elbo"], "val_recon": val["recon"],
+                     "val_kl": val["kl"], "seconds": time.perf_counter() - t0})
+        samples.append((decode_mean(decoder, fixed_z, cfg) * 255).round().astype(np.uint8))
+        log.info("epoch %d: train %.2f, val %.2f (recon %.2f, kl %.2f) nats, %.1f s", epoch,
+                 train_terms[0], val["neg_elbo"], val["recon"], val["kl"], rows[-1]["seconds"])
+        if val["neg_elbo"] < best:
+            best, waited = val["neg_elbo"], 0
+            best_weights = (encoder.get_weights(), decoder.get_weights())
+        else:
+            waited += 1
+            if tc.early_stopping_patience and waited >= tc.early_stopping_patience:
+                log.info("early stopping after epoch %d", epoch)
+                break
+    encoder.set_weights(best_weights[0])
+    decoder.set_weights(best_weights[1])
+    history = pd.DataFrame(rows)
+    best_epoch = int(history.loc[history.val_neg_elbo.idxmin(), "epoch"])
+    return TrainResult(encoder, decoder, history, best_epoch, time.perf_counter() - start,
+                       np.stack(samples))

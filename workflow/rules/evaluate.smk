@@ -1,0 +1,69 @@
+# Evaluation and figures of each trained run.
+
+
+rule evaluate:
+    input:
+        rules.train.output,
+    output:
+        f"{RUN}/metrics.json",
+    log:
+        f"{OUT}/logs/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+    threads: RES["eval_threads"]
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+        runtime=lambda wc, attempt: 20 * attempt,
+        gpu=RES["gpu"],
+    script:
+        "../scripts/evaluate.py"
+
+
+rule run_figures:
+    input:
+        rules.train.output,
+    output:
+        samples=report(
+            f"{RUN}/samples.png",
+            caption="../report/samples.rst",
+            category="Samples",
+            subcategory="latent {latent}",
+            labels={"loss": "{loss}", "latent": "{latent}", "seed": "{seed}", "figure": "samples"},
+        ),
+        reconstructions=report(
+            f"{RUN}/reconstructions.png",
+            caption="../report/reconstructions.rst",
+            category="Reconstructions",
+            subcategory="latent {latent}",
+            labels={"loss": "{loss}", "latent": "{latent}", "seed": "{seed}", "figure": "reconstructions"},
+        ),
+    log:
+        f"{OUT}/logs/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    script:
+        "../scripts/run_figures.py"
+
+
+rule manifold:
+    input:
+        f"{OUT}/runs/loss~{{loss}}/latent~2/seed~{{seed}}/encoder.keras",
+        f"{OUT}/runs/loss~{{loss}}/latent~2/seed~{{seed}}/decoder.keras",
+        f"{OUT}/runs/loss~{{loss}}/latent~2/seed~{{seed}}/config.json",
+    output:
+        report(
+            f"{OUT}/runs/loss~{{loss}}/latent~2/seed~{{seed}}/manifold.png",
+            caption="../report/manifold.rst",
+            category="Latent space",
+            labels={"loss": "{loss}", "latent": "2", "seed": "{seed}", "figure": "manifold"},
+        ),
+    log:
+        f"{OUT}/logs/manifold/loss~{{loss}}/seed~{{seed}}.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    script:
+        "../scripts/run_figures.py"

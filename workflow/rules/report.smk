@@ -1,0 +1,78 @@
+# Study level: tidy tables (pandas), comparison plots (seaborn) and the HTML report.
+
+
+rule aggregate:
+    input:
+        metrics=for_all_runs("metrics.json"),
+        summaries=for_all_runs("train_summary.json"),
+        histories=for_all_runs("history.csv"),
+        configs=for_all_runs("config.json"),
+    output:
+        metrics=report(
+            f"{OUT}/metrics.csv",
+            caption="../report/metrics.rst",
+            category="Comparison",
+            labels={"table": "metrics per run"},
+        ),
+        history=f"{OUT}/history.csv",
+    log:
+        f"{OUT}/logs/aggregate.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/aggregate.py"
+
+
+rule plots:
+    input:
+        metrics=rules.aggregate.output.metrics,
+        history=rules.aggregate.output.history,
+    output:
+        comparable=report(
+            f"{OUT}/plots/comparable_metrics.png",
+            caption="../report/comparable.rst",
+            category="Comparison",
+            labels={"figure": "reconstruction errors and KL vs latent size"},
+        ),
+        own_elbo=report(
+            f"{OUT}/plots/test_neg_elbo.png",
+            caption="../report/own_elbo.rst",
+            category="Comparison",
+            labels={"figure": "test negative ELBO per likelihood"},
+        ),
+        training=report(
+            f"{OUT}/plots/training_curves.png",
+            caption="../report/training.rst",
+            category="Training",
+            labels={"figure": "training curves"},
+        ),
+    log:
+        f"{OUT}/logs/plots.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/plots.py"
+
+
+rule report:
+    input:
+        template=workflow.source_path("../report/report.html.j2"),
+        metrics=rules.aggregate.output.metrics,
+        comparable=rules.plots.output.comparable,
+        own_elbo=rules.plots.output.own_elbo,
+        training=rules.plots.output.training,
+        images=run_images(),
+    output:
+        f"{OUT}/report.html",
+    log:
+        f"{OUT}/logs/report.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/report.py"

@@ -1,0 +1,11 @@
+"""Rule report: the self-contained HTML report (vaestudy.jobs.report_job)."""
+
+import _bootstrap  # noqa: F401
+
+from vaestudy.jobs import report_job
+from vaestudy.runtime import job_logger
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+plots = {name: sm.input[name] for name in ("comparable", "own_elbo", "training")}
+report_job(sm.input.template, sm.input.metrics, plots, sm.input.images, sm.config, sm.output[0])
+job_logger(sm.log[0]).info("wrote %s", sm.output[0])

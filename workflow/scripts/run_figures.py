@@ -1,0 +1,10 @@
+"""Rules run_figures and manifold: pictures of one run (vaestudy.jobs.figures_job)."""
+
+import _bootstrap  # noqa: F401
+from pathlib import Path
+
+from vaestudy.jobs import figures_job
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+out = dict(sm.output.items()) or {"manifold": sm.output[0]}
+figures_job(str(Path(sm.output[0]).parent), out, sm.threads, sm.log[0])
