@@ -1,7 +1,6 @@
 # Shared helpers: config validation, the grid and its paths.
 from snakemake.utils import min_version, validate
 
-
 min_version("9.0")
 
 

@@ -6,13 +6,15 @@
 rule prepare_data:
     output:
         f"{OUT}/data/mnist_manifest.json",
-    params:
-        dir=DATA,
     log:
         f"{OUT}/logs/prepare_data.log",
+    conda:
+        "../envs/vae.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=20,
+    params:
+        dir=DATA,
     script:
         "../scripts/prepare_data.py"

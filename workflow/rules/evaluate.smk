@@ -10,6 +10,8 @@ rule evaluate:
         f"{OUT}/logs/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
     benchmark:
         f"{OUT}/benchmarks/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+    conda:
+        "../envs/vae.yaml"
     threads: RES["eval_threads"]
     resources:
         mem_mb=lambda wc, attempt: 3000 * attempt,
@@ -35,10 +37,17 @@ rule run_figures:
             caption="../report/reconstructions.rst",
             category="Reconstructions",
             subcategory="latent {latent}",
-            labels={"loss": "{loss}", "latent": "{latent}", "seed": "{seed}", "figure": "reconstructions"},
+            labels={
+                "loss": "{loss}",
+                "latent": "{latent}",
+                "seed": "{seed}",
+                "figure": "reconstructions",
+            },
         ),
     log:
         f"{OUT}/logs/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
+    conda:
+        "../envs/vae.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 3000 * attempt,
@@ -61,6 +70,8 @@ rule manifold:
         ),
     log:
         f"{OUT}/logs/manifold/loss~{{loss}}/seed~{{seed}}.log",
+    conda:
+        "../envs/vae.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 3000 * attempt,

@@ -17,6 +17,8 @@ rule aggregate:
         history=f"{OUT}/history.csv",
     log:
         f"{OUT}/logs/aggregate.log",
+    conda:
+        "../envs/vae.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -50,6 +52,8 @@ rule plots:
         ),
     log:
         f"{OUT}/logs/plots.log",
+    conda:
+        "../envs/vae.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -70,6 +74,8 @@ rule report:
         f"{OUT}/report.html",
     log:
         f"{OUT}/logs/report.log",
+    conda:
+        "../envs/vae.yaml"
     threads: 1
     resources:
         mem_mb=2000,

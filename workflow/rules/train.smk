@@ -11,16 +11,18 @@ rule train:
         summary=f"{RUN}/train_summary.json",
         config=f"{RUN}/config.json",
         epoch_samples=f"{RUN}/epoch_samples.npy",
-    params:
-        run=run_params,
     log:
         f"{OUT}/logs/train/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
     benchmark:
         f"{OUT}/benchmarks/train/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+    conda:
+        "../envs/vae.yaml"
     threads: RES["train_threads"]
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=train_runtime,
         gpu=RES["gpu"],
+    params:
+        run=run_params,
     script:
         "../scripts/train.py"
