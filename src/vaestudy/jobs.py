@@ -141,17 +141,17 @@ def plots_job(metrics_csv: str, history_csv: str, out: dict) -> None:
             draw(table, tmp)
 
 
-def report_job(template: str, metrics_csv: str, plots: dict, image_files: list[str],
-               config: dict, out_html: str) -> None:
-    """Render the self-contained HTML report from the study's tables and images.
-
+def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str) -> None:
+    """Render the self-contained HTML report. ``inputs`` names the template, metrics (CSV),
+    the plots (comparable, own_elbo, training), theory (Markdown) and theory_checks (CSV);
     ``image_files`` are per-run PNGs under ``.../loss~L/latent~D/seed~S/NAME.png``."""
     import pandas as pd
     import yaml
 
     from vaestudy import report
+    from vaestudy.mathdoc import render_markdown
 
-    metrics = pd.read_csv(metrics_csv)
+    metrics = pd.read_csv(inputs["metrics"])
     images: dict[tuple, dict[str, str]] = {}
     for path in map(Path, image_files):
         loss, latent, seed = (part.split("~", 1)[1] for part in path.parts[-4:-1])
@@ -162,7 +162,10 @@ def report_job(template: str, metrics_csv: str, plots: dict, image_files: list[s
              "n_train": int(first.n_train), "n_val": int(first.n_val),
              "test_split": first.split, "binarization": first.binarization,
              "elbo_samples": int(first.elbo_samples)}
-    html = report.render(template, metrics, plots, images,
-                         yaml.safe_dump(config, sort_keys=False), study)
+    theory = {"html": render_markdown(inputs["theory"]),
+              "checks": pd.read_csv(inputs["theory_checks"])}
+    plots = {name: inputs[name] for name in ("comparable", "own_elbo", "training")}
+    html = report.render(inputs["template"], metrics, plots, images,
+                         yaml.safe_dump(config, sort_keys=False), study, theory)
     with atomic_path(out_html) as tmp:
         tmp.write_text(html)

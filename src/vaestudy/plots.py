@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-import tensorflow_probability as tfp  # noqa: E402
+
+from vaestudy.stats import t_interval  # noqa: E402
 
 #: Metrics comparable across likelihoods: (column, axis label).
 COMPARABLE = [
@@ -24,16 +25,6 @@ COMPARABLE = [
     ("recon_bce", "reconstruction BCE (nats/image)"),
     ("test_kl", "KL(q(z|x) || p(z)) (nats/image)"),
 ]
-
-
-def t_interval(values) -> tuple[float, float]:
-    """Student-t 95% confidence interval of the mean; a single value gives (v, v)."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float(v.mean()), float(v.mean())
-    t = float(tfp.distributions.StudentT(len(v) - 1, 0.0, 1.0).quantile(0.975))
-    half = t * v.std(ddof=1) / np.sqrt(len(v))
-    return float(v.mean() - half), float(v.mean() + half)
 
 
 def _latent_axis(ax, latents) -> None:
@@ -75,8 +66,9 @@ def plot_training_curves(history: pd.DataFrame, path: Path | str) -> None:
                         value_vars=["train_neg_elbo", "val_neg_elbo"], var_name="split",
                         value_name="neg_elbo")
     long["split"] = long.split.str.removesuffix("_neg_elbo")
-    grid = sns.relplot(long, x="epoch", y="neg_elbo", hue="latent_dim", style="split",
-                       col="loss", kind="line", errorbar=t_interval, palette="viridis",
+    long["latent size"] = long.latent_dim.astype(str)  # categorical colours, not a colour scale
+    grid = sns.relplot(long, x="epoch", y="neg_elbo", hue="latent size", style="split",
+                       col="loss", kind="line", errorbar=t_interval, palette="colorblind",
                        facet_kws={"sharey": False}, height=3.4, aspect=1.2)
     grid.set_axis_labels("epoch", "negative ELBO (nats/image)")
     grid.set_titles("likelihood: {col_name}")
@@ -88,7 +80,7 @@ def summary_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Mean and 95% CI half-width over seeds of ``columns`` per (loss, latent size)."""
     def fmt(values) -> str:
         lo, hi = t_interval(values)
-        return f"{np.mean(values):.4g} ± {(hi - lo) / 2:.2g}" if len(values) > 1 else \
+        return f"{np.mean(values):.4g} ± {(hi - lo) / 2:.3g}" if len(values) > 1 else \
             f"{np.mean(values):.4g}"
 
     table = metrics.groupby(["loss", "latent_dim"])[columns].agg(fmt)

@@ -55,8 +55,10 @@ def _table_html(frame: pd.DataFrame) -> str:
 
 
 def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
-           images: dict[tuple, dict[str, str]], config_text: str, study: dict) -> str:
-    """Fill the Jinja2 ``template`` with the study's tables, plots and images."""
+           images: dict[tuple, dict[str, str]], config_text: str, study: dict,
+           theory: dict) -> str:
+    """Fill the Jinja2 ``template`` with the study's tables, plots and images, and the theory
+    notes (``theory["html"]``) with their numerical checks (``theory["checks"]``)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     losses = list(dict.fromkeys(metrics.loss))
@@ -74,6 +76,10 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         plots={name: data_uri(path) for name, path in plots.items()},
         images=run_images(images),
         config_text=config_text,
+        theory_html=theory["html"],
+        theory_checks=_table_html(theory["checks"]),
+        theory_passed=bool(theory["checks"].passed.all()),
+        theory_count=len(theory["checks"]),
         versions=versions(),
         machine=machine(),
         total_train_seconds=float(metrics.train_seconds.sum()),

@@ -69,6 +69,8 @@ rule report:
         comparable=rules.plots.output.comparable,
         own_elbo=rules.plots.output.own_elbo,
         training=rules.plots.output.training,
+        theory=workflow.source_path("../../docs/theory.md"),
+        theory_checks=rules.theory_check.output[0],
         images=run_images(),
     output:
         f"{OUT}/report.html",

@@ -6,6 +6,6 @@ from vaestudy.jobs import report_job
 from vaestudy.runtime import job_logger
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-plots = {name: sm.input[name] for name in ("comparable", "own_elbo", "training")}
-report_job(sm.input.template, sm.input.metrics, plots, sm.input.images, sm.config, sm.output[0])
+named = {name: sm.input[name] for name in sm.input.keys() if name != "images"}
+report_job(named, sm.input.images, sm.config, sm.output[0])
 job_logger(sm.log[0]).info("wrote %s", sm.output[0])

@@ -1,0 +1,37 @@
+# Set-up and entry points. `make study` and `make test` create the pinned virtual
+# environment on first use (Python >= 3.10 with venv; no conda needed).
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= 2
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: study test test-all lint report clean-study
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+## Set up (first time) and run the default study; the report is results/report.html.
+study: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES)
+	@echo "Report: $(CURDIR)/results/report.html"
+
+## Set up (first time) and run the test-suite (the end-to-end test included).
+test: $(STAMP)
+	$(BIN)/pytest
+
+## The slow tests too (none are deselected).
+test-all: $(STAMP)
+	$(BIN)/pytest -m ""
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+## Snakemake's own interactive report (categories, captions, labels) of the default study.
+report: $(STAMP)
+	$(BIN)/snakemake --report results/snakemake-report.zip

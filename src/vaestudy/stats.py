@@ -1,0 +1,58 @@
+"""Statistics across seeds: Student-t confidence intervals and paired comparisons of losses.
+
+Runs that share a latent size and a seed share their data split, latent draws and
+initialisation seed, so two losses are compared *paired* over (latent size, seed): the test is
+a paired t-test on the differences, the effect size Cohen's d_z = mean(diff) / sd(diff).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import tensorflow_probability as tfp
+
+
+def _t(df: int):
+    return tfp.distributions.StudentT(float(df), 0.0, 1.0)
+
+
+def t_interval(values) -> tuple[float, float]:
+    """Student-t 95% confidence interval of the mean; a single value gives (v, v)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return float(v.mean()), float(v.mean())
+    half = float(_t(len(v) - 1).quantile(0.975)) * v.std(ddof=1) / np.sqrt(len(v))
+    return float(v.mean() - half), float(v.mean() + half)
+
+
+def paired_test(diff) -> dict:
+    """Paired t-test of mean(diff) = 0: n, mean difference, 95% CI, two-sided p, d_z."""
+    d = np.asarray(diff, dtype=float)
+    n = len(d)
+    out = {"n_pairs": n, "mean_diff": float(d.mean()), "ci_low": np.nan, "ci_high": np.nan,
+           "p_value": np.nan, "effect_size_dz": np.nan}
+    if n < 2:
+        return out
+    sd = d.std(ddof=1)
+    out["ci_low"], out["ci_high"] = t_interval(d)
+    if sd > 0:
+        t = d.mean() / (sd / np.sqrt(n))
+        out["p_value"] = float(2 * _t(n - 1).survival_function(abs(t)))
+        out["effect_size_dz"] = float(d.mean() / sd)
+    return out
+
+
+def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """For every pair of losses and every metric in ``columns``: the paired test of
+    (loss_a - loss_b) over the (latent size, seed) points both losses were run on."""
+    rows = []
+    losses = list(dict.fromkeys(metrics["loss"]))
+    wide = metrics.pivot_table(index=["latent_dim", "seed"], columns="loss", values=columns)
+    for a, b in itertools.combinations(losses, 2):
+        for col in columns:
+            pair = wide[col][[a, b]].dropna()
+            rows.append({"metric": col, "loss_a": a, "loss_b": b,
+                         **paired_test(pair[a] - pair[b])})
+    return pd.DataFrame(rows)

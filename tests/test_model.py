@@ -1,0 +1,99 @@
+"""Model shapes, the reparameterization, and the negative-ELBO terms against hand computation."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from vaestudy.config import ModelConfig
+from vaestudy.likelihoods import elbo_terms, likelihood
+from vaestudy.model import (latent_grid_draws, make_decoder, make_encoder, reparameterize,
+                            split_moments)
+
+
+@pytest.mark.parametrize("latent", [2, 16])
+def test_encoder_decoder_shapes(latent):
+    enc, dec = make_encoder(latent, ModelConfig()), make_decoder(latent, ModelConfig())
+    assert enc(tf.zeros((3, 28, 28, 1))).shape == (3, 2 * latent)
+    assert dec(tf.zeros((3, latent))).shape == (3, 28, 28, 1)
+
+
+def test_widths_are_configurable():
+    enc = make_encoder(4, ModelConfig(encoder_filters=(8, 16)))
+    assert [layer.filters for layer in enc.layers[:2]] == [8, 16]
+
+
+def test_reparameterization_gradients_reach_mean_and_logvar():
+    mean, logvar = tf.Variable([[0.5, -1.0]]), tf.Variable([[0.1, -0.3]])
+    eps = tf.constant([[1.3, -0.7]])
+    with tf.GradientTape() as tape:
+        z = reparameterize(mean, logvar, eps)
+        out = tf.reduce_sum(z**2)
+    g_mean, g_logvar = tape.gradient(out, [mean, logvar])
+    assert np.all(g_mean.numpy() != 0) and np.all(g_logvar.numpy() != 0)
+    # d/dlogvar of z = 0.5 * exp(logvar / 2) * eps
+    sigma = np.exp(0.5 * logvar.numpy())
+    expected = 2 * z.numpy() * 0.5 * sigma * eps.numpy()
+    np.testing.assert_allclose(g_logvar.numpy(), expected, rtol=1e-6)
+
+
+def test_reparameterized_samples_have_target_moments():
+    n = 200_000
+    mean = tf.fill((n, 1), 2.0)
+    logvar = tf.fill((n, 1), float(np.log(0.25)))
+    z = reparameterize(mean, logvar, tf.random.stateless_normal((n, 1), seed=[1, 2])).numpy()
+    assert abs(z.mean() - 2.0) < 4 * 0.5 / np.sqrt(n)
+    assert abs(z.var() - 0.25) < 0.005
+
+
+def test_latent_grid_draws_are_fixed_per_latent_size():
+    a, b = latent_grid_draws(4, 9, seed=1), latent_grid_draws(4, 9, seed=1)
+    assert np.array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(a.numpy(), latent_grid_draws(4, 9, seed=2).numpy())
+
+
+def _fixed_nets(mean, logvar, logits):
+    """Encoder/decoder stand-ins that return fixed tensors."""
+    return (lambda x: tf.concat([mean, logvar], axis=-1)), (lambda z: logits)
+
+
+def test_bce_terms_match_hand_computation():
+    rng = np.random.default_rng(0)
+    x = (rng.random((2, 28, 28, 1)) > 0.5).astype(np.float32)
+    logits = rng.normal(size=(2, 28, 28, 1)).astype(np.float32)
+    mean = np.array([[0.3, -0.2], [1.0, 0.0]], np.float32)
+    logvar = np.array([[0.0, -1.0], [0.5, 0.2]], np.float32)
+    enc, dec = _fixed_nets(mean, logvar, logits)
+    terms = elbo_terms(enc, dec, x, "bce", eps=tf.zeros((2, 2)))
+    p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    bce = -(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=(1, 2, 3))
+    kl = 0.5 * (mean**2 + np.exp(logvar) - logvar - 1).sum(axis=1)
+    np.testing.assert_allclose(terms.recon.numpy(), bce, rtol=1e-5)
+    np.testing.assert_allclose(terms.kl.numpy(), kl, rtol=1e-5)
+    np.testing.assert_allclose(terms.neg_elbo.numpy(), bce + kl, rtol=1e-5)
+
+
+@pytest.mark.parametrize("sigma", [1.0, 0.1])
+def test_mse_term_is_scaled_sse_plus_constant(sigma):
+    rng = np.random.default_rng(1)
+    x = rng.random((2, 28, 28, 1)).astype(np.float32)
+    logits = rng.normal(size=(2, 28, 28, 1)).astype(np.float32)
+    enc, dec = _fixed_nets(np.zeros((2, 3), np.float32), np.zeros((2, 3), np.float32), logits)
+    terms = elbo_terms(enc, dec, x, "mse", eps=tf.zeros((2, 3)), mse_sigma=sigma)
+    sse = ((x - 1 / (1 + np.exp(-logits))) ** 2).sum(axis=(1, 2, 3))
+    expected = sse / (2 * sigma**2) + 784 * np.log(sigma * np.sqrt(2 * np.pi))
+    np.testing.assert_allclose(terms.recon.numpy(), expected, rtol=1e-4)
+    np.testing.assert_allclose(terms.kl.numpy(), 0.0, atol=1e-6)
+
+
+def test_likelihood_is_a_tfp_distribution_over_images():
+    dist = likelihood("bce", tf.zeros((4, 28, 28, 1)))
+    assert isinstance(dist, tfp.distributions.Distribution)
+    assert dist.event_shape == (28, 28, 1) and dist.batch_shape == (4,)
+    with pytest.raises(ValueError, match="unknown loss"):
+        likelihood("l1", tf.zeros((1, 28, 28, 1)))
+
+
+def test_split_moments_halves_the_encoder_output():
+    mean, logvar = split_moments(tf.reshape(tf.range(8.0), (2, 4)))
+    assert mean.numpy().tolist() == [[0, 1], [4, 5]] and logvar.numpy().tolist() == [[2, 3], [6, 7]]

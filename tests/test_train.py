@@ -1,0 +1,66 @@
+"""A short training run lowers the loss, is reproducible, and stops on a non-finite loss."""
+
+import numpy as np
+import pytest
+
+from vaestudy import runtime
+from vaestudy.config import run_config
+from vaestudy.data import load_split
+from vaestudy.jobs import atomic_path
+
+runtime.configure(threads=1)
+
+from vaestudy import train as train_mod  # noqa: E402
+
+TINY = {"data": {"train_subset": 512, "validation_size": 256, "test_subset": 64},
+        "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.002},
+        "figures": {"grid_size": 2}}
+
+
+@pytest.fixture(scope="module")
+def tiny_data(root):
+    d = run_config(TINY, "bce", 2, 0).data
+    return load_split(root / d.dir, d.validation_size, d.split_seed, d.binarization,
+                      d.eval_binarization_seed, d.train_subset, d.test_subset)
+
+
+@pytest.mark.parametrize("loss", ["bce", "mse"])
+def test_training_lowers_the_validation_loss(tiny_data, loss):
+    result = train_mod.train(run_config(TINY, loss, 2, 0), tiny_data)
+    h = result.history
+    assert list(h.epoch) == [1, 2, 3]
+    assert h.val_neg_elbo.iloc[-1] < h.val_neg_elbo.iloc[0]
+    assert np.all(np.isfinite(h.drop(columns="epoch").to_numpy()))
+    assert result.epoch_samples.shape == (3, 4, 28, 28)
+    assert result.best_epoch == int(h.epoch[h.val_neg_elbo.idxmin()])
+
+
+def test_same_seed_gives_the_same_history(tiny_data):
+    cfg = run_config({**TINY, "training": {**TINY["training"], "epochs": 1}}, "bce", 2, 5)
+    a = train_mod.train(cfg, tiny_data).history.drop(columns="seconds")
+    b = train_mod.train(cfg, tiny_data).history.drop(columns="seconds")
+    assert a.equals(b)
+
+
+def test_batch_larger_than_data_is_refused(tiny_data):
+    cfg = run_config({**TINY, "training": {"batch_size": 10_000}}, "bce", 2, 0)
+    with pytest.raises(ValueError, match="batch_size=10000 exceeds the 512 training images"):
+        train_mod.train(cfg, tiny_data)
+
+
+def test_non_finite_loss_names_epoch_and_step(tiny_data):
+    cfg = run_config({**TINY, "training": {"epochs": 1, "learning_rate": 1e30}}, "bce", 2, 0)
+    with pytest.raises(train_mod.NonFiniteLossError, match=r"epoch 1, step \d+"):
+        train_mod.train(cfg, tiny_data)
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_path(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole" and list(tmp_path.iterdir()) == [target]

@@ -1,0 +1,117 @@
+"""The Snakemake workflow: config validation before any job, the full grid's plan, lint, and
+the whole DAG end to end on the tiny config."""
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import pandas as pd
+import pytest
+import yaml
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--snakefile", str(root / "Snakefile"), *args],
+                          cwd=cwd or root, capture_output=True, text=True, timeout=900)
+
+
+def write_config(path: Path, **sections) -> Path:
+    path.write_text(yaml.safe_dump(sections))
+    return path
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"trainig": {"epochs": 1}}, "'trainig' was unexpected"),
+        ({"study": {"losses": ["bce", "l1"]}}, "'l1' is not one of \\['bce', 'mse'\\]"),
+        ({"study": {"latent_dims": [0]}}, "0 is less than the minimum of 1"),
+        ({"training": {"epochs": -2}}, "-2 is less than the minimum of 1"),
+        ({"study": {"seeds": []}}, "should be non-empty"),
+        ({"study": {"seeds": [0.5]}}, "0.5 is not of type 'integer'"),
+    ],
+)
+def test_bad_config_stops_before_any_job(root, tmp_path, config, message):
+    cfg = write_config(tmp_path / "bad.yaml", output_dir=str(tmp_path / "out"), **config)
+    result = snakemake(root, "-n", "--configfile", str(cfg))
+    assert result.returncode != 0
+    assert re.search(message, result.stdout + result.stderr), result.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
+
+
+def test_full_config_plans_one_training_per_grid_point(root):
+    result = snakemake(root, "-n", "--cores", "8", "--configfile", "config/full.yaml")
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.M))
+    assert counts["train"] == str(2 * 6 * 3)
+    assert counts["manifold"] == str(2 * 3)
+
+
+def test_lint_and_format_are_clean(root):
+    lint = snakemake(root, "--lint")
+    assert lint.returncode == 0 and "good condition" in lint.stdout + lint.stderr, lint.stdout
+    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile",
+                          "workflow/rules"], cwd=root, capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_study(root, tmp_path_factory):
+    """Run the whole DAG on config/tiny.yaml into a temporary output directory."""
+    out = tmp_path_factory.mktemp("study")
+    cfg = write_config(out / "override.yaml", output_dir=str(out / "results"),
+                       data={"dir": str(root / "resources" / "mnist")})
+    result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
+                       str(cfg), cwd=out)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out / "results"
+
+
+def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
+    metrics = pd.read_csv(tiny_study / "metrics.csv")
+    grid = yaml.safe_load((Path(__file__).parents[1] / "config" / "tiny.yaml").read_text())
+    n_runs = math.prod(len(grid["study"][k]) for k in ("losses", "latent_dims", "seeds"))
+    assert len(metrics) == n_runs
+    assert not metrics.duplicated(["loss", "latent_dim", "seed"]).any()
+    numeric = metrics[["test_neg_elbo", "test_recon", "test_kl", "recon_mse", "recon_bce"]]
+    assert numeric.map(math.isfinite).all().all()
+    assert (metrics.binarization == "dynamic").all() and (metrics.n_test == 256).all()
+
+
+def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
+    run = tiny_study / "runs" / "loss~mse" / "latent~2" / "seed~0"
+    assert yaml.safe_load((run / "config.json").read_text())["loss"] == "mse"
+    assert list(pd.read_csv(run / "history.csv").epoch) == [1]
+    assert (run / "encoder.keras").stat().st_size > 0
+
+
+def test_tiny_study_figures_decode(tiny_study):
+    pngs = list(tiny_study.rglob("*.png"))
+    assert len(pngs) == 3 + 4 * 2 + 2  # plots + (samples, reconstructions) per run + manifolds
+    for png in pngs:
+        assert iio.imread(png).size > 0
+
+
+def test_tiny_study_report_is_self_contained(tiny_study):
+    html = (tiny_study / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == 3 + 4 * 2 + 2
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    for section in ("Study design", "Results", "Samples and reconstructions", "Reproducibility"):
+        assert section in html
+
+
+def test_snakemake_report_has_categories_and_labels(root, tiny_study):
+    out = tiny_study.parent
+    target = out / "snakemake-report.zip"
+    result = snakemake(root, "--configfile", str(root / "config" / "tiny.yaml"),
+                       str(out / "override.yaml"), "--report", str(target), cwd=out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import zipfile
+
+    names = zipfile.ZipFile(target).namelist()
+    assert sum(n.endswith(".png") for n in names) >= 3 + 4 * 2 + 2
