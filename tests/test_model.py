@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from vaestudy.config import ModelConfig
-from vaestudy.likelihoods import elbo_terms, likelihood
+from vaestudy.config import LikelihoodConfig, ModelConfig
+from vaestudy.likelihoods import Scale, elbo_terms, likelihood
 from vaestudy.model import (latent_grid_draws, make_decoder, make_encoder, reparameterize,
                             split_moments)
 
@@ -79,11 +79,32 @@ def test_mse_term_is_scaled_sse_plus_constant(sigma):
     x = rng.random((2, 28, 28, 1)).astype(np.float32)
     logits = rng.normal(size=(2, 28, 28, 1)).astype(np.float32)
     enc, dec = _fixed_nets(np.zeros((2, 3), np.float32), np.zeros((2, 3), np.float32), logits)
-    terms = elbo_terms(enc, dec, x, "mse", eps=tf.zeros((2, 3)), mse_sigma=sigma)
+    terms = elbo_terms(enc, dec, x, "mse", eps=tf.zeros((2, 3)), sigma=sigma)
     sse = ((x - 1 / (1 + np.exp(-logits))) ** 2).sum(axis=(1, 2, 3))
     expected = sse / (2 * sigma**2) + 784 * np.log(sigma * np.sqrt(2 * np.pi))
     np.testing.assert_allclose(terms.recon.numpy(), expected, rtol=1e-4)
     np.testing.assert_allclose(terms.kl.numpy(), 0.0, atol=1e-6)
+
+
+def test_continuous_bernoulli_is_normalised_on_the_unit_interval():
+    logits = tf.constant([[-3.0], [0.5], [4.0]])
+    grid = np.linspace(0, 1, 20001, dtype=np.float32)
+    dens = tfp.distributions.ContinuousBernoulli(logits=logits).prob(grid[None, :]).numpy()
+    np.testing.assert_allclose(np.trapezoid(dens, grid, axis=1), 1.0, rtol=1e-3)
+    dist = likelihood("cbern", tf.zeros((1, 28, 28, 1)))
+    assert dist.log_prob(tf.fill((1, 28, 28, 1), 0.3)).numpy() == pytest.approx(0.0, abs=1e-4)
+
+
+def test_learned_scale_has_a_soft_floor_and_round_trips():
+    cfg = LikelihoodConfig(min_log_sigma=-3.0)
+    scale = Scale("gauss-learned", cfg)
+    assert scale.trainable_variables and float(scale()) > np.exp(-3.0)
+    scale.raw.assign(-50.0)
+    assert float(scale()) == pytest.approx(np.exp(-3.0), rel=1e-6)
+    scale.set_sigma(0.2)
+    assert float(scale()) == pytest.approx(0.2, rel=1e-5)
+    fixed = Scale("mse", LikelihoodConfig(mse_sigma=0.5))
+    assert not fixed.trainable_variables and float(fixed()) == pytest.approx(0.5)
 
 
 def test_likelihood_is_a_tfp_distribution_over_images():

@@ -20,11 +20,11 @@ TINY = {"data": {"train_subset": 512, "validation_size": 256, "test_subset": 64}
 @pytest.fixture(scope="module")
 def tiny_data(root):
     d = run_config(TINY, "bce", 2, 0).data
-    return load_split(root / d.dir, d.validation_size, d.split_seed, d.binarization,
+    return load_split(root / d.dir, d.validation_size, d.split_seed, "dynamic",
                       d.eval_binarization_seed, d.train_subset, d.test_subset)
 
 
-@pytest.mark.parametrize("loss", ["bce", "mse"])
+@pytest.mark.parametrize("loss", ["bce", "mse", "cbern", "gauss-learned"])
 def test_training_lowers_the_validation_loss(tiny_data, loss):
     result = train_mod.train(run_config(TINY, loss, 2, 0), tiny_data)
     h = result.history
@@ -33,6 +33,9 @@ def test_training_lowers_the_validation_loss(tiny_data, loss):
     assert np.all(np.isfinite(h.drop(columns="epoch").to_numpy()))
     assert result.epoch_samples.shape == (3, 4, 28, 28)
     assert result.best_epoch == int(h.epoch[h.val_neg_elbo.idxmin()])
+    assert result.sigma == pytest.approx(h.sigma[result.best_epoch - 1], rel=1e-5)
+    if loss == "gauss-learned":
+        assert h.sigma.iloc[-1] != h.sigma.iloc[0]  # the scale is learned
 
 
 def test_same_seed_gives_the_same_history(tiny_data):

@@ -29,7 +29,7 @@ def write_config(path: Path, **sections) -> Path:
     "config, message",
     [
         ({"trainig": {"epochs": 1}}, "'trainig' was unexpected"),
-        ({"study": {"losses": ["bce", "l1"]}}, "'l1' is not one of \\['bce', 'mse'\\]"),
+        ({"study": {"losses": ["bce", "l1"]}}, "'l1' is not one of \\['bce', 'mse', 'cbern'"),
         ({"study": {"latent_dims": [0]}}, "0 is less than the minimum of 1"),
         ({"training": {"epochs": -2}}, "-2 is less than the minimum of 1"),
         ({"study": {"seeds": []}}, "should be non-empty"),
@@ -48,8 +48,9 @@ def test_full_config_plans_one_training_per_grid_point(root):
     result = snakemake(root, "-n", "--cores", "8", "--configfile", "config/full.yaml")
     assert result.returncode == 0, result.stderr[-2000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.M))
-    assert counts["train"] == str(2 * 6 * 3)
-    assert counts["manifold"] == str(2 * 3)
+    assert counts["train"] == str(4 * 6 * 3)
+    assert counts["manifold"] == str(4 * 3)
+    assert counts["train_classifier"] == "1"
 
 
 def test_lint_and_format_are_clean(root):
@@ -78,9 +79,14 @@ def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
     n_runs = math.prod(len(grid["study"][k]) for k in ("losses", "latent_dims", "seeds"))
     assert len(metrics) == n_runs
     assert not metrics.duplicated(["loss", "latent_dim", "seed"]).any()
-    numeric = metrics[["test_neg_elbo", "test_recon", "test_kl", "recon_mse", "recon_bce"]]
+    numeric = metrics[["test_neg_elbo", "test_recon", "test_kl", "test_log_px", "recon_mse",
+                       "recon_bce", "fid_classifier", "knn_accuracy", "recon_accuracy"]]
     assert numeric.map(math.isfinite).all().all()
-    assert (metrics.binarization == "dynamic").all() and (metrics.n_test == 256).all()
+    binary = metrics.loss.isin(["bce", "mse"])
+    assert (metrics.binarization[binary] == "dynamic").all()
+    assert (metrics.binarization[~binary] == "none").all() and metrics.bits_per_dim[~binary].gt(0).all()
+    assert (metrics.n_test == 256).all() and (metrics.iwae_images == 64).all()
+    assert (metrics.test_log_px >= -metrics.test_neg_elbo - 5).all()  # IWAE ~>= ELBO
 
 
 def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
@@ -92,17 +98,23 @@ def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
 
 def test_tiny_study_figures_decode(tiny_study):
     pngs = list(tiny_study.rglob("*.png"))
-    assert len(pngs) == 3 + 4 * 2 + 2  # plots + (samples, reconstructions) per run + manifolds
+    assert len(pngs) == 3 + 8 * 2 + 4  # plots + (samples, reconstructions) per run + manifolds
     for png in pngs:
         assert iio.imread(png).size > 0
 
 
 def test_tiny_study_report_is_self_contained(tiny_study):
     html = (tiny_study / "report.html").read_text()
-    assert html.count('src="data:image/png;base64,') == 3 + 4 * 2 + 2
+    assert html.count('src="data:image/png;base64,') == 3 + 8 * 2 + 4
     assert not re.search(r'(src|href)="(https?:)?//', html)
     for section in ("Study design", "Results", "Samples and reconstructions", "Reproducibility"):
         assert section in html
+
+
+def test_tiny_study_comparisons_pair_every_two_losses(tiny_study):
+    comp = pd.read_csv(tiny_study / "comparisons.csv")
+    assert len(comp.drop_duplicates(["loss_a", "loss_b"])) == 4 * 3 // 2
+    assert (comp.n_pairs == 2).all()  # two latent sizes x one seed
 
 
 def test_snakemake_report_has_categories_and_labels(root, tiny_study):
@@ -114,4 +126,4 @@ def test_snakemake_report_has_categories_and_labels(root, tiny_study):
     import zipfile
 
     names = zipfile.ZipFile(target).namelist()
-    assert sum(n.endswith(".png") for n in names) >= 3 + 4 * 2 + 2
+    assert sum(n.endswith(".png") for n in names) >= 3 + 8 * 2 + 4

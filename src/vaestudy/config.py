@@ -13,8 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LOSSES = ("bce", "mse")
+LOSSES = ("bce", "mse", "cbern", "gauss-learned")
 BINARIZATIONS = ("static", "dynamic", "none")
+REPRESENTATIONS = ("binary", "gray")
+#: Which data each loss sees by default: binarized for the Bernoulli likelihood and for the
+#: fixed-sigma Gaussian (so that bce vs mse compares losses on the same data), grayscale for
+#: the likelihoods made for continuous data.
+DEFAULT_REPRESENTATION = {"bce": "binary", "mse": "binary", "cbern": "gray",
+                          "gauss-learned": "gray"}
 
 
 class ConfigError(ValueError):
@@ -40,12 +46,14 @@ def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where MNIST lives and how it is split and binarized."""
+    """Where MNIST lives, how it is split, and which data each loss sees: ``representation``
+    maps a loss to ``binary`` (binarized with ``binarization``) or ``gray`` ([0, 1])."""
 
     dir: str = "resources/mnist"
     validation_size: int = 5000
     split_seed: int = 0
     binarization: str = "dynamic"
+    representation: dict = field(default_factory=lambda: dict(DEFAULT_REPRESENTATION))
     eval_binarization_seed: int = 1234
     train_subset: int = 0  # 0 = the whole training split
     test_subset: int = 0  # 0 = the whole test set
@@ -53,6 +61,12 @@ class DataConfig:
     def __post_init__(self) -> None:
         _check(self.binarization in BINARIZATIONS, "data.binarization", self.binarization,
                ", ".join(BINARIZATIONS))
+        object.__setattr__(self, "representation",
+                           {**DEFAULT_REPRESENTATION, **dict(self.representation)})
+        for loss, rep in self.representation.items():
+            _check(loss in LOSSES, "data.representation", loss, ", ".join(LOSSES))
+            _check(rep in REPRESENTATIONS, f"data.representation.{loss}", rep,
+                   ", ".join(REPRESENTATIONS))
         _check(0 < self.validation_size < 60000, "data.validation_size", self.validation_size,
                "1..59999")
         _check(self.train_subset >= 0, "data.train_subset", self.train_subset, ">= 0")
@@ -80,9 +94,12 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class LikelihoodConfig:
-    """Parameters of the likelihoods p(x|z); ``mse_sigma`` is the fixed Gaussian scale."""
+    """Parameters of the likelihoods p(x|z): ``mse_sigma`` is the fixed Gaussian scale of
+    ``mse``; ``min_log_sigma`` the soft lower bound of the learned log-scale of
+    ``gauss-learned`` (without it the density on constant background pixels diverges)."""
 
     mse_sigma: float = 1.0
+    min_log_sigma: float = -6.0
 
     def __post_init__(self) -> None:
         _check(self.mse_sigma > 0, "likelihood.mse_sigma", self.mse_sigma, "> 0")
@@ -107,14 +124,25 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
-    """Test-set evaluation: Monte-Carlo samples of z per image for the ELBO, batch size."""
+    """Test-set evaluation: z draws per image for the ELBO; importance samples K and the
+    number of test images (0 = all) of the log-likelihood estimate; generated samples for the
+    classifier metrics; neighbours and training images of the k-NN probe of the latent means."""
 
     elbo_samples: int = 5
     batch_size: int = 500
+    iwae_samples: int = 100
+    iwae_images: int = 1000
+    n_generated: int = 5000
+    knn_k: int = 5
+    knn_train_images: int = 10000
+    seed: int = 4321
 
     def __post_init__(self) -> None:
-        _check(self.elbo_samples >= 1, "evaluation.elbo_samples", self.elbo_samples, ">= 1")
-        _check(self.batch_size >= 1, "evaluation.batch_size", self.batch_size, ">= 1")
+        for key in ("elbo_samples", "batch_size", "iwae_samples", "n_generated", "knn_k",
+                    "knn_train_images"):
+            _check(getattr(self, key) >= 1, f"evaluation.{key}", getattr(self, key), ">= 1")
+        _check(self.iwae_images >= 0, "evaluation.iwae_images", self.iwae_images,
+               ">= 0 (0 = every test image)")
 
 
 @dataclass(frozen=True)
@@ -125,6 +153,17 @@ class FiguresConfig:
     grid_size: int = 8
     n_reconstructions: int = 10
     manifold_size: int = 20
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """The digit classifier behind the sample-quality metrics (trained once per study)."""
+
+    epochs: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, "classifier.epochs", self.epochs, ">= 1")
 
 
 @dataclass(frozen=True)
@@ -148,6 +187,12 @@ class RunConfig:
         _check(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed,
                "integer >= 0")
 
+    @property
+    def binarization(self) -> str:
+        """The binarization of this run's data: ``none`` for a ``gray`` representation."""
+        binary = self.data.representation[self.loss] == "binary"
+        return self.data.binarization if binary else "none"
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -170,6 +215,11 @@ def run_config(config: dict[str, Any], loss: str, latent_dim: int, seed: int) ->
     """The RunConfig of one grid point from the workflow's (already validated) config dict."""
     sections = {name: _build(cls, config.get(name), name) for name, cls in SECTIONS.items()}
     return RunConfig(loss=loss, latent_dim=int(latent_dim), seed=int(seed), **sections)
+
+
+def classifier_config(config: dict[str, Any]) -> ClassifierConfig:
+    """The study's classifier settings from the workflow's config dict."""
+    return _build(ClassifierConfig, config.get("classifier"), "classifier")
 
 
 def load_run_config(path: Path | str) -> RunConfig:

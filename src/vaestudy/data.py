@@ -46,7 +46,9 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Split:
-    """Images as float32 in [0, 1] with shape [N, 28, 28, 1]; labels as uint8 [N]."""
+    """Images as float32 in [0, 1] with shape [N, 28, 28, 1]; labels as uint8 [N].
+    ``x_train`` and the ``*_gray`` arrays are grayscale; ``x_val`` and ``x_test`` are in the
+    run's representation (binarized once with a fixed seed, or grayscale)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -54,6 +56,8 @@ class Split:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    x_val_gray: np.ndarray
+    x_test_gray: np.ndarray
 
 
 def _decompress(path: Path) -> bytes:
@@ -214,9 +218,11 @@ def load_split(
         x_test, y_test = x_test[:test_subset], y_test[:test_subset]
     rng = np.random.default_rng(eval_binarization_seed)
     x_train = _to_float(arrays["train_images"][train_idx])
-    x_val = binarize(_to_float(arrays["train_images"][val_idx]), binarization, rng)
-    x_test = binarize(_to_float(x_test), binarization, rng)
-    return Split(x_train, labels[train_idx], x_val, labels[val_idx], x_test, y_test)
+    x_val_gray, x_test_gray = _to_float(arrays["train_images"][val_idx]), _to_float(x_test)
+    x_val = binarize(x_val_gray, binarization, rng)
+    x_test = binarize(x_test_gray, binarization, rng)
+    return Split(x_train, labels[train_idx], x_val, labels[val_idx], x_test, y_test,
+                 x_val_gray, x_test_gray)
 
 
 def prepare(directory: Path | str, log=print) -> dict:

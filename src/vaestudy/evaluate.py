@@ -1,18 +1,26 @@
-"""Test-set evaluation of a trained run: the negative ELBO under the run's own likelihood and
-pixel-space reconstruction errors that are comparable across likelihoods."""
+"""Test-set evaluation of a trained run.
+
+Within a likelihood: the negative ELBO and an importance-weighted log-likelihood estimate.
+Across likelihoods (comparable): pixel errors of reconstructions against the grayscale test
+images, classifier-based sample quality, and what the latent code keeps.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from vaestudy import classifier as clf
+from vaestudy import latent
 from vaestudy.config import RunConfig
-from vaestudy.data import Split
-from vaestudy.likelihoods import DESCRIPTIONS
-from vaestudy.model import split_moments
+from vaestudy.data import Split, binarize
+from vaestudy.likelihoods import DESCRIPTIONS, Scale
+from vaestudy.loglik import bits_per_dim, dequantize, iwae_estimate, make_log_weights
+from vaestudy.model import latent_grid_draws, split_moments
 from vaestudy.train import decode_mean, evaluate_elbo, make_eval_step
 
 _EPS = 1e-6
@@ -25,13 +33,19 @@ def load_models(run_dir: Path | str) -> tuple[keras.Model, keras.Model]:
             keras.models.load_model(run_dir / "decoder.keras", compile=False))
 
 
+def encode(encoder, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and log-variances [N, L] of images x [N, 28, 28, 1]."""
+    out = [split_moments(encoder(tf.constant(x[i : i + batch_size]), training=False))
+           for i in range(0, len(x), batch_size)]
+    return (np.concatenate([m.numpy() for m, _ in out]),
+            np.concatenate([v.numpy() for _, v in out]))
+
+
 def reconstruct(encoder, decoder, x: np.ndarray, cfg: RunConfig, batch_size: int) -> np.ndarray:
     """Mean of p(x|z) at z = E_q[z|x] for images x [N, 28, 28, 1] -> [N, 28, 28]."""
-    out = []
-    for i in range(0, len(x), batch_size):
-        mean, _ = split_moments(encoder(tf.constant(x[i : i + batch_size]), training=False))
-        out.append(decode_mean(decoder, mean, cfg))
-    return np.concatenate(out)
+    mean, _ = encode(encoder, x, batch_size)
+    return np.concatenate([decode_mean(decoder, tf.constant(mean[i : i + batch_size]), cfg)
+                           for i in range(0, len(mean), batch_size)])
 
 
 def pixel_errors(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
@@ -43,27 +57,81 @@ def pixel_errors(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
     return {"recon_mse": float(np.mean((recon - x) ** 2)), "recon_bce": float(bce.mean())}
 
 
-def evaluate(encoder, decoder, cfg: RunConfig, data: Split) -> dict:
-    """All test metrics of one run, with the settings a reader needs to interpret them."""
+def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) -> dict:
+    """Importance-weighted log p(x) (K = ``iwae_samples``) on the first ``iwae_images`` test
+    images: binarized images for binary data (nats), dequantized 8-bit images for grayscale
+    data (nats of a density, and bits/dim of the discrete images)."""
     ev = cfg.evaluation
-    eval_step = make_eval_step(encoder, decoder, cfg, tf.random.Generator.from_seed(cfg.seed))
+    n = ev.iwae_images or len(data.x_test)
+    gray = cfg.binarization == "none"
+    x = (dequantize(np.round(data.x_test_gray[:n] * 255).astype(np.uint8), ev.seed) if gray
+         else data.x_test[:n])
+    t0 = time.perf_counter()
+    log_w = make_log_weights(encoder, decoder, cfg.loss, cfg.latent_dim, sigma)
+    est = iwae_estimate(log_w, x, ev.iwae_samples, cfg.latent_dim, ev.seed)
+    out = {"test_log_px": float(est["log_px"].mean()), "test_elbo_same_draws":
+           float(est["elbo"].mean()), "iwae_gap": float((est["log_px"] - est["elbo"]).mean()),
+           "iwae_samples": ev.iwae_samples, "iwae_images": int(len(x)),
+           "log_px_data": "dequantized 8-bit grayscale" if gray else f"{cfg.binarization}-binarized",
+           "bits_per_dim": bits_per_dim(est["log_px"]) if gray else None}
+    out["iwae_seconds"] = time.perf_counter() - t0
+    return out
+
+
+def sample_quality(decoder, model: keras.Model, recon: np.ndarray, cfg: RunConfig,
+                   data: Split, test_feats: np.ndarray) -> dict:
+    """Classifier metrics: Fréchet distance of generated samples to the test images, class
+    histogram of the samples, accuracy on reconstructions of the test digits."""
+    n = cfg.evaluation.n_generated
+    z = latent_grid_draws(cfg.latent_dim, n, cfg.evaluation.seed)  # the same draws per latent size
+    samples = np.concatenate([decode_mean(decoder, z[i : i + 1000], cfg)
+                              for i in range(0, n, 1000)])[..., None]
+    feats, preds = clf.features_and_predictions(model, samples)
+    _, recon_preds = clf.features_and_predictions(model, recon[..., None])
+    return {"fid_classifier": clf.frechet_distance(feats, test_feats), "n_generated": n,
+            **clf.class_histogram(preds),
+            "recon_accuracy": float(np.mean(recon_preds == data.y_test))}
+
+
+def latent_metrics(encoder, cfg: RunConfig, data: Split) -> dict:
+    """KL per dimension, active units, k-NN accuracy of the test means, posterior collapse."""
+    ev = cfg.evaluation
+    mean, logvar = encode(encoder, data.x_test, ev.batch_size)
+    rng = np.random.default_rng(ev.seed)
+    x_ref = binarize(data.x_train[: ev.knn_train_images], cfg.binarization, rng)
+    ref_mean, _ = encode(encoder, x_ref, ev.batch_size)
+    active = latent.active_units(mean)
+    return {"kl_per_dim": latent.kl_per_dim(mean, logvar).round(4).tolist(),
+            "active_units": active, "active_fraction": active / cfg.latent_dim,
+            "posterior_collapse": latent.collapse(active, cfg.latent_dim),
+            "knn_accuracy": latent.knn_accuracy(ref_mean, data.y_train[: ev.knn_train_images],
+                                                mean, data.y_test, ev.knn_k)}
+
+
+def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
+             model: keras.Model) -> dict:
+    """All test metrics of one run, with the settings a reader needs to interpret them."""
+    t0 = time.perf_counter()
+    ev = cfg.evaluation
+    scale = Scale(cfg.loss, cfg.likelihood, value=sigma)
+    eval_step = make_eval_step(encoder, decoder, scale, cfg,
+                               tf.random.Generator.from_seed(cfg.seed))
     elbo = evaluate_elbo(eval_step, data.x_test, ev.batch_size, ev.elbo_samples)
     recon = reconstruct(encoder, decoder, data.x_test, cfg, ev.batch_size)
-    return {
-        "loss": cfg.loss,
-        "latent_dim": cfg.latent_dim,
-        "seed": cfg.seed,
-        "likelihood": DESCRIPTIONS[cfg.loss],
-        "mse_sigma": cfg.likelihood.mse_sigma if cfg.loss == "mse" else None,
-        "test_neg_elbo": elbo["neg_elbo"],
-        "test_recon": elbo["recon"],
-        "test_kl": elbo["kl"],
-        **pixel_errors(recon, data.x_test),
+    test_feats, _ = clf.features_and_predictions(model, data.x_test_gray)
+    metrics = {
+        "loss": cfg.loss, "latent_dim": cfg.latent_dim, "seed": cfg.seed,
+        "likelihood": DESCRIPTIONS[cfg.loss], "sigma": sigma if cfg.loss in ("mse", "gauss-learned") else None,
+        "test_neg_elbo": elbo["neg_elbo"], "test_recon": elbo["recon"], "test_kl": elbo["kl"],
+        **log_likelihood(encoder, decoder, sigma, cfg, data),
+        **pixel_errors(recon, data.x_test_gray),
+        **sample_quality(decoder, model, recon, cfg, data, test_feats),
+        **latent_metrics(encoder, cfg, data),
         "elbo_samples": ev.elbo_samples,
         "split": "test (official 10,000 images)" if not cfg.data.test_subset
         else f"test (first {cfg.data.test_subset} official test images)",
-        "n_test": int(len(data.x_test)),
-        "n_train": int(len(data.x_train)),
-        "n_val": int(len(data.x_val)),
-        "binarization": cfg.data.binarization,
+        "n_test": int(len(data.x_test)), "n_train": int(len(data.x_train)),
+        "n_val": int(len(data.x_val)), "binarization": cfg.binarization,
     }
+    metrics["eval_seconds"] = time.perf_counter() - t0
+    return metrics

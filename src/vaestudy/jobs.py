@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vaestudy import runtime
-from vaestudy.config import RunConfig, load_run_config, run_config
+from vaestudy.config import DataConfig, load_run_config, run_config
 
 
 @contextlib.contextmanager
@@ -39,11 +39,11 @@ def write_json(path: Path | str, obj: dict) -> None:
         tmp.write_text(json.dumps(obj, indent=2) + "\n")
 
 
-def _load_data(cfg: RunConfig):
+def _load_data(d: DataConfig, binarization: str):
+    """The split of ``d`` with validation and test images binarized by ``binarization``."""
     from vaestudy.data import load_split
 
-    d = cfg.data
-    return load_split(d.dir, d.validation_size, d.split_seed, d.binarization,
+    return load_split(d.dir, d.validation_size, d.split_seed, binarization,
                       d.eval_binarization_seed, d.train_subset, d.test_subset)
 
 
@@ -57,7 +57,7 @@ def train_job(config: dict, loss: str, latent: int, seed: int, out: dict, thread
     logger = runtime.job_logger(log)
     cfg = run_config(config, loss, latent, seed)
     logger.info("run config: %s", json.dumps(cfg.to_dict()))
-    result = train(cfg, _load_data(cfg), logger)
+    result = train(cfg, _load_data(cfg.data, cfg.binarization), logger)
     for name, model in (("encoder", result.encoder), ("decoder", result.decoder)):
         with atomic_path(out[name]) as tmp:
             model.save(tmp)
@@ -65,7 +65,7 @@ def train_job(config: dict, loss: str, latent: int, seed: int, out: dict, thread
         result.history.to_csv(tmp, index=False)
     with atomic_path(out["epoch_samples"]) as tmp:
         np.save(tmp, result.epoch_samples)
-    write_json(out["summary"], {"train_seconds": result.seconds,
+    write_json(out["summary"], {"train_seconds": result.seconds, "sigma": result.sigma,
                                 "epochs_run": int(len(result.history)),
                                 "best_epoch": result.best_epoch, "threads": threads})
     with atomic_path(out["config"]) as tmp:
@@ -73,16 +73,49 @@ def train_job(config: dict, loss: str, latent: int, seed: int, out: dict, thread
     logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
 
 
-def evaluate_job(run_dir: str, out_metrics: str, threads: int, log: str | None) -> None:
+def evaluate_job(run_dir: str, classifier: str, out_metrics: str, threads: int,
+                 log: str | None) -> None:
     """Evaluate a trained run on the test set and write its metrics JSON."""
     cfg = load_run_config(Path(run_dir) / "config.json")
     runtime.configure(threads, cfg.seed)
+    import keras
+
     from vaestudy.evaluate import evaluate, load_models
 
     logger = runtime.job_logger(log)
-    metrics = evaluate(*load_models(run_dir), cfg, _load_data(cfg))
+    sigma = json.loads((Path(run_dir) / "train_summary.json").read_text())["sigma"]
+    model = keras.models.load_model(classifier, compile=False)
+    metrics = evaluate(*load_models(run_dir), sigma, cfg, _load_data(cfg.data, cfg.binarization), model)
     write_json(out_metrics, metrics)
     logger.info("metrics: %s", json.dumps(metrics))
+
+
+def classifier_job(config: dict, out_model: str, out_summary: str, threads: int,
+                   log: str | None) -> None:
+    """Train the digit classifier on the grayscale training split; report its accuracy on
+    the validation split and on the test set (it is a measuring tool, not a study result)."""
+    from vaestudy.config import classifier_config
+
+    cc = classifier_config(config)
+    runtime.configure(threads, cc.seed)
+    import time
+
+    from vaestudy.classifier import features_and_predictions, train_classifier
+
+    logger = runtime.job_logger(log)
+    t0 = time.perf_counter()
+    data = _load_data(DataConfig(**config["data"]), "none")
+    model, history = train_classifier(data.x_train, data.y_train, data.x_val_gray, data.y_val,
+                                      cc.epochs, cc.seed)
+    _, preds = features_and_predictions(model, data.x_test_gray)
+    summary = {"test_accuracy": float((preds == data.y_test).mean()),
+               "val_accuracy": history["val_accuracy"][-1], "epochs": cc.epochs,
+               "n_train": int(len(data.x_train)), "n_test": int(len(data.x_test_gray)),
+               "seconds": time.perf_counter() - t0, "history": history}
+    with atomic_path(out_model) as tmp:
+        model.save(tmp)
+    write_json(out_summary, summary)
+    logger.info("classifier: test accuracy %.4f", summary["test_accuracy"])
 
 
 def figures_job(run_dir: str, out: dict, threads: int, log: str | None) -> None:
@@ -103,7 +136,7 @@ def figures_job(run_dir: str, out: dict, threads: int, log: str | None) -> None:
         return figures.tile(decode_mean(decoder, z, cfg), cols=fc.grid_size)
 
     def reconstructions():
-        x = _load_data(cfg).x_test[: fc.n_reconstructions]  # the same digits in every run
+        x = _load_data(cfg.data, cfg.binarization).x_test[: fc.n_reconstructions]  # the same digits in every run
         recon = reconstruct(encoder, decoder, x, cfg, batch_size=len(x))
         return figures.reconstruction_picture(x[..., 0], recon)
 
@@ -116,14 +149,19 @@ def figures_job(run_dir: str, out: dict, threads: int, log: str | None) -> None:
 
 
 def aggregate_job(metric_files: list[str], summary_files: list[str], history_files: list[str],
-                  config_files: list[str], out_metrics: str, out_history: str) -> None:
-    """Tidy study tables: ``metrics.csv`` (one row per run), ``history.csv`` (run x epoch)."""
-    from vaestudy.aggregate import collect_histories, collect_metrics
+                  config_files: list[str], out: dict) -> None:
+    """Tidy study tables: ``metrics`` (one row per run), ``history`` (run x epoch) and
+    ``comparisons`` (paired tests between losses of the metrics comparable across them)."""
+    from vaestudy.aggregate import COMPARABLE, collect_histories, collect_metrics
+    from vaestudy.stats import paired_comparisons
 
-    with atomic_path(out_metrics) as tmp:
-        collect_metrics(metric_files, summary_files).to_csv(tmp, index=False)
+    metrics = collect_metrics(metric_files, summary_files)
+    with atomic_path(out["metrics"]) as tmp:
+        metrics.to_csv(tmp, index=False)
+    with atomic_path(out["comparisons"]) as tmp:
+        paired_comparisons(metrics, list(COMPARABLE)).to_csv(tmp, index=False)
     configs = [json.loads(Path(p).read_text()) for p in config_files]
-    with atomic_path(out_history) as tmp:
+    with atomic_path(out["history"]) as tmp:
         collect_histories(history_files, configs).to_csv(tmp, index=False)
 
 
@@ -135,7 +173,7 @@ def plots_job(metrics_csv: str, history_csv: str, out: dict) -> None:
 
     metrics, history = pd.read_csv(metrics_csv), pd.read_csv(history_csv)
     for name, draw, table in (("comparable", plots.plot_comparable, metrics),
-                              ("own_elbo", plots.plot_own_elbo, metrics),
+                              ("loglik", plots.plot_log_likelihood, metrics),
                               ("training", plots.plot_training_curves, history)):
         with atomic_path(out[name]) as tmp:
             draw(table, tmp)
@@ -143,7 +181,8 @@ def plots_job(metrics_csv: str, history_csv: str, out: dict) -> None:
 
 def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str) -> None:
     """Render the self-contained HTML report. ``inputs`` names the template, metrics (CSV),
-    the plots (comparable, own_elbo, training), theory (Markdown) and theory_checks (CSV);
+    the plots (comparable, loglik, training), theory (Markdown), theory_checks, comparisons
+    (CSV) and classifier (JSON summary);
     ``image_files`` are per-run PNGs under ``.../loss~L/latent~D/seed~S/NAME.png``."""
     import pandas as pd
     import yaml
@@ -160,12 +199,18 @@ def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str
     study = {**config["study"], "training": config["training"],
              "mse_sigma": config["likelihood"]["mse_sigma"],
              "n_train": int(first.n_train), "n_val": int(first.n_val),
-             "test_split": first.split, "binarization": first.binarization,
-             "elbo_samples": int(first.elbo_samples)}
+             "test_split": first.split, "binarization": config["data"]["binarization"],
+             "representation": {loss: config["data"]["representation"][loss]
+                                for loss in config["study"]["losses"]},
+             "elbo_samples": int(first.elbo_samples), "iwae_samples": int(first.iwae_samples),
+             "iwae_images": int(first.iwae_images), "n_generated": int(first.n_generated),
+             "knn_k": config["evaluation"]["knn_k"]}
     theory = {"html": render_markdown(inputs["theory"]),
               "checks": pd.read_csv(inputs["theory_checks"])}
-    plots = {name: inputs[name] for name in ("comparable", "own_elbo", "training")}
+    plots = {name: inputs[name] for name in ("comparable", "loglik", "training")}
+    extra = {"theory": theory, "comparisons": pd.read_csv(inputs["comparisons"]),
+             "classifier": json.loads(Path(inputs["classifier"]).read_text())}
     html = report.render(inputs["template"], metrics, plots, images,
-                         yaml.safe_dump(config, sort_keys=False), study, theory)
+                         yaml.safe_dump(config, sort_keys=False), study, extra)
     with atomic_path(out_html) as tmp:
         tmp.write_text(html)

@@ -7,17 +7,24 @@
          KL weight in disguise. Averaging the squared error over pixels instead of summing
          divides the reconstruction term by 784 and so silently multiplies the KL weight by
          784 -- a common reason why "MSE VAEs" give blurry samples or collapse.
+``cbern`` Continuous Bernoulli(logits) (Loaiza-Ganem & Cunningham 2019): a proper density on
+         [0, 1] for grayscale data; cross-entropy alone lacks its normalising constant.
+``gauss-learned`` Normal(sigmoid(logits), sigma) with one sigma shared by all pixels and
+         learned with the networks (as in sigma-VAE, Rybkin et al. 2021), its log softly
+         bounded below by ``min_log_sigma``.
 
 Every quantity is in nats per image; a batch loss is the mean over images.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from vaestudy.config import LikelihoodConfig
 from vaestudy.model import posterior, prior, reparameterize, split_moments
 
 tfd = tfp.distributions
@@ -25,18 +32,54 @@ tfd = tfp.distributions
 DESCRIPTIONS = {
     "bce": "Bernoulli(logits) per pixel: binary cross-entropy summed over 784 pixels",
     "mse": "Normal(sigmoid(logits), sigma fixed) per pixel: SSE/(2 sigma^2) + constant",
+    "cbern": "Continuous Bernoulli(logits) per pixel: a normalised density on [0, 1]",
+    "gauss-learned": "Normal(sigmoid(logits), sigma learned, shared by all pixels)",
 }
 
 
-def likelihood(loss: str, logits: tf.Tensor, mse_sigma: float = 1.0) -> tfd.Distribution:
-    """p(x|z) for decoder outputs ``logits`` [B, 28, 28, 1], event shape [28, 28, 1]."""
+class Scale(tf.Module):
+    """The scale sigma of the Gaussian likelihoods: fixed (``mse``) or a learned scalar
+    (``gauss-learned``) with log sigma = m + softplus(raw - m), a soft floor at m."""
+
+    def __init__(self, loss: str, cfg: LikelihoodConfig, value: float | None = None):
+        super().__init__(name="scale")
+        self.learned = loss == "gauss-learned"
+        self.floor = cfg.min_log_sigma
+        start = 0.0 if self.learned else math.log(cfg.mse_sigma)
+        self.raw = tf.Variable(start, trainable=self.learned, dtype=tf.float32)
+        if value is not None:
+            self.set_sigma(value)
+
+    def __call__(self) -> tf.Tensor:
+        if not self.learned:
+            return tf.exp(self.raw)
+        return tf.exp(self.floor + tf.nn.softplus(self.raw - self.floor))
+
+    def set_sigma(self, sigma: float) -> None:
+        """Set the variable so that ``self()`` returns ``sigma`` (inverts the soft floor)."""
+        log_s = math.log(sigma)
+        if self.learned:
+            log_s = self.floor + math.log(math.expm1(log_s - self.floor))
+        self.raw.assign(log_s)
+
+
+def likelihood(loss: str, logits: tf.Tensor, sigma=1.0) -> tfd.Distribution:
+    """p(x|z) for decoder outputs ``logits`` [B, 28, 28, 1], event shape [28, 28, 1].
+    ``sigma`` (a float or a scalar tensor) is used by the Gaussian likelihoods only."""
     if loss == "bce":
         pixel = tfd.Bernoulli(logits=logits, dtype=logits.dtype)
-    elif loss == "mse":
-        pixel = tfd.Normal(loc=tf.sigmoid(logits), scale=tf.cast(mse_sigma, logits.dtype))
+    elif loss in ("mse", "gauss-learned"):
+        pixel = tfd.Normal(loc=tf.sigmoid(logits), scale=tf.cast(sigma, logits.dtype))
+    elif loss == "cbern":
+        pixel = tfd.ContinuousBernoulli(logits=logits, dtype=logits.dtype)
     else:
         raise ValueError(f"unknown loss {loss!r}; allowed: {sorted(DESCRIPTIONS)}")
     return tfd.Independent(pixel, reinterpreted_batch_ndims=3)
+
+
+def pixel_mean(loss: str, logits: tf.Tensor) -> tf.Tensor:
+    """E[x|z] [B, 28, 28] in [0, 1]: what the figures show and the pixel metrics compare."""
+    return tf.clip_by_value(likelihood(loss, logits).mean()[..., 0], 0.0, 1.0)
 
 
 class ElboTerms(NamedTuple):
@@ -56,12 +99,12 @@ def elbo_terms(
     x: tf.Tensor,
     loss: str,
     eps: tf.Tensor,
-    mse_sigma: float = 1.0,
+    sigma=1.0,
 ) -> ElboTerms:
     """One-sample Monte-Carlo estimate of the negative ELBO's two terms for images x [B, 28,
     28, 1], with noise eps [B, L]. The KL is analytic (TFP's Gaussian-Gaussian KL)."""
     mean, logvar = split_moments(encoder(x))  # [B, L] each
     z = reparameterize(mean, logvar, eps)  # [B, L]
-    recon = -likelihood(loss, decoder(z), mse_sigma).log_prob(x)  # [B]
+    recon = -likelihood(loss, decoder(z), sigma).log_prob(x)  # [B]
     kl = tfd.kl_divergence(posterior(mean, logvar), prior(mean.shape[-1]))  # [B]
     return ElboTerms(recon=recon, kl=kl)

@@ -1,8 +1,8 @@
 """Seaborn comparison plots of the study, with Student-t 95% confidence intervals over seeds.
 
-Negative ELBOs of different likelihood families are different quantities (a Bernoulli
+Log-likelihoods of different likelihood families are different quantities (a Bernoulli
 probability mass versus a Gaussian density), so they get one panel per loss with its own
-axis; only pixel-space errors and the KL share axes across losses.
+axis; only metrics comparable across losses (``aggregate.COMPARABLE``) share axes.
 """
 
 from __future__ import annotations
@@ -17,15 +17,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from vaestudy.aggregate import COMPARABLE  # noqa: E402
 from vaestudy.stats import t_interval  # noqa: E402
-
-#: Metrics comparable across likelihoods: (column, axis label).
-COMPARABLE = [
-    ("recon_mse", "reconstruction MSE per pixel"),
-    ("recon_bce", "reconstruction BCE (nats/image)"),
-    ("test_kl", "KL(q(z|x) || p(z)) (nats/image)"),
-]
-
 
 def _latent_axis(ax, latents) -> None:
     ax.set_xscale("log", base=2)
@@ -34,26 +27,33 @@ def _latent_axis(ax, latents) -> None:
 
 
 def plot_comparable(metrics: pd.DataFrame, path: Path | str) -> None:
-    """Pixel-space errors and KL vs latent size, one line per loss, mean and 95% CI."""
-    fig, axes = plt.subplots(1, len(COMPARABLE), figsize=(4.2 * len(COMPARABLE), 3.6))
-    for ax, (col, label) in zip(axes, COMPARABLE):
+    """Every metric comparable across likelihoods vs latent size, one line per loss, mean
+    and 95% CI over seeds."""
+    cols = 4
+    rows = -(-len(COMPARABLE) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.5 * rows), squeeze=False)
+    for ax, (col, (label, higher)) in zip(axes.flat, COMPARABLE.items()):
         sns.lineplot(metrics, x="latent_dim", y=col, hue="loss", style="loss", markers=True,
-                     dashes=False, errorbar=t_interval, err_style="bars", ax=ax)
+                     dashes=False, errorbar=t_interval, err_style="bars", ax=ax,
+                     legend=ax is axes.flat[0])
         _latent_axis(ax, metrics.latent_dim)
-        ax.set(xlabel="latent size", ylabel=label, title=label.split(" (")[0])
+        arrow = "" if higher is None else (" ↑" if higher else " ↓")
+        ax.set(xlabel="latent size", ylabel="", title=label + arrow)
+        ax.title.set_fontsize(9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def plot_own_elbo(metrics: pd.DataFrame, path: Path | str) -> None:
-    """Test negative ELBO vs latent size, one panel per loss with its own y axis."""
-    grid = sns.relplot(metrics, x="latent_dim", y="test_neg_elbo", col="loss", kind="line",
+def plot_log_likelihood(metrics: pd.DataFrame, path: Path | str) -> None:
+    """Test log-likelihood estimate (IWAE) vs latent size, one panel per loss with its own
+    y axis: the families' numbers are different quantities."""
+    grid = sns.relplot(metrics, x="latent_dim", y="test_log_px", col="loss", kind="line",
                        marker="o", errorbar=t_interval, err_style="bars",
                        facet_kws={"sharey": False}, height=3.4, aspect=1.2)
     for ax in grid.axes.flat:
         _latent_axis(ax, metrics.latent_dim)
-    grid.set_axis_labels("latent size", "test negative ELBO (nats/image)")
+    grid.set_axis_labels("latent size", "test log p(x), IWAE (nats/image)")
     grid.set_titles("likelihood: {col_name}")
     grid.savefig(path, dpi=110)
     plt.close(grid.figure)

@@ -13,13 +13,17 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from vaestudy.findings import findings
 from vaestudy.likelihoods import DESCRIPTIONS
 from vaestudy.plots import summary_table
 
 PACKAGES = ["tensorflow", "tensorflow-probability", "tf-keras", "keras", "snakemake", "numpy",
             "pandas", "seaborn", "matplotlib", "imageio"]
-SUMMARY_COLUMNS = ["test_neg_elbo", "test_recon", "test_kl", "recon_mse", "recon_bce",
-                   "train_seconds", "epochs_run", "best_epoch"]
+COMPARABLE_TABLE = ["fid_classifier", "class_entropy", "classes_covered", "recon_accuracy",
+                    "recon_mse", "recon_bce", "knn_accuracy", "active_units", "test_kl"]
+LIKELIHOOD_TABLE = ["test_log_px", "test_neg_elbo", "test_recon", "iwae_gap", "bits_per_dim"]
+COST_TABLE = ["train_seconds", "epochs_run", "best_epoch", "eval_seconds", "iwae_seconds"]
+RUN_COLUMNS_DROPPED = ["likelihood", "split", "log_px_data"]
 
 
 def data_uri(path: Path | str) -> str:
@@ -56,23 +60,29 @@ def _table_html(frame: pd.DataFrame) -> str:
 
 def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
            images: dict[tuple, dict[str, str]], config_text: str, study: dict,
-           theory: dict) -> str:
-    """Fill the Jinja2 ``template`` with the study's tables, plots and images, and the theory
-    notes (``theory["html"]``) with their numerical checks (``theory["checks"]``)."""
+           extra: dict) -> str:
+    """Fill the Jinja2 ``template`` with the study's tables, plots and images. ``extra``
+    holds the theory notes and checks (``theory``: html, checks), the paired comparisons
+    (``comparisons``) and the classifier summary (``classifier``)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     losses = list(dict.fromkeys(metrics.loss))
-    latents = sorted(set(metrics.latent_dim))
-    first_seed = min(metrics.seed)
+    theory, comparisons = extra["theory"], extra["comparisons"]
+    ll_cols = [c for c in LIKELIHOOD_TABLE if metrics[c].notna().any()]
     return env.get_template(Path(template).name).render(
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         study=study,
         losses=losses,
-        latents=latents,
-        first_seed=first_seed,
+        latents=sorted(set(metrics.latent_dim)),
+        first_seed=min(metrics.seed),
         likelihoods={loss: DESCRIPTIONS[loss] for loss in losses},
-        summary=_table_html(summary_table(metrics, SUMMARY_COLUMNS)),
-        runs=_table_html(metrics.drop(columns=["likelihood", "split"])),
+        comparable=_table_html(summary_table(metrics, COMPARABLE_TABLE)),
+        loglik=_table_html(summary_table(metrics, ll_cols)),
+        cost=_table_html(summary_table(metrics, COST_TABLE)),
+        comparisons=_table_html(comparisons.rename(columns={"effect_size_dz": "d_z"})),
+        findings=findings(metrics, comparisons),
+        classifier=extra["classifier"],
+        runs=_table_html(metrics.drop(columns=RUN_COLUMNS_DROPPED, errors="ignore")),
         plots={name: data_uri(path) for name, path in plots.items()},
         images=run_images(images),
         config_text=config_text,

@@ -41,6 +41,8 @@ def paired_test(diff) -> dict:
         t = d.mean() / (sd / np.sqrt(n))
         out["p_value"] = float(2 * _t(n - 1).survival_function(abs(t)))
         out["effect_size_dz"] = float(d.mean() / sd)
+    else:  # identical differences: no noise at all
+        out["p_value"] = 1.0 if d.mean() == 0 else 0.0
     return out
 
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize
-from vaestudy.likelihoods import elbo_terms, likelihood
+from vaestudy.likelihoods import Scale, elbo_terms, pixel_mean
 from vaestudy.model import latent_grid_draws, make_decoder, make_encoder
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
@@ -27,29 +27,32 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class TrainResult:
-    """What a training run produces: the best-validation models, the per-epoch history and
-    the fixed-latent sample grid after every epoch ([epochs, n, 28, 28] uint8)."""
+    """What a training run produces: the best-validation models and likelihood scale, the
+    per-epoch history and the fixed-latent sample grid after every epoch ([epochs, n, 28, 28]
+    uint8)."""
 
     encoder: keras.Model
     decoder: keras.Model
+    sigma: float
     history: pd.DataFrame
     best_epoch: int
     seconds: float
     epoch_samples: np.ndarray = field(repr=False)
 
 
-def make_train_step(encoder, decoder, optimizer, cfg: RunConfig, gen: tf.random.Generator):
+def make_train_step(encoder, decoder, scale: Scale, optimizer, cfg: RunConfig,
+                    gen: tf.random.Generator):
     """Compile one Adam step on a batch [B, 28, 28, 1]; returns batch means of the negative
     ELBO and its two terms."""
-    variables = encoder.trainable_variables + decoder.trainable_variables
+    variables = (encoder.trainable_variables + decoder.trainable_variables
+                 + list(scale.trainable_variables))
     optimizer.build(variables)
-    sigma = cfg.likelihood.mse_sigma
 
     @tf.function(input_signature=[IMAGE_SPEC])
     def step(x):
         eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])  # [B, L]
         with tf.GradientTape() as tape:
-            terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, sigma)
+            terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, scale())
             loss = tf.reduce_mean(terms.neg_elbo)
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss, tf.reduce_mean(terms.recon), tf.reduce_mean(terms.kl)
@@ -57,13 +60,13 @@ def make_train_step(encoder, decoder, optimizer, cfg: RunConfig, gen: tf.random.
     return step
 
 
-def make_eval_step(encoder, decoder, cfg: RunConfig, gen: tf.random.Generator):
+def make_eval_step(encoder, decoder, scale: Scale, cfg: RunConfig, gen: tf.random.Generator):
     """Compile per-image negative-ELBO terms (recon [B], kl [B]) for a batch, one z draw."""
 
     @tf.function(input_signature=[IMAGE_SPEC])
     def step(x):
         eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])
-        terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, cfg.likelihood.mse_sigma)
+        terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, scale())
         return terms.recon, terms.kl
 
     return step
@@ -84,8 +87,7 @@ def evaluate_elbo(eval_step, x: np.ndarray, batch_size: int, samples: int = 1) -
 
 def decode_mean(decoder, z: tf.Tensor, cfg: RunConfig) -> np.ndarray:
     """Mean of p(x|z) for latents z [N, L] as an array [N, 28, 28] in [0, 1]."""
-    dist = likelihood(cfg.loss, decoder(z, training=False), cfg.likelihood.mse_sigma)
-    return np.clip(dist.mean().numpy()[..., 0], 0.0, 1.0)
+    return pixel_mean(cfg.loss, decoder(z, training=False)).numpy()
 
 
 def _epoch_images(x_train: np.ndarray, cfg: RunConfig, epoch: int) -> np.ndarray:
@@ -93,7 +95,7 @@ def _epoch_images(x_train: np.ndarray, cfg: RunConfig, epoch: int) -> np.ndarray
     Bernoulli draw of every pixel."""
     rng = np.random.default_rng([cfg.seed, epoch])
     order = rng.permutation(len(x_train))
-    return binarize(x_train[order], cfg.data.binarization, rng)
+    return binarize(x_train[order], cfg.binarization, rng)
 
 
 def _check_finite(values, epoch: int, step: int) -> None:
@@ -114,11 +116,13 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None) -> Tra
     keras.utils.set_random_seed(cfg.seed)
     encoder = make_encoder(cfg.latent_dim, cfg.model)
     decoder = make_decoder(cfg.latent_dim, cfg.model)
+    scale = Scale(cfg.loss, cfg.likelihood)
     optimizer = keras.optimizers.Adam(learning_rate=tc.learning_rate)
-    step = make_train_step(encoder, decoder, optimizer, cfg, tf.random.Generator.from_seed(cfg.seed))
+    step = make_train_step(encoder, decoder, scale, optimizer, cfg,
+                           tf.random.Generator.from_seed(cfg.seed))
     fixed_z = latent_grid_draws(cfg.latent_dim, cfg.figures.grid_size**2, cfg.figures.latent_seed)
     eval_gen = tf.random.Generator.from_seed(0)
-    eval_step = make_eval_step(encoder, decoder, cfg, eval_gen)
+    eval_step = make_eval_step(encoder, decoder, scale, cfg, eval_gen)
     rows, samples, best, best_weights, waited = [], [], np.inf, None, 0
     start = time.perf_counter()
     for epoch in range(1, tc.epochs + 1):
@@ -136,13 +140,14 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None) -> Tra
         rows.append({"epoch": epoch, "train_neg_elbo": train_terms[0],
                      "train_recon": train_terms[1], "train_kl": train_terms[2],
                      "val_neg_elbo": val["neg_elbo"], "val_recon": val["recon"],
-                     "val_kl": val["kl"], "seconds": time.perf_counter() - t0})
+                     "val_kl": val["kl"], "sigma": float(scale()),
+                     "seconds": time.perf_counter() - t0})
         samples.append((decode_mean(decoder, fixed_z, cfg) * 255).round().astype(np.uint8))
         log.info("epoch %d: train %.2f, val %.2f (recon %.2f, kl %.2f) nats, %.1f s", epoch,
                  train_terms[0], val["neg_elbo"], val["recon"], val["kl"], rows[-1]["seconds"])
         if val["neg_elbo"] < best:
             best, waited = val["neg_elbo"], 0
-            best_weights = (encoder.get_weights(), decoder.get_weights())
+            best_weights = (encoder.get_weights(), decoder.get_weights(), float(scale()))
         else:
             waited += 1
             if tc.early_stopping_patience and waited >= tc.early_stopping_patience:
@@ -150,7 +155,8 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None) -> Tra
                 break
     encoder.set_weights(best_weights[0])
     decoder.set_weights(best_weights[1])
+    scale.set_sigma(best_weights[2])
     history = pd.DataFrame(rows)
     best_epoch = int(history.loc[history.val_neg_elbo.idxmin(), "epoch"])
-    return TrainResult(encoder, decoder, history, best_epoch, time.perf_counter() - start,
-                       np.stack(samples))
+    return TrainResult(encoder, decoder, best_weights[2], history, best_epoch,
+                       time.perf_counter() - start, np.stack(samples))

@@ -1,9 +1,34 @@
 # Evaluation and figures of each trained run.
 
 
+rule train_classifier:
+    input:
+        rules.prepare_data.output,
+    output:
+        model=f"{OUT}/classifier/classifier.keras",
+        summary=f"{OUT}/classifier/classifier.json",
+    log:
+        f"{OUT}/logs/train_classifier.log",
+    benchmark:
+        f"{OUT}/benchmarks/train_classifier.tsv"
+    conda:
+        "../envs/vae.yaml"
+    threads: RES["train_threads"]
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+        gpu=RES["gpu"],
+    params:
+        data=config["data"],
+        classifier=config["classifier"],
+    script:
+        "../scripts/train_classifier.py"
+
+
 rule evaluate:
     input:
-        rules.train.output,
+        run=rules.train.output,
+        classifier=rules.train_classifier.output.model,
     output:
         f"{RUN}/metrics.json",
     log:

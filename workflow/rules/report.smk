@@ -15,6 +15,12 @@ rule aggregate:
             labels={"table": "metrics per run"},
         ),
         history=f"{OUT}/history.csv",
+        comparisons=report(
+            f"{OUT}/comparisons.csv",
+            caption="../report/comparisons.rst",
+            category="Comparison",
+            labels={"table": "paired comparisons of losses"},
+        ),
     log:
         f"{OUT}/logs/aggregate.log",
     conda:
@@ -38,11 +44,11 @@ rule plots:
             category="Comparison",
             labels={"figure": "reconstruction errors and KL vs latent size"},
         ),
-        own_elbo=report(
-            f"{OUT}/plots/test_neg_elbo.png",
-            caption="../report/own_elbo.rst",
+        loglik=report(
+            f"{OUT}/plots/test_log_likelihood.png",
+            caption="../report/loglik.rst",
             category="Comparison",
-            labels={"figure": "test negative ELBO per likelihood"},
+            labels={"figure": "test log-likelihood per likelihood"},
         ),
         training=report(
             f"{OUT}/plots/training_curves.png",
@@ -67,10 +73,12 @@ rule report:
         template=workflow.source_path("../report/report.html.j2"),
         metrics=rules.aggregate.output.metrics,
         comparable=rules.plots.output.comparable,
-        own_elbo=rules.plots.output.own_elbo,
+        loglik=rules.plots.output.loglik,
         training=rules.plots.output.training,
         theory=workflow.source_path("../../docs/theory.md"),
         theory_checks=rules.theory_check.output[0],
+        comparisons=rules.aggregate.output.comparisons,
+        classifier=rules.train_classifier.output.summary,
         images=run_images(),
     output:
         f"{OUT}/report.html",

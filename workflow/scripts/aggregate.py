@@ -1,4 +1,4 @@
-"""Rule aggregate: metrics.csv and history.csv of the study (vaestudy.jobs.aggregate_job)."""
+"""Rule aggregate: metrics.csv, history.csv and comparisons.csv (vaestudy.jobs.aggregate_job)."""
 
 import _bootstrap  # noqa: F401
 
@@ -7,5 +7,5 @@ from vaestudy.runtime import job_logger
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 aggregate_job(sm.input.metrics, sm.input.summaries, sm.input.histories, sm.input.configs,
-              sm.output.metrics, sm.output.history)
+              dict(sm.output.items()))
 job_logger(sm.log[0]).info("aggregated %d runs", len(sm.input.metrics))

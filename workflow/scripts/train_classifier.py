@@ -1,0 +1,9 @@
+"""Rule train_classifier: the digit classifier of the sample metrics (vaestudy.jobs)."""
+
+import _bootstrap  # noqa: F401
+
+from vaestudy.jobs import classifier_job
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+classifier_job({"data": sm.params.data, "classifier": sm.params.classifier}, sm.output.model,
+               sm.output.summary, sm.threads, sm.log[0])
