@@ -2,9 +2,12 @@
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -25,3 +28,27 @@ def mnist_copy(tmp_path) -> Path:
     for f in MNIST.glob("*.gz"):
         shutil.copy(f, target / f.name)
     return target
+
+
+def snakemake(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the workflow's Snakemake (this interpreter's) and capture its output."""
+    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile",
+                           str(root / "Snakefile"), *args],
+                          cwd=cwd or root, capture_output=True, text=True, timeout=900)
+
+
+def write_config(path: Path, **sections) -> Path:
+    path.write_text(yaml.safe_dump(sections))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_study(root, tmp_path_factory):
+    """Run the whole DAG on config/tiny.yaml into a temporary output directory."""
+    out = tmp_path_factory.mktemp("study")
+    cfg = write_config(out / "override.yaml", output_dir=str(out / "results"),
+                       data={"dir": str(root / "resources" / "mnist")})
+    result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
+                       str(cfg), cwd=out)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out / "results"

@@ -12,17 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def snakemake(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--snakefile", str(root / "Snakefile"), *args],
-                          cwd=cwd or root, capture_output=True, text=True, timeout=900)
-
-
-def write_config(path: Path, **sections) -> Path:
-    path.write_text(yaml.safe_dump(sections))
-    return path
+from conftest import snakemake, write_config
 
 
 @pytest.mark.parametrize(
@@ -34,6 +24,8 @@ def write_config(path: Path, **sections) -> Path:
         ({"training": {"epochs": -2}}, "-2 is less than the minimum of 1"),
         ({"study": {"seeds": []}}, "should be non-empty"),
         ({"study": {"seeds": [0.5]}}, "0.5 is not of type 'integer'"),
+        ({"training": {"batch_size": 70000}}, "'training.batch_size' = 70000 is larger than"),
+        ({"data": {"representation": {"bce": "grey"}}}, "'grey' is not one of"),
     ],
 )
 def test_bad_config_stops_before_any_job(root, tmp_path, config, message):
@@ -42,6 +34,15 @@ def test_bad_config_stops_before_any_job(root, tmp_path, config, message):
     assert result.returncode != 0
     assert re.search(message, result.stdout + result.stderr), result.stderr[-2000:]
     assert not (tmp_path / "out").exists()
+
+
+def test_output_dir_that_is_not_a_directory_stops_the_workflow(root, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cfg = write_config(tmp_path / "c.yaml", output_dir=str(blocker / "results"))
+    result = snakemake(root, "-n", "--configfile", str(cfg))
+    assert result.returncode != 0
+    assert "is not a writable directory" in result.stdout + result.stderr
 
 
 def test_full_config_plans_one_training_per_grid_point(root):
@@ -59,18 +60,6 @@ def test_lint_and_format_are_clean(root):
     fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile",
                           "workflow/rules"], cwd=root, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stderr
-
-
-@pytest.fixture(scope="module")
-def tiny_study(root, tmp_path_factory):
-    """Run the whole DAG on config/tiny.yaml into a temporary output directory."""
-    out = tmp_path_factory.mktemp("study")
-    cfg = write_config(out / "override.yaml", output_dir=str(out / "results"),
-                       data={"dir": str(root / "resources" / "mnist")})
-    result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
-                       str(cfg), cwd=out)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return out / "results"
 
 
 def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
@@ -96,18 +85,32 @@ def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
     assert (run / "encoder.keras").stat().st_size > 0
 
 
+RUNS, LATENT2_RUNS = 8, 4  # config/tiny.yaml: 4 losses x latent (2, 4) x seed 0
+STUDY_PNGS = 4 + 2  # comparable, loglik, training, heatmap + one side-by-side per latent size
+RUN_PNGS = 6  # samples, reconstructions, temperature, interpolations, latent_scatter, traversal
+
+
 def test_tiny_study_figures_decode(tiny_study):
     pngs = list(tiny_study.rglob("*.png"))
-    assert len(pngs) == 3 + 8 * 2 + 4  # plots + (samples, reconstructions) per run + manifolds
+    assert len(pngs) == STUDY_PNGS + RUNS * RUN_PNGS + LATENT2_RUNS  # + manifolds
     for png in pngs:
         assert iio.imread(png).size > 0
+    gifs = list(tiny_study.rglob("training.gif"))
+    assert len(gifs) == RUNS
+    frames = iio.imread(gifs[0], index=None)
+    assert frames.shape[0] == 1  # one frame per epoch (the tiny config trains one epoch)
 
 
 def test_tiny_study_report_is_self_contained(tiny_study):
     html = (tiny_study / "report.html").read_text()
-    assert html.count('src="data:image/png;base64,') == 3 + 8 * 2 + 4
+    # The report shows the side-by-side figure instead of each run's sample grid.
+    assert html.count('src="data:image/png;base64,') == STUDY_PNGS + RUNS * (RUN_PNGS - 1) + \
+        LATENT2_RUNS
+    assert html.count('src="data:image/gif;base64,') == RUNS
+    assert 'src=""' not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
-    for section in ("Study design", "Results", "Samples and reconstructions", "Reproducibility"):
+    for section in ("Study design", "Results", "Samples and reconstructions", "Latent space",
+                    "Theory", "Reproducibility"):
         assert section in html
 
 
@@ -126,4 +129,5 @@ def test_snakemake_report_has_categories_and_labels(root, tiny_study):
     import zipfile
 
     names = zipfile.ZipFile(target).namelist()
-    assert sum(n.endswith(".png") for n in names) >= 3 + 8 * 2 + 4
+    assert sum(n.endswith(".png") for n in names) >= STUDY_PNGS + RUNS * RUN_PNGS + LATENT2_RUNS
+    assert sum(n.endswith(".gif") for n in names) >= RUNS

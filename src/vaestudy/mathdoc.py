@@ -48,7 +48,9 @@ def render_markdown(path: Path | str) -> str:
             return m[0]
         display = m["display"] is not None
         try:
-            pieces.append(latex_to_mathml(m["display"] if display else m["inline"], display))
+            mathml = latex_to_mathml(m["display"] if display else m["inline"], display)
+            # A scroll box of its own keeps a wide formula from widening the page (phones).
+            pieces.append(f'<div class="math-display">{mathml}</div>' if display else mathml)
         except ValueError as exc:
             failures.append(str(exc))
             pieces.append("")

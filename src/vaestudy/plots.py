@@ -86,3 +86,30 @@ def summary_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     table = metrics.groupby(["loss", "latent_dim"])[columns].agg(fmt)
     table.insert(0, "seeds", metrics.groupby(["loss", "latent_dim"]).size())
     return table.reset_index()
+
+
+def plot_heatmap(metrics: pd.DataFrame, column: str, label: str, path: Path | str) -> None:
+    """Mean of ``column`` over seeds for every loss x latent size of the grid."""
+    table = metrics.pivot_table(index="loss", columns="latent_dim", values=column, aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(1.3 * table.shape[1] + 3.5, 0.6 * table.shape[0] + 1.8))
+    sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis_r", ax=ax)
+    ax.set(xlabel="latent size", ylabel="loss")
+    ax.set_title(f"{label},\nmean over seeds", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | str) -> None:
+    """Pictures of several losses next to each other, one titled panel per loss."""
+    import imageio.v3 as iio
+
+    fig, axes = plt.subplots(1, len(pictures), figsize=(3.3 * len(pictures), 3.7), squeeze=False)
+    for ax, (loss, picture) in zip(axes.flat, pictures.items()):
+        ax.imshow(iio.imread(picture), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(loss)
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -15,7 +15,8 @@ rule train_classifier:
         "../envs/vae.yaml"
     threads: RES["train_threads"]
     resources:
-        mem_mb=lambda wc, attempt: 4000 * attempt,
+        # measured peak (max_rss, default study, 1 thread): 1.2 GB
+        mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
         gpu=RES["gpu"],
     params:
@@ -39,7 +40,8 @@ rule evaluate:
         "../envs/vae.yaml"
     threads: RES["eval_threads"]
     resources:
-        mem_mb=lambda wc, attempt: 3000 * attempt,
+        # measured peak (max_rss, default study): 2.9 GB in every run, too close to 3000
+        mem_mb=lambda wc, attempt: 4500 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
         gpu=RES["gpu"],
     script:
@@ -50,25 +52,13 @@ rule run_figures:
     input:
         rules.train.output,
     output:
-        samples=report(
-            f"{RUN}/samples.png",
-            caption="../report/samples.rst",
-            category="Samples",
-            subcategory="latent {latent}",
-            labels={"loss": "{loss}", "latent": "{latent}", "seed": "{seed}", "figure": "samples"},
-        ),
-        reconstructions=report(
-            f"{RUN}/reconstructions.png",
-            caption="../report/reconstructions.rst",
-            category="Reconstructions",
-            subcategory="latent {latent}",
-            labels={
-                "loss": "{loss}",
-                "latent": "{latent}",
-                "seed": "{seed}",
-                "figure": "reconstructions",
-            },
-        ),
+        samples=run_figure("samples", "Samples"),
+        reconstructions=run_figure("reconstructions", "Reconstructions"),
+        training=run_figure("training", "Samples", ext="gif"),
+        temperature=run_figure("temperature", "Samples"),
+        interpolations=run_figure("interpolations", "Latent space"),
+        latent_scatter=run_figure("latent_scatter", "Latent space"),
+        traversal=run_figure("traversal", "Latent space"),
     log:
         f"{OUT}/logs/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
     conda:

@@ -56,6 +56,12 @@ rule plots:
             category="Training",
             labels={"figure": "training curves"},
         ),
+        heatmap=report(
+            f"{OUT}/plots/heatmap_fid.png",
+            caption="../report/heatmap.rst",
+            category="Comparison",
+            labels={"figure": "heat-map of the Fréchet distance"},
+        ),
     log:
         f"{OUT}/logs/plots.log",
     conda:
@@ -68,6 +74,29 @@ rule plots:
         "../scripts/plots.py"
 
 
+rule side_by_side:
+    input:
+        expand(f"{RUN}/samples.png", loss=GRID["loss"], seed=min(GRID["seed"]), allow_missing=True),
+    output:
+        report(
+            f"{OUT}/plots/samples_latent~{{latent}}.png",
+            caption="../report/side_by_side.rst",
+            category="Samples",
+            subcategory="latent {latent}",
+            labels={"figure": "losses side by side", "latent": "{latent}"},
+        ),
+    log:
+        f"{OUT}/logs/side_by_side/latent~{{latent}}.log",
+    conda:
+        "../envs/vae.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/side_by_side.py"
+
+
 rule report:
     input:
         template=workflow.source_path("../report/report.html.j2"),
@@ -75,6 +104,8 @@ rule report:
         comparable=rules.plots.output.comparable,
         loglik=rules.plots.output.loglik,
         training=rules.plots.output.training,
+        heatmap=rules.plots.output.heatmap,
+        side_by_side=expand(rules.side_by_side.output[0], latent=GRID["latent"]),
         theory=workflow.source_path("../../docs/theory.md"),
         theory_checks=rules.theory_check.output[0],
         comparisons=rules.aggregate.output.comparisons,

@@ -1,0 +1,109 @@
+"""Pictures of the latent space of one run: the training animation, interpolations,
+temperature, the scatter of test-set codes and traversals of the most active dimensions.
+
+Every picture is made from fixed inputs (the same test digits, the same prior draws for a
+latent size), so that pictures of different runs can be compared side by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v3 as iio
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from vaestudy.figures import tile  # noqa: E402
+
+#: Test-set indices of the digit pairs that are interpolated (different classes).
+PAIRS = ((0, 1), (2, 3), (4, 7), (8, 11), (12, 13))
+TEMPERATURES = (0.5, 0.8, 1.0, 1.3)
+
+
+def gif_frames(epoch_samples: np.ndarray, cols: int) -> list[np.ndarray]:
+    """One RGB frame per epoch ([epochs, n, 28, 28] uint8 -> tiles) with "epoch k" drawn on
+    a band above the grid."""
+    frames = []
+    for epoch, grid in enumerate(epoch_samples, start=1):
+        picture = tile(grid / 255.0, cols=cols)
+        band = np.full((30, picture.shape[1]), 255, np.uint8)
+        image = Image.fromarray(np.vstack([band, picture])).convert("RGB")
+        ImageDraw.Draw(image).text((8, 4), f"epoch {epoch}", fill=(160, 0, 0),
+                                   font=ImageFont.load_default(size=20))
+        frames.append(np.asarray(image))
+    return frames
+
+
+def save_gif(path: Path | str, frames: list[np.ndarray], seconds_per_frame: float = 0.6) -> None:
+    """An endlessly looping GIF, the last frame held three times as long."""
+    durations = [int(seconds_per_frame * 1000)] * (len(frames) - 1) + [
+        int(seconds_per_frame * 3000)]
+    if len(frames) == 1:  # Pillow takes a single frame's duration as a number only
+        durations = durations[0]
+    iio.imwrite(path, np.stack(frames), extension=".gif", duration=durations, loop=0)
+
+
+def lerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
+    """Points on the straight line from a to b: [steps, L]."""
+    t = np.linspace(0, 1, steps)[:, None]
+    return (1 - t) * a + t * b
+
+
+def slerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
+    """Spherical interpolation from a to b [steps, L]: keeps the norm typical of prior draws
+    (a straight line between two draws of N(0, I) passes through unlikely short vectors)."""
+    omega = np.arccos(np.clip(np.dot(a / np.linalg.norm(a), b / np.linalg.norm(b)), -1, 1))
+    if omega < 1e-6:
+        return lerp(a, b, steps)
+    t = np.linspace(0, 1, steps)[:, None]
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+def temperature_draws(eps: np.ndarray) -> np.ndarray:
+    """Prior draws z = T * eps for each temperature T: [len(T) * n, L], one row per T."""
+    return np.concatenate([t * eps for t in TEMPERATURES])
+
+
+def traversal_codes(mean: np.ndarray, kl_dims: np.ndarray, n_dims: int = 5,
+                    steps: int = 9) -> tuple[np.ndarray, list[int]]:
+    """Codes that move one latent dimension at a time from -2.5 to 2.5 (others at the mean
+    code of the test set), for the ``n_dims`` dimensions with the largest KL: [n*steps, L]."""
+    dims = [int(d) for d in np.argsort(kl_dims)[::-1][:n_dims]]
+    base = mean.mean(axis=0)
+    codes = []
+    for d in dims:
+        block = np.tile(base, (steps, 1))
+        block[:, d] = np.linspace(-2.5, 2.5, steps)
+        codes.append(block)
+    return np.concatenate(codes), dims
+
+
+def project_2d(mean: np.ndarray) -> tuple[np.ndarray, str]:
+    """The codes themselves for a 2-D latent space, else their first two principal
+    components (with the share of variance they explain in the axis label)."""
+    if mean.shape[1] == 2:
+        return mean, "z"
+    centred = mean - mean.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    share = (s[:2] ** 2).sum() / (s**2).sum()
+    return centred @ vt[:2].T, f"PCA ({100 * share:.0f}% of variance), PC"
+
+
+def scatter(path: Path | str, points: np.ndarray, labels: np.ndarray, axis: str,
+            title: str) -> None:
+    """Test-set codes coloured by digit."""
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=labels.astype(str),
+                    hue_order=[str(d) for d in range(10)], palette="tab10", s=5,
+                    linewidth=0, alpha=0.7, ax=ax)
+    ax.legend(title="digit", markerscale=3, fontsize=7, loc="center left",
+              bbox_to_anchor=(1, 0.5))
+    ax.set(xlabel=f"{axis} 1", ylabel=f"{axis} 2", title=title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

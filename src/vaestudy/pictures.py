@@ -1,0 +1,94 @@
+"""All pictures of one trained run, each made on demand from the run's models and data.
+
+``RunPictures(run_dir, cfg, data).write(name, path)`` writes one of :data:`NAMES`; the thin
+workflow script asks for the ones its rule declares.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from vaestudy import figures
+from vaestudy import latent_figures as lf
+from vaestudy.config import RunConfig
+from vaestudy.data import Split
+from vaestudy.evaluate import encode, load_models, reconstruct
+from vaestudy.latent import kl_per_dim
+from vaestudy.model import latent_grid_draws
+from vaestudy.train import decode_mean
+
+NAMES = ("samples", "reconstructions", "manifold", "training", "interpolations",
+         "temperature", "latent_scatter", "traversal")
+STEPS = 10  # points per interpolation row
+
+
+class RunPictures:
+    """Lazily computed pictures of the run in ``run_dir``."""
+
+    def __init__(self, run_dir: Path | str, cfg: RunConfig, data: Split):
+        self.run_dir, self.cfg, self.data = Path(run_dir), cfg, data
+        self.encoder, self.decoder = load_models(run_dir)
+
+    def _decode(self, z) -> np.ndarray:
+        return decode_mean(self.decoder, tf.constant(np.asarray(z, np.float32)), self.cfg)
+
+    @cached_property
+    def codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and log-variances [N, L] of the test images."""
+        return encode(self.encoder, self.data.x_test, self.cfg.evaluation.batch_size)
+
+    def _prior_draws(self, n: int) -> np.ndarray:
+        fc = self.cfg.figures
+        return latent_grid_draws(self.cfg.latent_dim, n, fc.latent_seed).numpy()
+
+    def samples(self) -> np.ndarray:
+        n = self.cfg.figures.grid_size
+        return figures.tile(self._decode(self._prior_draws(n * n)), cols=n)
+
+    def reconstructions(self) -> np.ndarray:
+        x = self.data.x_test[: self.cfg.figures.n_reconstructions]  # the same digits every run
+        recon = reconstruct(self.encoder, self.decoder, x, self.cfg, batch_size=len(x))
+        return figures.reconstruction_picture(x[..., 0], recon)
+
+    def manifold(self) -> np.ndarray:
+        return figures.manifold_picture(self.decoder, self.cfg)
+
+    def training(self) -> list[np.ndarray]:
+        epochs = np.load(self.run_dir / "epoch_samples.npy")  # [epochs, n, 28, 28] uint8
+        return lf.gif_frames(epochs, cols=self.cfg.figures.grid_size)
+
+    def interpolations(self) -> np.ndarray:
+        """Rows 1-5: straight lines between the codes of pairs of test digits (the digits at
+        both ends); rows 6-8: spherical paths between pairs of prior draws."""
+        mean, _ = self.codes
+        rows = [lf.lerp(mean[a], mean[b], STEPS) for a, b in lf.PAIRS if b < len(mean)]
+        draws = self._prior_draws(6)
+        rows += [lf.slerp(draws[2 * i], draws[2 * i + 1], STEPS) for i in range(3)]
+        return figures.tile(self._decode(np.concatenate(rows)), cols=STEPS)
+
+    def temperature(self) -> np.ndarray:
+        """One row per temperature T (z = T * eps), the same eps in every row."""
+        n = self.cfg.figures.grid_size
+        return figures.tile(self._decode(lf.temperature_draws(self._prior_draws(n))), cols=n)
+
+    def traversal(self) -> np.ndarray:
+        mean, logvar = self.codes
+        codes, _ = lf.traversal_codes(mean, kl_per_dim(mean, logvar),
+                                      n_dims=min(5, self.cfg.latent_dim))
+        return figures.tile(self._decode(codes), cols=9)
+
+    def write(self, name: str, path: Path | str) -> None:
+        """Write picture ``name`` (one of NAMES) to ``path`` (PNG, or GIF for training)."""
+        if name == "training":
+            lf.save_gif(path, self.training())
+        elif name == "latent_scatter":
+            mean, _ = self.codes
+            points, axis = lf.project_2d(mean)
+            lf.scatter(path, points, self.data.y_test, axis,
+                       f"{self.cfg.loss}, latent {self.cfg.latent_dim}: test codes")
+        else:
+            figures.save_png(path, getattr(self, name)())

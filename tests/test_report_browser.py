@@ -1,0 +1,80 @@
+"""The report as a person sees it: headless Chromium opens results/report.html (of the tiny
+study), and the test fails on JavaScript/console errors, on any image that does not decode,
+or on a page wider than a phone's screen; it saves a full-page screenshot."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", "--virtual-time-budget=10000"]
+
+# Injected into a copy of the report: records errors and, after load, what the page shows.
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message || e.target.src)), true);
+const __ce = console.error;
+console.error = (...a) => { window.__errors.push(a.join(' ')); __ce(...a); };
+window.addEventListener('load', () => {
+  const imgs = [...document.images];
+  const bad = imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt);
+  document.documentElement.setAttribute('data-probe', JSON.stringify({
+    images: imgs.length, bad: bad, errors: window.__errors,
+    height: document.documentElement.scrollHeight,
+    width: document.documentElement.scrollWidth,
+    viewport: document.documentElement.clientWidth}));
+});
+</script>"""
+
+if not CHROMIUM and os.environ.get("CI"):
+    raise RuntimeError("CI needs Chromium for the report test: apt-get install chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Chromium is not installed "
+                                "(apt-get install chromium)")
+
+
+def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=180)
+
+
+def probe(page: Path, profile: Path, width: int) -> dict:
+    dom = chromium(profile, f"--window-size={width},900", "--dump-dom", page.as_uri()).stdout
+    found = re.search(r"data-probe=\"([^\"]*)\"", dom)
+    assert found, f"the page did not finish loading: {dom[:500]}"
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+
+@pytest.fixture(scope="module")
+def page(tiny_study, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("browser") / "report.html"
+    html = (tiny_study / "report.html").read_text()
+    copy.write_text(html.replace("<head>", "<head>" + PROBE, 1))
+    return copy
+
+
+def test_report_loads_without_errors_and_every_image_decodes(page, tmp_path):
+    result = probe(page, tmp_path / "profile", width=1280)
+    assert result["errors"] == []
+    assert result["images"] > 50 and result["bad"] == []
+
+
+def test_report_fits_a_phone_screen(page, tmp_path):
+    # Headless Chromium keeps a window at least ~500 px wide: a narrow viewport all the same.
+    result = probe(page, tmp_path / "profile", width=390)
+    assert result["viewport"] <= 520
+    assert result["width"] <= result["viewport"], "the page scrolls sideways on a phone"
+
+
+def test_full_page_screenshot(page, tmp_path):
+    height = probe(page, tmp_path / "profile", width=1280)["height"]
+    shot = page.parent / "report.png"
+    chromium(tmp_path / "profile2", f"--window-size=1280,{min(height, 16000)}",
+             f"--screenshot={shot}", page.as_uri())
+    assert shot.exists() and shot.stat().st_size > 100_000
