@@ -108,3 +108,10 @@ def test_load_split_sizes_and_fixed_eval_binarization(mnist_copy):
     assert a.x_train.shape == (300, 28, 28, 1) and a.x_val.shape == (500, 28, 28, 1)
     assert a.x_test.shape == (200, 28, 28, 1) and set(np.unique(a.x_test)) == {0.0, 1.0}
     assert np.array_equal(a.x_test, b.x_test) and np.array_equal(a.x_val, b.x_val)
+
+
+def test_mismatched_image_and_label_counts_are_rejected():
+    arrays = {"train_images": np.zeros((60000, 1)), "train_labels": np.zeros(59999),
+              "test_images": np.zeros((10000, 1)), "test_labels": np.zeros(10000)}
+    with pytest.raises(DataError, match="train set has 60000 images and 59999 labels"):
+        data.check_counts(arrays, "somewhere")

@@ -76,3 +76,10 @@ def test_paired_comparisons_and_generated_findings():
     assert "best Fréchet distance" in text["samples"][0] and "<b>bce</b>" in text["samples"][0]
     assert any("IWAE paper" in line for line in text["likelihood"])
     assert collapse_sentence(metrics).startswith("No run shows posterior collapse")
+
+
+def test_one_loss_has_no_pairs_but_a_table():
+    metrics = _metrics()
+    comp = paired_comparisons(metrics[metrics.loss == "bce"], ["fid_classifier"])
+    assert comp.empty and "p_value" in comp.columns
+    assert findings(metrics[metrics.loss == "bce"], comp)["samples"]

@@ -67,3 +67,17 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     with atomic_path(target) as tmp:
         tmp.write_text("whole")
     assert target.read_text() == "whole" and list(tmp_path.iterdir()) == [target]
+
+
+def test_full_disk_is_a_clear_error_and_keeps_nothing(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_space)
+    with pytest.raises(OSError, match=r"cannot write .*out.json: the disk is full"):
+        with atomic_path(tmp_path / "out.json") as tmp:
+            tmp.write_text("{}")
+    assert list(tmp_path.iterdir()) == []

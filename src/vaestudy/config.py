@@ -159,7 +159,7 @@ class FiguresConfig:
 class ClassifierConfig:
     """The digit classifier behind the sample-quality metrics (trained once per study)."""
 
-    epochs: int = 3
+    epochs: int = 5
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -109,14 +109,19 @@ def read_idx(directory: Path, name: str, verify: bool = True) -> np.ndarray:
 def load_mnist(directory: Path | str) -> dict[str, np.ndarray]:
     """Load the four verified MNIST arrays; checks that images and labels agree in count."""
     arrays = {key: read_idx(Path(directory), name) for key, name in FILES.items()}
+    check_counts(arrays, directory)
+    return arrays
+
+
+def check_counts(arrays: dict[str, np.ndarray], directory: Path | str) -> None:
+    """Images and labels of each part must agree in number (60,000 and 10,000)."""
     for part, count in (("train", 60000), ("test", 10000)):
         n_img, n_lab = len(arrays[f"{part}_images"]), len(arrays[f"{part}_labels"])
         if not n_img == n_lab == count:
             raise DataError(
                 f"{directory}: {part} set has {n_img} images and {n_lab} labels, "
-                f"expected {count} of each."
+                f"expected {count} of each. Replace the files with the official ones."
             )
-    return arrays
 
 
 def download(name: str, directory: Path | str, mirrors: tuple[str, ...] = MIRRORS) -> Path:

@@ -8,6 +8,7 @@ killed job never leaves a complete-looking but half-written output.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -22,13 +23,22 @@ from vaestudy.config import DataConfig, load_run_config, run_config
 @contextlib.contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` (same suffix); rename it onto ``target`` only
-    if the block succeeds, otherwise remove it."""
+    if the block succeeds, otherwise remove it. A full disk or a read-only directory becomes
+    an error that names the file and the fix."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix}")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         os.replace(tmp, target)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+            raise
+        reason = "the disk is full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else \
+            "the directory is not writable"
+        raise OSError(err.errno, f"cannot write {target}: {reason} ({err.strerror}). Free "
+                      f"space or choose a writable output_dir, then re-run: finished outputs "
+                      f"and training checkpoints are kept.") from err
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -57,7 +67,10 @@ def train_job(config: dict, loss: str, latent: int, seed: int, out: dict, thread
     logger = runtime.job_logger(log)
     cfg = run_config(config, loss, latent, seed)
     logger.info("run config: %s", json.dumps(cfg.to_dict()))
-    result = train(cfg, _load_data(cfg.data, cfg.binarization), logger)
+    checkpoint = Path(out["config"]).parent / "checkpoint.npz"
+    with runtime.stop_on_sigterm() as stopped:
+        result = train(cfg, _load_data(cfg.data, cfg.binarization), logger, checkpoint,
+                       should_stop=stopped)
     for name, model in (("encoder", result.encoder), ("decoder", result.decoder)):
         with atomic_path(out[name]) as tmp:
             model.save(tmp)
@@ -70,6 +83,7 @@ def train_job(config: dict, loss: str, latent: int, seed: int, out: dict, thread
                                 "best_epoch": result.best_epoch, "threads": threads})
     with atomic_path(out["config"]) as tmp:
         cfg.save(tmp)
+    checkpoint.unlink()  # every output is complete: the run never needs to resume again
     logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
 
 
@@ -119,32 +133,16 @@ def classifier_job(config: dict, out_model: str, out_summary: str, threads: int,
 
 
 def figures_job(run_dir: str, out: dict, threads: int, log: str | None) -> None:
-    """Write the pictures named in ``out`` (samples, reconstructions, manifold) of one run."""
+    """Write the pictures named in ``out`` (see :data:`vaestudy.pictures.NAMES`) of one run."""
     cfg = load_run_config(Path(run_dir) / "config.json")
     runtime.configure(threads, cfg.seed)
-    from vaestudy import figures
-    from vaestudy.evaluate import load_models, reconstruct
-    from vaestudy.model import latent_grid_draws
-    from vaestudy.train import decode_mean
+    from vaestudy.pictures import RunPictures
 
     logger = runtime.job_logger(log)
-    encoder, decoder = load_models(run_dir)
-    fc = cfg.figures
-
-    def samples():
-        z = latent_grid_draws(cfg.latent_dim, fc.grid_size**2, fc.latent_seed)  # [n, L]
-        return figures.tile(decode_mean(decoder, z, cfg), cols=fc.grid_size)
-
-    def reconstructions():
-        x = _load_data(cfg.data, cfg.binarization).x_test[: fc.n_reconstructions]  # the same digits in every run
-        recon = reconstruct(encoder, decoder, x, cfg, batch_size=len(x))
-        return figures.reconstruction_picture(x[..., 0], recon)
-
-    draw = {"samples": samples, "reconstructions": reconstructions,
-            "manifold": lambda: figures.manifold_picture(decoder, cfg)}
+    pictures = RunPictures(run_dir, cfg, _load_data(cfg.data, cfg.binarization))
     for name, path in out.items():
         with atomic_path(path) as tmp:
-            figures.save_png(tmp, draw[name]())
+            pictures.write(name, tmp)
     logger.info("wrote %s", sorted(out))
 
 
@@ -170,6 +168,7 @@ def plots_job(metrics_csv: str, history_csv: str, out: dict) -> None:
     import pandas as pd
 
     from vaestudy import plots
+    from vaestudy.aggregate import COMPARABLE
 
     metrics, history = pd.read_csv(metrics_csv), pd.read_csv(history_csv)
     for name, draw, table in (("comparable", plots.plot_comparable, metrics),
@@ -177,11 +176,25 @@ def plots_job(metrics_csv: str, history_csv: str, out: dict) -> None:
                               ("training", plots.plot_training_curves, history)):
         with atomic_path(out[name]) as tmp:
             draw(table, tmp)
+    with atomic_path(out["heatmap"]) as tmp:
+        plots.plot_heatmap(metrics, "fid_classifier", COMPARABLE["fid_classifier"][0], tmp)
+
+
+def side_by_side_job(pictures: list[str], latent: int, out: str) -> None:
+    """One figure with the sample grids of every loss at latent size ``latent``; the paths
+    are ``.../loss~L/latent~D/seed~S/samples.png``."""
+    from vaestudy.plots import plot_side_by_side
+
+    by_loss = {Path(p).parts[-4].split("~", 1)[1]: p for p in pictures}
+    with atomic_path(out) as tmp:
+        plot_side_by_side(by_loss, f"latent size {latent}: the same prior draws decoded by "
+                          f"each loss", tmp)
 
 
 def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str) -> None:
     """Render the self-contained HTML report. ``inputs`` names the template, metrics (CSV),
-    the plots (comparable, loglik, training), theory (Markdown), theory_checks, comparisons
+    the plots (comparable, loglik, training, heatmap, side_by_side: one per latent size),
+    theory (Markdown), theory_checks, comparisons
     (CSV) and classifier (JSON summary);
     ``image_files`` are per-run PNGs under ``.../loss~L/latent~D/seed~S/NAME.png``."""
     import pandas as pd
@@ -207,7 +220,9 @@ def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str
              "knn_k": config["evaluation"]["knn_k"]}
     theory = {"html": render_markdown(inputs["theory"]),
               "checks": pd.read_csv(inputs["theory_checks"])}
-    plots = {name: inputs[name] for name in ("comparable", "loglik", "training")}
+    plots = {name: inputs[name] for name in ("comparable", "loglik", "training", "heatmap")}
+    plots.update({f"side_by_side_{int(Path(p).stem.split('~')[1])}": p
+                  for p in inputs["side_by_side"]})
     extra = {"theory": theory, "comparisons": pd.read_csv(inputs["comparisons"]),
              "classifier": json.loads(Path(inputs["classifier"]).read_text())}
     html = report.render(inputs["template"], metrics, plots, images,

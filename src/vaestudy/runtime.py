@@ -7,10 +7,13 @@ would each use every core. :func:`configure` must run before TensorFlow executes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
+import signal
 import sys
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -25,12 +28,26 @@ def configure(threads: int, seed: int | None = None) -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.experimental.enable_op_determinism()  # the same seed gives the same numbers
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)
     if seed is not None:
         random.seed(seed)
         np.random.seed(seed)
         tf.random.set_seed(seed)
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[Callable[[], bool]]:
+    """Within the block, SIGTERM (what a cluster sends before killing a job) only sets a flag;
+    the block receives a function that tells whether it was set, so a training loop can save
+    its position and stop cleanly. The previous handler is restored afterwards."""
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def job_logger(path: str | None, name: str = "vaestudy") -> logging.Logger:

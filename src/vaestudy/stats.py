@@ -31,7 +31,7 @@ def paired_test(diff) -> dict:
     """Paired t-test of mean(diff) = 0: n, mean difference, 95% CI, two-sided p, d_z."""
     d = np.asarray(diff, dtype=float)
     n = len(d)
-    out = {"n_pairs": n, "mean_diff": float(d.mean()), "ci_low": np.nan, "ci_high": np.nan,
+    out = {"n_pairs": n, "mean_diff": float(d.mean()) if n else np.nan, "ci_low": np.nan, "ci_high": np.nan,
            "p_value": np.nan, "effect_size_dz": np.nan}
     if n < 2:
         return out
@@ -57,4 +57,5 @@ def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFram
             pair = wide[col][[a, b]].dropna()
             rows.append({"metric": col, "loss_a": a, "loss_b": b,
                          **paired_test(pair[a] - pair[b])})
-    return pd.DataFrame(rows)
+    columns = ["metric", "loss_a", "loss_b", *paired_test([]).keys()]
+    return pd.DataFrame(rows, columns=columns)  # a one-loss study has no pairs: no rows

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from vaestudy import checkpoint as ckpt
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize
 from vaestudy.likelihoods import Scale, elbo_terms, pixel_mean
@@ -102,61 +105,116 @@ def _check_finite(values, epoch: int, step: int) -> None:
     if not np.all(np.isfinite(values)):
         raise NonFiniteLossError(
             f"non-finite loss {values} at epoch {epoch}, step {step}: lower "
-            f"training.learning_rate or check the data; the last good weights are kept."
+            f"training.learning_rate or check the data. The last good checkpoint is kept and "
+            f"no model is written, so nothing downstream uses this run."
         )
 
 
-def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None) -> TrainResult:
-    """Train one run of ``cfg`` on ``data``; ``log`` receives one line per epoch."""
+class Interrupted(RuntimeError):
+    """Training was asked to stop (SIGTERM); a checkpoint of the exact position is saved."""
+
+
+@dataclass
+class _Parts:
+    """The trainable pieces of a run, created identically on every (re)start."""
+
+    encoder: keras.Model
+    decoder: keras.Model
+    scale: Scale
+    optimizer: keras.optimizers.Optimizer
+    gen: tf.random.Generator
+
+    def checkpointed(self) -> tuple[dict, dict]:
+        return ({"encoder": self.encoder, "decoder": self.decoder},
+                {"optimizer": self.optimizer.variables, "scale": [self.scale.raw],
+                 "gen": [self.gen.state]})
+
+    def snapshot(self) -> dict:
+        return {"encoder": self.encoder.get_weights(), "decoder": self.decoder.get_weights(),
+                "scale": [np.float32(float(self.scale()))]}
+
+
+def _build(cfg: RunConfig) -> tuple[_Parts, callable]:
+    keras.utils.set_random_seed(cfg.seed)
+    parts = _Parts(make_encoder(cfg.latent_dim, cfg.model), make_decoder(cfg.latent_dim, cfg.model),
+                   Scale(cfg.loss, cfg.likelihood),
+                   keras.optimizers.Adam(learning_rate=cfg.training.learning_rate),
+                   tf.random.Generator.from_seed(cfg.seed))
+    step = make_train_step(parts.encoder, parts.decoder, parts.scale, parts.optimizer, cfg,
+                           parts.gen)
+    return parts, step
+
+
+def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
+          checkpoint: Path | str | None = None,
+          should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
+    """Train one run of ``cfg`` on ``data``; ``log`` receives one line per epoch.
+
+    With ``checkpoint``, the loop's full state is saved there after every epoch, and a run
+    started again resumes from it with bit-identical results. ``should_stop`` is polled after
+    every step: when it returns True the exact position is checkpointed and
+    :class:`Interrupted` is raised."""
     log = log or logging.getLogger(__name__)
     tc = cfg.training
     if tc.batch_size > len(data.x_train):
         raise ValueError(f"training.batch_size={tc.batch_size} exceeds the "
                          f"{len(data.x_train)} training images")
-    keras.utils.set_random_seed(cfg.seed)
-    encoder = make_encoder(cfg.latent_dim, cfg.model)
-    decoder = make_decoder(cfg.latent_dim, cfg.model)
-    scale = Scale(cfg.loss, cfg.likelihood)
-    optimizer = keras.optimizers.Adam(learning_rate=tc.learning_rate)
-    step = make_train_step(encoder, decoder, scale, optimizer, cfg,
-                           tf.random.Generator.from_seed(cfg.seed))
+    parts, step = _build(cfg)
+    models, variables = parts.checkpointed()
+    fingerprint = ckpt.config_hash(cfg.to_dict())
+    resumed = ckpt.load(checkpoint, models, variables, fingerprint) if checkpoint else None
+    state, best_weights, samples = resumed or (ckpt.LoopState(), None, [])
+    if resumed:
+        log.info("resumed from %s at epoch %d, step %d", checkpoint, state.epoch, state.step)
+
+    def save() -> None:
+        if checkpoint:
+            ckpt.save(checkpoint, models, variables, state, best_weights, samples, fingerprint)
+
     fixed_z = latent_grid_draws(cfg.latent_dim, cfg.figures.grid_size**2, cfg.figures.latent_seed)
     eval_gen = tf.random.Generator.from_seed(0)
-    eval_step = make_eval_step(encoder, decoder, scale, cfg, eval_gen)
-    rows, samples, best, best_weights, waited = [], [], np.inf, None, 0
-    start = time.perf_counter()
-    for epoch in range(1, tc.epochs + 1):
-        t0 = time.perf_counter()
+    eval_step = make_eval_step(parts.encoder, parts.decoder, parts.scale, cfg, eval_gen)
+    start = time.perf_counter() - state.elapsed
+    while state.epoch <= tc.epochs and not state.stopped_early:
+        epoch, t0 = state.epoch, time.perf_counter()
         images = _epoch_images(data.x_train, cfg, epoch)
-        sums = np.zeros(3)
-        for n_step, i in enumerate(range(0, len(images), tc.batch_size)):
-            batch = images[i : i + tc.batch_size]
+        starts = range(0, len(images), tc.batch_size)
+        for n_step in range(state.step, len(starts)):
+            batch = images[starts[n_step] : starts[n_step] + tc.batch_size]
             values = np.array([v.numpy() for v in step(tf.constant(batch))])
             _check_finite(values, epoch, n_step)
-            sums += values * len(batch)
-        train_terms = sums / len(images)
+            state.sums = (np.array(state.sums) + values * len(batch)).tolist()
+            state.step = n_step + 1
+            if should_stop():
+                state.elapsed = time.perf_counter() - start
+                save()
+                raise Interrupted(f"stopped at epoch {epoch}, step {n_step}; checkpoint saved")
+        train_terms = np.array(state.sums) / len(images)
         eval_gen.reset_from_seed(0)  # the same validation noise every epoch
         val = evaluate_elbo(eval_step, data.x_val, cfg.evaluation.batch_size)
-        rows.append({"epoch": epoch, "train_neg_elbo": train_terms[0],
-                     "train_recon": train_terms[1], "train_kl": train_terms[2],
-                     "val_neg_elbo": val["neg_elbo"], "val_recon": val["recon"],
-                     "val_kl": val["kl"], "sigma": float(scale()),
-                     "seconds": time.perf_counter() - t0})
-        samples.append((decode_mean(decoder, fixed_z, cfg) * 255).round().astype(np.uint8))
+        state.rows.append({"epoch": epoch, "train_neg_elbo": train_terms[0],
+                           "train_recon": train_terms[1], "train_kl": train_terms[2],
+                           "val_neg_elbo": val["neg_elbo"], "val_recon": val["recon"],
+                           "val_kl": val["kl"], "sigma": float(parts.scale()),
+                           "seconds": time.perf_counter() - t0})
+        samples.append((decode_mean(parts.decoder, fixed_z, cfg) * 255).round().astype(np.uint8))
         log.info("epoch %d: train %.2f, val %.2f (recon %.2f, kl %.2f) nats, %.1f s", epoch,
-                 train_terms[0], val["neg_elbo"], val["recon"], val["kl"], rows[-1]["seconds"])
-        if val["neg_elbo"] < best:
-            best, waited = val["neg_elbo"], 0
-            best_weights = (encoder.get_weights(), decoder.get_weights(), float(scale()))
+                 train_terms[0], val["neg_elbo"], val["recon"], val["kl"],
+                 state.rows[-1]["seconds"])
+        if val["neg_elbo"] < state.best:
+            state.best, state.waited, best_weights = val["neg_elbo"], 0, parts.snapshot()
         else:
-            waited += 1
-            if tc.early_stopping_patience and waited >= tc.early_stopping_patience:
+            state.waited += 1
+            if tc.early_stopping_patience and state.waited >= tc.early_stopping_patience:
                 log.info("early stopping after epoch %d", epoch)
-                break
-    encoder.set_weights(best_weights[0])
-    decoder.set_weights(best_weights[1])
-    scale.set_sigma(best_weights[2])
-    history = pd.DataFrame(rows)
+                state.stopped_early = True
+        state.epoch, state.step, state.sums = epoch + 1, 0, [0.0, 0.0, 0.0]
+        state.elapsed = time.perf_counter() - start
+        save()
+    parts.encoder.set_weights(best_weights["encoder"])
+    parts.decoder.set_weights(best_weights["decoder"])
+    sigma = float(best_weights["scale"][0])
+    history = pd.DataFrame(state.rows)
     best_epoch = int(history.loc[history.val_neg_elbo.idxmin(), "epoch"])
-    return TrainResult(encoder, decoder, best_weights[2], history, best_epoch,
+    return TrainResult(parts.encoder, parts.decoder, sigma, history, best_epoch,
                        time.perf_counter() - start, np.stack(samples))

@@ -19,7 +19,8 @@ rule train:
         "../envs/vae.yaml"
     threads: RES["train_threads"]
     resources:
-        mem_mb=lambda wc, attempt: 4000 * attempt,
+        # measured peak (max_rss, default study, 1 thread): 1.6 GB
+        mem_mb=lambda wc, attempt: 2500 * attempt,
         runtime=train_runtime,
         gpu=RES["gpu"],
     params:
