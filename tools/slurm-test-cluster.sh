@@ -50,8 +50,11 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; } \
         >/dev/null 2>&1 || die "apt-get install slurm-wlm munge failed"
 fi
-if [[ -e /etc/slurm/slurm.conf && ! -L /etc/slurm/slurm.conf ]]; then
-    skip "/etc/slurm/slurm.conf exists: this machine has a SLURM of its own; not touching it"
+if [[ -L /etc/slurm/slurm.conf && ! -e /etc/slurm/slurm.conf ]]; then
+    rm -f /etc/slurm/slurm.conf  # dangling link of an earlier test run that was killed
+fi
+if [[ -e /etc/slurm/slurm.conf ]]; then
+    skip "/etc/slurm/slurm.conf exists (a SLURM of this machine, or a test cluster running): not touching it"
 fi
 
 # --- 2. Scratch directory and slurm.conf ---------------------------------------------------------
@@ -155,7 +158,8 @@ AutoDetect=off
 NodeName=$HOST Name=gpu File=/dev/null
 EOF
 mkdir -p /etc/slurm
-ln -s "$SLURM_CONF" /etc/slurm/slurm.conf && LINKED_CONF=1
+ln -s "$SLURM_CONF" /etc/slurm/slurm.conf || die "cannot link /etc/slurm/slurm.conf"
+LINKED_CONF=1
 say "scratch $SCRATCH; node $HOST: $CPUS CPUs declared ($real_cpus real), ${MEM} MB, 1 counted gpu"
 
 # --- 3. Daemons ------------------------------------------------------------------------------------
