@@ -247,29 +247,6 @@ def build(args, cfg, bf16: bool):
     return encoder, decoder
 
 
-def xla_train_step(encoder, decoder, scale, optimizer, cfg, gen):
-    """``make_train_step``'s body, compiled with XLA (jit_compile=True)."""
-    import tensorflow as tf
-
-    from vaestudy.likelihoods import elbo_terms
-    from vaestudy.train import IMAGE_SPEC
-
-    variables = (encoder.trainable_variables + decoder.trainable_variables
-                 + list(scale.trainable_variables))
-    optimizer.build(variables)
-
-    @tf.function(input_signature=[IMAGE_SPEC], jit_compile=True)
-    def step(x):
-        eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])
-        with tf.GradientTape() as tape:
-            terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, scale())
-            loss = tf.reduce_mean(terms.neg_elbo)
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss, tf.reduce_mean(terms.recon), tf.reduce_mean(terms.kl)
-
-    return step
-
-
 def run_project_loop(args, cfg, data, name, bf16=False, xla=False, sync=True) -> dict:
     """The loop of vaestudy.train.train for one epoch's first ``args.images`` images:
     numpy batches, one compiled step per batch, the finite check on every step."""
@@ -289,8 +266,8 @@ def run_project_loop(args, cfg, data, name, bf16=False, xla=False, sync=True) ->
     encoder, decoder = build(args, cfg, bf16)
     scale = Scale(cfg.loss, cfg.likelihood)
     optimizer = keras.optimizers.Adam(learning_rate=cfg.training.learning_rate)
-    make = xla_train_step if xla else make_train_step
-    step = make(encoder, decoder, scale, optimizer, cfg, tf.random.Generator.from_seed(cfg.seed))
+    step = make_train_step(encoder, decoder, scale, optimizer, cfg,
+                           tf.random.Generator.from_seed(cfg.seed), jit_compile=xla)
     bs = cfg.training.batch_size
     warm = _epoch_images(data.x_train, cfg, 0)[: args.warmup * bs]
     for i in range(0, len(warm), bs):  # tracing and first-call costs, not timed

@@ -44,14 +44,14 @@ class TrainResult:
 
 
 def make_train_step(encoder, decoder, scale: Scale, optimizer, cfg: RunConfig,
-                    gen: tf.random.Generator):
+                    gen: tf.random.Generator, jit_compile: bool = False):
     """Compile one Adam step on a batch [B, 28, 28, 1]; returns batch means of the negative
-    ELBO and its two terms."""
+    ELBO and its two terms. ``jit_compile`` (XLA) is for benchmarks: slower on this CPU."""
     variables = (encoder.trainable_variables + decoder.trainable_variables
                  + list(scale.trainable_variables))
     optimizer.build(variables)
 
-    @tf.function(input_signature=[IMAGE_SPEC])
+    @tf.function(input_signature=[IMAGE_SPEC], jit_compile=jit_compile)
     def step(x):
         eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])  # [B, L]
         with tf.GradientTape() as tape:
