@@ -22,6 +22,8 @@ def test_defaults_and_round_trip(tmp_path):
         ({"data": {"binarization": "otsu"}}, "bce", 2, 0, "'data.binarization' = 'otsu'"),
         ({"likelihood": {"mse_sigma": -1}}, "mse", 2, 0, "'likelihood.mse_sigma' = -1"),
         ({"model": {"encoder_filters": [8]}}, "bce", 2, 0, "'model.encoder_filters'"),
+        ({"training": {"precision": "float16"}}, "bce", 2, 0,
+         "'training.precision' = 'float16' is invalid; allowed: float32, mixed_bfloat16"),
     ],
 )
 def test_bad_config_names_the_key(config, loss, latent, seed, message):

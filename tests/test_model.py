@@ -18,6 +18,20 @@ def test_encoder_decoder_shapes(latent):
     assert dec(tf.zeros((3, latent))).shape == (3, 28, 28, 1)
 
 
+def test_mixed_bfloat16_computes_in_bfloat16_and_returns_float32():
+    cfg = ModelConfig()
+    enc, dec = make_encoder(4, cfg, "mixed_bfloat16"), make_decoder(4, cfg, "mixed_bfloat16")
+    assert {layer.compute_dtype for layer in enc.layers[:-1]} == {"bfloat16"}
+    assert enc(tf.zeros((3, 28, 28, 1))).dtype == tf.float32
+    assert dec(tf.zeros((3, 4))).dtype == tf.float32
+    # The same float32 weights: a float32 model takes them unchanged.
+    ref = make_decoder(4, cfg)
+    assert all(w.dtype == np.float32 for w in dec.get_weights())
+    ref.set_weights(dec.get_weights())
+    z = tf.random.stateless_normal((3, 4), seed=(1, 2))
+    np.testing.assert_allclose(ref(z), dec(z), atol=0.1)  # bfloat16: 8 bits of mantissa
+
+
 def test_widths_are_configurable():
     enc = make_encoder(4, ModelConfig(encoder_filters=(8, 16)))
     assert [layer.filters for layer in enc.layers[:2]] == [8, 16]

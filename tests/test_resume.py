@@ -35,8 +35,10 @@ def _weights(result):
     return result.encoder.get_weights() + result.decoder.get_weights()
 
 
-def test_interrupted_run_resumes_bit_identically(data, tmp_path):
-    cfg = run_config(TINY, "gauss-learned", 2, 3)
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_interrupted_run_resumes_bit_identically(data, tmp_path, precision):
+    cfg = run_config({**TINY, "training": {**TINY["training"], "precision": precision}},
+                     "gauss-learned", 2, 3)
     whole = train_mod.train(cfg, data, checkpoint=tmp_path / "a.npz")
     calls = iter(range(1000))
     with pytest.raises(train_mod.Interrupted, match="epoch 2, step 4"):

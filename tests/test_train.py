@@ -45,6 +45,19 @@ def test_same_seed_gives_the_same_history(tiny_data):
     assert a.equals(b)
 
 
+def test_bfloat16_training_learns_is_reproducible_and_saves_float32(tiny_data):
+    cfg = run_config({**TINY, "training": {**TINY["training"], "precision": "mixed_bfloat16"}},
+                     "bce", 2, 5)
+    a, b = train_mod.train(cfg, tiny_data), train_mod.train(cfg, tiny_data)
+    assert a.history.drop(columns="seconds").equals(b.history.drop(columns="seconds"))
+    assert a.history.val_neg_elbo.iloc[-1] < a.history.val_neg_elbo.iloc[0]
+    assert a.encoder.compute_dtype == a.decoder.compute_dtype == "float32"
+    assert a.decoder.layers[-1].name != "to_float32"  # the saved model is plain float32
+    fp32 = train_mod.train(run_config(TINY, "bce", 2, 5), tiny_data).history
+    assert not fp32.val_neg_elbo.equals(a.history.val_neg_elbo)  # bfloat16 really was used
+    np.testing.assert_allclose(fp32.val_neg_elbo, a.history.val_neg_elbo, rtol=0.05)
+
+
 def test_batch_larger_than_data_is_refused(tiny_data):
     cfg = run_config({**TINY, "training": {"batch_size": 10_000}}, "bce", 2, 0)
     with pytest.raises(ValueError, match="batch_size=10000 exceeds the 512 training images"):

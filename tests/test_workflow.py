@@ -112,6 +112,11 @@ def test_tiny_study_report_is_self_contained(tiny_study):
     for section in ("Study design", "Results", "Samples and reconstructions", "Latent space",
                     "Theory", "Reproducibility"):
         assert section in html
+    # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
+    for rule in ("prepare_data", "train", "evaluate", "run_figures", "manifold", "plots"):
+        assert f"<td>{rule}</td>" in html
+    assert re.search(r"On 2 cores the ideal wall time is\s+[\d,]+&nbsp;s", html)
+    assert re.search(r"wall / ideal = \d+\.\d\d", html)
 
 
 def test_tiny_study_comparisons_pair_every_two_losses(tiny_study):

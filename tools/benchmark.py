@@ -227,24 +227,17 @@ def layer_times(tf, encoder, decoder, latent: int, batch: int, bf16: bool, reps:
 # --- Variants --------------------------------------------------------------------------------
 
 def build(args, cfg, bf16: bool):
-    """The workflow's encoder/decoder; with bf16 under the 'mixed_bfloat16' policy plus a
-    float32 output cast (so that the ELBO, its TFP distributions and eps stay float32)."""
+    """The workflow's encoder/decoder, as ``training.precision`` builds them: float32, or
+    the 'mixed_bfloat16' policy with float32 outputs (so that the ELBO, its TFP
+    distributions and eps stay float32)."""
     import keras
 
     from vaestudy.model import make_decoder, make_encoder
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if bf16 else "float32")
+    precision = "mixed_bfloat16" if bf16 else "float32"
     keras.utils.set_random_seed(cfg.seed)
-    encoder = make_encoder(cfg.latent_dim, cfg.model)
-    decoder = make_decoder(cfg.latent_dim, cfg.model)
-    if bf16:
-        to32 = {"dtype": "float32"}
-        encoder = keras.Sequential([encoder, keras.layers.Activation("linear", **to32)],
-                                   name="encoder_bf16")
-        decoder = keras.Sequential([decoder, keras.layers.Activation("linear", **to32)],
-                                   name="decoder_bf16")
-    keras.mixed_precision.set_global_policy("float32")
-    return encoder, decoder
+    return (make_encoder(cfg.latent_dim, cfg.model, precision),
+            make_decoder(cfg.latent_dim, cfg.model, precision))
 
 
 def run_project_loop(args, cfg, data, name, bf16=False, xla=False, sync=True) -> dict:

@@ -16,6 +16,7 @@ from typing import Any
 LOSSES = ("bce", "mse", "cbern", "gauss-learned")
 BINARIZATIONS = ("static", "dynamic", "none")
 REPRESENTATIONS = ("binary", "gray")
+PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies (vaestudy.model)
 #: Which data each loss sees by default: binarized for the Bernoulli likelihood and for the
 #: fixed-sigma Gaussian (so that bce vs mse compares losses on the same data), grayscale for
 #: the likelihoods made for continuous data.
@@ -107,12 +108,15 @@ class LikelihoodConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Adam optimisation; ``early_stopping_patience`` 0 trains for all epochs."""
+    """Adam optimisation; ``early_stopping_patience`` 0 trains for all epochs. ``precision``
+    is the Keras dtype policy of training: ``float32`` or ``mixed_bfloat16`` (bfloat16
+    compute, float32 weights and loss). Saved models and evaluation are float32 either way."""
 
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 1e-3
     early_stopping_patience: int = 0
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "training.epochs", self.epochs, ">= 1")
@@ -120,6 +124,8 @@ class TrainingConfig:
         _check(self.learning_rate > 0, "training.learning_rate", self.learning_rate, "> 0")
         _check(self.early_stopping_patience >= 0, "training.early_stopping_patience",
                self.early_stopping_patience, ">= 0")
+        _check(self.precision in PRECISIONS, "training.precision", self.precision,
+               ", ".join(PRECISIONS))
 
 
 @dataclass(frozen=True)

@@ -191,16 +191,18 @@ def side_by_side_job(pictures: list[str], latent: int, out: str) -> None:
                           f"each loss", tmp)
 
 
-def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str) -> None:
+def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str,
+               execution: dict) -> None:
     """Render the self-contained HTML report. ``inputs`` names the template, metrics (CSV),
     the plots (comparable, loglik, training, heatmap, side_by_side: one per latent size),
-    theory (Markdown), theory_checks, comparisons
-    (CSV) and classifier (JSON summary);
-    ``image_files`` are per-run PNGs under ``.../loss~L/latent~D/seed~S/NAME.png``."""
+    theory (Markdown), theory_checks, comparisons (CSV), classifier (JSON summary) and
+    benchmarks (the Snakemake benchmark files of the jobs before the report);
+    ``image_files`` are per-run PNGs under ``.../loss~L/latent~D/seed~S/NAME.png``;
+    ``execution`` holds the run's ``cores`` (None on a cluster) and each rule's ``threads``."""
     import pandas as pd
     import yaml
 
-    from vaestudy import report
+    from vaestudy import costs, report
     from vaestudy.mathdoc import render_markdown
 
     metrics = pd.read_csv(inputs["metrics"])
@@ -225,6 +227,10 @@ def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str
                   for p in inputs["side_by_side"]})
     extra = {"theory": theory, "comparisons": pd.read_csv(inputs["comparisons"]),
              "classifier": json.loads(Path(inputs["classifier"]).read_text())}
+    jobs = costs.read_benchmarks(inputs["benchmarks"])
+    extra["costs"] = {"rules": costs.rule_costs(jobs, execution["threads"]),
+                      "efficiency": costs.efficiency(jobs, execution["threads"],
+                                                     execution["cores"])}
     html = report.render(inputs["template"], metrics, plots, images,
                          yaml.safe_dump(config, sort_keys=False), study, extra)
     with atomic_path(out_html) as tmp:

@@ -12,43 +12,53 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from vaestudy.config import ModelConfig
+from vaestudy.config import PRECISIONS, ModelConfig
 
 tfd = tfp.distributions
 
 IMAGE_SHAPE = (28, 28, 1)
 
 
-def make_encoder(latent_dim: int, cfg: ModelConfig) -> keras.Sequential:
-    """Image [B, 28, 28, 1] -> [B, 2L]: the mean and log-variance of a diagonal Gaussian."""
+def _outputs_float32(layers: list, precision: str) -> list:
+    """Under a mixed ``precision`` (one of :data:`PRECISIONS`), end with a weightless float32
+    cast so that the TFP distributions, the ELBO and the noise stay float32; the weights
+    list is unchanged, so weights move freely between precisions."""
+    if precision == "float32":
+        return layers
+    return [*layers, keras.layers.Activation("linear", dtype="float32", name="to_float32")]
+
+
+def make_encoder(latent_dim: int, cfg: ModelConfig,
+                 precision: str = "float32") -> keras.Sequential:
+    """Image [B, 28, 28, 1] -> [B, 2L]: the mean and log-variance of a diagonal Gaussian.
+    ``precision`` is a Keras dtype policy of :data:`PRECISIONS`; the output is float32."""
     f1, f2 = cfg.encoder_filters
-    return keras.Sequential(
-        [
-            keras.Input(shape=IMAGE_SHAPE),
-            keras.layers.Conv2D(f1, 3, strides=2, activation="relu"),  # [B, 13, 13, f1]
-            keras.layers.Conv2D(f2, 3, strides=2, activation="relu"),  # [B, 6, 6, f2]
-            keras.layers.Flatten(),
-            keras.layers.Dense(2 * latent_dim),  # [B, 2L] = (mean, logvar)
-        ],
-        name="encoder",
-    )
+    p = {"dtype": precision}
+    layers = [
+        keras.Input(shape=IMAGE_SHAPE),
+        keras.layers.Conv2D(f1, 3, strides=2, activation="relu", **p),  # [B, 13, 13, f1]
+        keras.layers.Conv2D(f2, 3, strides=2, activation="relu", **p),  # [B, 6, 6, f2]
+        keras.layers.Flatten(**p),
+        keras.layers.Dense(2 * latent_dim, **p),  # [B, 2L] = (mean, logvar)
+    ]
+    return keras.Sequential(_outputs_float32(layers, precision), name="encoder")
 
 
-def make_decoder(latent_dim: int, cfg: ModelConfig) -> keras.Sequential:
-    """Latent [B, L] -> [B, 28, 28, 1] unconstrained outputs (logits) of p(x|z)."""
+def make_decoder(latent_dim: int, cfg: ModelConfig,
+                 precision: str = "float32") -> keras.Sequential:
+    """Latent [B, L] -> [B, 28, 28, 1] unconstrained outputs (logits) of p(x|z), float32."""
     f1, f2 = cfg.decoder_filters
     c = cfg.decoder_dense_channels
-    return keras.Sequential(
-        [
-            keras.Input(shape=(latent_dim,)),
-            keras.layers.Dense(7 * 7 * c, activation="relu"),
-            keras.layers.Reshape((7, 7, c)),  # [B, 7, 7, c]
-            keras.layers.Conv2DTranspose(f1, 3, strides=2, padding="same", activation="relu"),
-            keras.layers.Conv2DTranspose(f2, 3, strides=2, padding="same", activation="relu"),
-            keras.layers.Conv2DTranspose(1, 3, strides=1, padding="same"),  # [B, 28, 28, 1]
-        ],
-        name="decoder",
-    )
+    p = {"dtype": precision}
+    layers = [
+        keras.Input(shape=(latent_dim,)),
+        keras.layers.Dense(7 * 7 * c, activation="relu", **p),
+        keras.layers.Reshape((7, 7, c), **p),  # [B, 7, 7, c]
+        keras.layers.Conv2DTranspose(f1, 3, strides=2, padding="same", activation="relu", **p),
+        keras.layers.Conv2DTranspose(f2, 3, strides=2, padding="same", activation="relu", **p),
+        keras.layers.Conv2DTranspose(1, 3, strides=1, padding="same", **p),  # [B, 28, 28, 1]
+    ]
+    return keras.Sequential(_outputs_float32(layers, precision), name="decoder")
 
 
 def split_moments(encoded: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

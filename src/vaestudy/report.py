@@ -23,6 +23,8 @@ COMPARABLE_TABLE = ["fid_classifier", "class_entropy", "classes_covered", "recon
                     "recon_mse", "recon_bce", "knn_accuracy", "active_units", "test_kl"]
 LIKELIHOOD_TABLE = ["test_log_px", "test_neg_elbo", "test_recon", "iwae_gap", "bits_per_dim"]
 COST_TABLE = ["train_seconds", "epochs_run", "best_epoch", "eval_seconds", "iwae_seconds"]
+COST_COLUMNS = {"seconds": "wall s", "max_seconds": "max s", "cpu_seconds": "CPU s",
+                "cpu_per_thread": "CPU / thread", "peak_mb": "peak MB"}
 RUN_COLUMNS_DROPPED = ["likelihood", "split", "log_px_data"]
 
 
@@ -63,7 +65,8 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
            extra: dict) -> str:
     """Fill the Jinja2 ``template`` with the study's tables, plots and images. ``extra``
     holds the theory notes and checks (``theory``: html, checks), the paired comparisons
-    (``comparisons``) and the classifier summary (``classifier``)."""
+    (``comparisons``), the classifier summary (``classifier``) and the study's cost per rule
+    and efficiency (``costs``: rules, efficiency; see :mod:`vaestudy.costs`)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     losses = list(dict.fromkeys(metrics.loss))
@@ -93,5 +96,7 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         versions=versions(),
         machine=machine(),
         total_train_seconds=float(metrics.train_seconds.sum()),
+        rule_costs=_table_html(extra["costs"]["rules"].rename(columns=COST_COLUMNS)),
+        efficiency=extra["costs"]["efficiency"],
         n_runs=len(metrics),
     )

@@ -136,7 +136,9 @@ class _Parts:
 
 def _build(cfg: RunConfig) -> tuple[_Parts, callable]:
     keras.utils.set_random_seed(cfg.seed)
-    parts = _Parts(make_encoder(cfg.latent_dim, cfg.model), make_decoder(cfg.latent_dim, cfg.model),
+    precision = cfg.training.precision
+    parts = _Parts(make_encoder(cfg.latent_dim, cfg.model, precision),
+                   make_decoder(cfg.latent_dim, cfg.model, precision),
                    Scale(cfg.loss, cfg.likelihood),
                    keras.optimizers.Adam(learning_rate=cfg.training.learning_rate),
                    tf.random.Generator.from_seed(cfg.seed))
@@ -211,10 +213,19 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
         state.epoch, state.step, state.sums = epoch + 1, 0, [0.0, 0.0, 0.0]
         state.elapsed = time.perf_counter() - start
         save()
-    parts.encoder.set_weights(best_weights["encoder"])
-    parts.decoder.set_weights(best_weights["decoder"])
+    encoder, decoder = _float32_models(parts, cfg)
+    encoder.set_weights(best_weights["encoder"])
+    decoder.set_weights(best_weights["decoder"])
     sigma = float(best_weights["scale"][0])
     history = pd.DataFrame(state.rows)
     best_epoch = int(history.loc[history.val_neg_elbo.idxmin(), "epoch"])
-    return TrainResult(parts.encoder, parts.decoder, sigma, history, best_epoch,
+    return TrainResult(encoder, decoder, sigma, history, best_epoch,
                        time.perf_counter() - start, np.stack(samples))
+
+
+def _float32_models(parts: _Parts, cfg: RunConfig) -> tuple[keras.Model, keras.Model]:
+    """The models a run saves: float32 whatever the training precision, so that evaluation
+    and the saved files are the same for every precision (the weights are float32 anyway)."""
+    if cfg.training.precision == "float32":
+        return parts.encoder, parts.decoder
+    return make_encoder(cfg.latent_dim, cfg.model), make_decoder(cfg.latent_dim, cfg.model)

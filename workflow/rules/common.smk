@@ -90,6 +90,42 @@ def run_images():
     return files
 
 
+def study_benchmarks():
+    """The benchmark file (wall s, CPU s, peak memory) of every job before the report, for
+    the report's cost tables. The paths repeat the rules' ``benchmark:`` directives."""
+    b, runs = f"{OUT}/benchmarks", dict(**GRID)
+    per_run = ("train", "evaluate", "run_figures")
+    files = [
+        f"{b}/{name}.tsv"
+        for name in ("prepare_data", "theory_check", "train_classifier", "aggregate", "plots")
+    ]
+    files += [
+        f
+        for rule in per_run
+        for f in expand(f"{b}/{rule}/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv", **runs)
+    ]
+    files += expand(f"{b}/side_by_side/latent~{{latent}}.tsv", latent=GRID["latent"])
+    if 2 in GRID["latent"]:
+        files += expand(
+            f"{b}/manifold/loss~{{loss}}/seed~{{seed}}.tsv", loss=GRID["loss"], seed=GRID["seed"]
+        )
+    return files
+
+
+def study_execution():
+    """How this run executes jobs, for the report's efficiency figures: the rules' threads
+    (after a profile's set-threads, capped at --cores as Snakemake does locally) and the
+    cores of a local run (None when jobs go to a cluster)."""
+    local = workflow.local_exec and not workflow.remote_exec
+    cores = workflow._cores if local else None
+    threads = {}
+    for r in workflow.rules:
+        t = r.resources.get("_cores")
+        if isinstance(t, int):
+            threads[r.name] = min(t, cores) if cores else t
+    return {"cores": cores, "threads": threads}
+
+
 def run_params(wildcards):
     """The config sections a training run depends on (a change re-runs the training)."""
     keys = ("data", "model", "likelihood", "training", "evaluation", "figures")

@@ -8,6 +8,8 @@ rule prepare_data:
         f"{OUT}/data/mnist_manifest.json",
     log:
         f"{OUT}/logs/prepare_data.log",
+    benchmark:
+        f"{OUT}/benchmarks/prepare_data.tsv"
     conda:
         "../envs/vae.yaml"
     threads: 1

@@ -61,6 +61,8 @@ rule run_figures:
         traversal=run_figure("traversal", "Latent space"),
     log:
         f"{OUT}/logs/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -85,6 +87,8 @@ rule manifold:
         ),
     log:
         f"{OUT}/logs/manifold/loss~{{loss}}/seed~{{seed}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/manifold/loss~{{loss}}/seed~{{seed}}.tsv"
     conda:
         "../envs/vae.yaml"
     threads: 1

@@ -23,6 +23,8 @@ rule aggregate:
         ),
     log:
         f"{OUT}/logs/aggregate.log",
+    benchmark:
+        f"{OUT}/benchmarks/aggregate.tsv"
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -64,6 +66,8 @@ rule plots:
         ),
     log:
         f"{OUT}/logs/plots.log",
+    benchmark:
+        f"{OUT}/benchmarks/plots.tsv"
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -87,6 +91,8 @@ rule side_by_side:
         ),
     log:
         f"{OUT}/logs/side_by_side/latent~{{latent}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/side_by_side/latent~{{latent}}.tsv"
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -111,15 +117,20 @@ rule report:
         comparisons=rules.aggregate.output.comparisons,
         classifier=rules.train_classifier.output.summary,
         images=run_images(),
+        benchmarks=study_benchmarks(),
     output:
         f"{OUT}/report.html",
     log:
         f"{OUT}/logs/report.log",
+    benchmark:
+        f"{OUT}/benchmarks/report.tsv"
     conda:
         "../envs/vae.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        execution=study_execution(),
     script:
         "../scripts/report.py"

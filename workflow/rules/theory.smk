@@ -6,6 +6,8 @@ rule theory_check:
         f"{OUT}/theory/checks.csv",
     log:
         f"{OUT}/logs/theory_check.log",
+    benchmark:
+        f"{OUT}/benchmarks/theory_check.tsv"
     conda:
         "../envs/vae.yaml"
     threads: 1

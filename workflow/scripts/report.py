@@ -7,5 +7,5 @@ from vaestudy.runtime import job_logger
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 named = {name: sm.input[name] for name in sm.input.keys() if name != "images"}
-report_job(named, sm.input.images, sm.config, sm.output[0])
+report_job(named, sm.input.images, sm.config, sm.output[0], sm.params.execution)
 job_logger(sm.log[0]).info("wrote %s", sm.output[0])

@@ -1,0 +1,61 @@
+"""Cost tables and the study-efficiency measure from Snakemake benchmark files."""
+
+import os
+
+import pandas as pd
+import pytest
+
+from vaestudy import costs
+
+HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def _bench(root, rel, seconds, cpu, rss, end):
+    path = root / "benchmarks" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + f"{seconds}\t0:00:00\t{rss}\t0\t0\t0\t0\t0\t90\t{cpu}\n")
+    os.utime(path, (end, end))
+    return path
+
+
+@pytest.fixture
+def jobs(tmp_path):
+    """Two cores: data 0-10 s, two trainings side by side 10-110 s, a pause, a report
+    step 200-210 s (as if resumed by a second snakemake call)."""
+    paths = [_bench(tmp_path, "prepare_data.tsv", 10, 8, 500, 1010),
+             _bench(tmp_path, "train/loss~bce/latent~2/seed~0.tsv", 100, 90, 1500, 1110),
+             _bench(tmp_path, "train/loss~mse/latent~2/seed~0.tsv", 100, 95, 1600, 1110),
+             _bench(tmp_path, "plots.tsv", 10, 7, 800, 1210)]
+    return costs.read_benchmarks(paths)
+
+
+def test_benchmark_files_become_one_row_per_job(jobs):
+    assert list(jobs.rule) == ["prepare_data", "train", "train", "plots"]
+    assert list(jobs.job) == ["", "loss~bce/latent~2/seed~0", "loss~mse/latent~2/seed~0", ""]
+    assert jobs.start.tolist() == pytest.approx([1000, 1010, 1010, 1200])
+    assert jobs.cpu_seconds.sum() == pytest.approx(200)
+
+
+def test_rule_costs_sum_jobs_and_measure_cpu_per_thread(jobs):
+    table = costs.rule_costs(jobs, {"train": 1, "prepare_data": 1, "plots": 1}).set_index("rule")
+    assert list(table.index) == ["prepare_data", "train", "plots"]  # order of first start
+    train = table.loc["train"]
+    assert (train.jobs, train.seconds, train.max_seconds, train.peak_mb) == (2, 200, 100, 1600)
+    assert train.cpu_per_thread == pytest.approx(185 / 200)
+
+
+def test_busy_time_skips_pauses_and_counts_overlaps_once(jobs):
+    assert costs.busy_seconds(jobs) == pytest.approx(10 + 100 + 10)
+    nested = pd.DataFrame({"start": [0, 2, 20], "end": [10, 5, 25]})
+    assert costs.busy_seconds(nested) == pytest.approx(15)
+
+
+def test_efficiency_compares_wall_with_cpu_over_cores(jobs):
+    eff = costs.efficiency(jobs, {"train": 1}, cores=2)
+    assert eff["ideal_seconds"] == pytest.approx(200 / 2)
+    assert eff["wall_seconds"] == pytest.approx(120)
+    assert eff["wall_over_ideal"] == pytest.approx(1.2)
+    assert eff["span_seconds"] == pytest.approx(210)
+    assert eff["occupancy"] == pytest.approx(220 / (2 * 120))
+    cluster = costs.efficiency(jobs, {}, cores=None)
+    assert cluster["cpu_seconds"] == pytest.approx(200) and "wall_over_ideal" not in cluster
