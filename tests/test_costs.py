@@ -1,11 +1,15 @@
-"""Cost tables and the study-efficiency measure from Snakemake benchmark files."""
+"""Cost tables and the study-efficiency measure from Snakemake benchmark files and the
+exact usage line every job appends to its log."""
 
 import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
 from vaestudy import costs
+from vaestudy.runtime import usage_line
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -26,6 +30,10 @@ def jobs(tmp_path):
              _bench(tmp_path, "train/loss~bce/latent~2/seed~0.tsv", 100, 90, 1500, 1110),
              _bench(tmp_path, "train/loss~mse/latent~2/seed~0.tsv", 100, 95, 1600, 1110),
              _bench(tmp_path, "plots.tsv", 10, 7, 800, 1210)]
+    log = tmp_path / "logs" / "train" / "loss~mse" / "latent~2" / "seed~0.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("2026 INFO epoch 1\n" + usage_line().split(" cpu")[0] +
+                   " cpu_seconds=99.50 peak_rss_mb=2100.0\n")
     return costs.read_benchmarks(paths)
 
 
@@ -33,15 +41,30 @@ def test_benchmark_files_become_one_row_per_job(jobs):
     assert list(jobs.rule) == ["prepare_data", "train", "train", "plots"]
     assert list(jobs.job) == ["", "loss~bce/latent~2/seed~0", "loss~mse/latent~2/seed~0", ""]
     assert jobs.start.tolist() == pytest.approx([1000, 1010, 1010, 1200])
-    assert jobs.cpu_seconds.sum() == pytest.approx(200)
+    # The mse job's log has the exact usage line: it replaces Snakemake's sampled numbers.
+    assert jobs.cpu_exact.tolist() == [False, False, True, False]
+    assert jobs.cpu_seconds.tolist() == pytest.approx([8, 90, 99.5, 7])
+    assert jobs.peak_mb.max() == 2100
+
+
+def test_a_job_records_its_exact_usage_in_its_log_at_exit(tmp_path):
+    log = tmp_path / "job.log"
+    log.write_text("first line\n")
+    code = ("from vaestudy.runtime import record_usage_at_exit; record_usage_at_exit(%r); "
+            "sum(i * i for i in range(3_000_000))" % str(log))
+    subprocess.run([sys.executable, "-c", code], check=True)
+    lines = log.read_text().splitlines()
+    assert lines[0] == "first line"
+    cpu, peak = costs.USAGE.fullmatch(lines[1]).groups()
+    assert 0.05 < float(cpu) < 30 and 5 < float(peak) < 2000
 
 
 def test_rule_costs_sum_jobs_and_measure_cpu_per_thread(jobs):
     table = costs.rule_costs(jobs, {"train": 1, "prepare_data": 1, "plots": 1}).set_index("rule")
     assert list(table.index) == ["prepare_data", "train", "plots"]  # order of first start
     train = table.loc["train"]
-    assert (train.jobs, train.seconds, train.max_seconds, train.peak_mb) == (2, 200, 100, 1600)
-    assert train.cpu_per_thread == pytest.approx(185 / 200)
+    assert (train.jobs, train.seconds, train.max_seconds, train.peak_mb) == (2, 200, 100, 2100)
+    assert train.cpu_per_thread == pytest.approx(189.5 / 200)
 
 
 def test_busy_time_skips_pauses_and_counts_overlaps_once(jobs):
@@ -52,10 +75,11 @@ def test_busy_time_skips_pauses_and_counts_overlaps_once(jobs):
 
 def test_efficiency_compares_wall_with_cpu_over_cores(jobs):
     eff = costs.efficiency(jobs, {"train": 1}, cores=2)
-    assert eff["ideal_seconds"] == pytest.approx(200 / 2)
+    assert eff["ideal_seconds"] == pytest.approx(204.5 / 2)
     assert eff["wall_seconds"] == pytest.approx(120)
-    assert eff["wall_over_ideal"] == pytest.approx(1.2)
+    assert eff["wall_over_ideal"] == pytest.approx(120 / 102.25)
+    assert eff["exact_jobs"] == 1
     assert eff["span_seconds"] == pytest.approx(210)
     assert eff["occupancy"] == pytest.approx(220 / (2 * 120))
     cluster = costs.efficiency(jobs, {}, cores=None)
-    assert cluster["cpu_seconds"] == pytest.approx(200) and "wall_over_ideal" not in cluster
+    assert cluster["cpu_seconds"] == pytest.approx(204.5) and "wall_over_ideal" not in cluster
