@@ -14,8 +14,9 @@ rule prepare_data:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=20,
+        # measured peak (max RSS, default study): 128 MB
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 20 * attempt,
     params:
         dir=DATA,
     script:

@@ -29,8 +29,9 @@ rule aggregate:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        # measured peak (max RSS, default study): 662 MB
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/aggregate.py"
 
@@ -72,8 +73,9 @@ rule plots:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        # measured peak (max RSS, default study): 689 MB
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/plots.py"
 
@@ -97,8 +99,9 @@ rule side_by_side:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        # measured peak (max RSS, default study): 132 MB
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/side_by_side.py"
 
@@ -128,8 +131,9 @@ rule report:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        # measured peak (max RSS, default study): 696 MB
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     params:
         execution=study_execution(),
     script:

@@ -12,7 +12,8 @@ rule theory_check:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        # measured peak (max RSS, default study): 711 MB
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/theory_check.py"

@@ -19,7 +19,7 @@ rule train:
         "../envs/vae.yaml"
     threads: RES["train_threads"]
     resources:
-        # measured peak (max_rss, default study, 1 thread): 1.6 GB
+        # measured peak (max RSS, default study): 1,602 MB
         mem_mb=lambda wc, attempt: 2500 * attempt,
         runtime=train_runtime,
         gpu=RES["gpu"],
