@@ -11,12 +11,12 @@ rule train_classifier:
         f"{OUT}/logs/train_classifier.log",
     benchmark:
         f"{OUT}/benchmarks/train_classifier.tsv"
-    conda:
-        "../envs/vae.yaml"
-    threads: RES["train_threads"]
     # Every evaluate job waits for the classifier: start it first, beside the first training,
     # so that it never runs alone at the end (measured: a core idle for 340 s without this).
     priority: 10
+    conda:
+        "../envs/vae.yaml"
+    threads: RES["train_threads"]
     resources:
         # measured peak (max RSS, default study): 1,291 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
