@@ -41,18 +41,53 @@ def make_classifier(seed: int) -> keras.Sequential:
 
 
 def train_classifier(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-                     epochs: int, seed: int) -> tuple[keras.Model, dict]:
-    """Fit with Adam and a learning rate that decays from 1e-3 by 0.6 per epoch (Keras
-    ``fit``; the classifier is a measuring tool, not the object of study)."""
+                     epochs: int, seed: int, batch_size: int = 128) -> tuple[keras.Model, dict]:
+    """Fit with Adam and a learning rate that decays from 1e-3 by 0.6 per epoch, one seeded
+    shuffle per epoch. The classifier is a measuring tool, not the object of study.
+
+    A plain loop on the calling thread, like the VAE's training, instead of Keras ``fit``:
+    ``fit`` feeds batches through tf.data's own threads, and beside another job on a busy
+    machine the hand-offs left this job's core idle for 40 % of its time (measured: 244 CPU
+    seconds in 420 s of wall time within the default study; 0.99 CPU per second this way).
+    """
     model = make_classifier(seed)
-    steps = -(-len(x) // 128)
-    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, steps, 0.6)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    fit = model.fit(x, y, batch_size=128, epochs=epochs, validation_data=(x_val, y_val),
-                    shuffle=True, verbose=0)
-    return model, {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    steps = -(-len(x) // batch_size)
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(1e-3, steps, 0.6))
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    @tf.function
+    def step(xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """One Adam step on images xb [B, 28, 28, 1] and labels yb [B]: (mean loss, hits)."""
+        with tf.GradientTape() as tape:
+            logits = model(xb, training=True)  # [B, 10]
+            loss = loss_fn(yb, logits)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        hits = tf.reduce_sum(tf.cast(tf.argmax(logits, 1, output_type=tf.int32) == yb, tf.float32))
+        return loss, hits
+
+    rng = np.random.default_rng(seed)
+    history: dict[str, list[float]] = {k: [] for k in ("loss", "accuracy", "val_loss",
+                                                       "val_accuracy")}
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        loss_sum, hit_sum = 0.0, 0.0
+        for i in range(0, len(x), batch_size):
+            idx = order[i : i + batch_size]
+            loss, hits = step(tf.constant(x[idx], tf.float32), tf.constant(y[idx], tf.int32))
+            loss_sum, hit_sum = loss_sum + float(loss) * len(idx), hit_sum + float(hits)
+        val_logits = _logits(model, x_val)  # [N_val, 10]
+        history["loss"].append(loss_sum / len(x))
+        history["accuracy"].append(hit_sum / len(x))
+        history["val_loss"].append(float(loss_fn(y_val, val_logits)))
+        history["val_accuracy"].append(float(np.mean(np.argmax(val_logits, 1) == y_val)))
+    return model, history
+
+
+def _logits(model: keras.Model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Logits [N, 10] of images x [N, 28, 28, 1] in inference mode, in batches."""
+    return np.concatenate([model(tf.constant(x[i : i + batch_size], tf.float32), training=False)
+                           .numpy() for i in range(0, len(x), batch_size)])
 
 
 def features_and_predictions(model: keras.Model, x: np.ndarray, batch_size: int = 1000
