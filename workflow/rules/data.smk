@@ -14,7 +14,7 @@ rule prepare_data:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        # measured peak (max RSS, default study): 128 MB
+        # measured peak (max RSS, default study, two CPUs): 135 MB
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     params:

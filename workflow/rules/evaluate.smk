@@ -18,7 +18,7 @@ rule train_classifier:
         "../envs/vae.yaml"
     threads: RES["train_threads"]
     resources:
-        # measured peak (max RSS, default study): 1,291 MB
+        # measured peak (max RSS, default study, two CPUs): 1,468 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
         gpu=RES["gpu"],
@@ -43,7 +43,7 @@ rule evaluate:
         "../envs/vae.yaml"
     threads: RES["eval_threads"]
     resources:
-        # measured peak (max RSS, default study): 3,149 MB
+        # measured peak (max RSS, default study, two CPUs): 3,267 MB
         mem_mb=lambda wc, attempt: 4500 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
         gpu=RES["gpu"],
@@ -70,7 +70,7 @@ rule run_figures:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        # measured peak (max RSS, default study): 1,085 MB
+        # measured peak (max RSS, default study, two CPUs): 1,203 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     script:
@@ -97,7 +97,7 @@ rule manifold:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        # measured peak (max RSS, default study): 1,085 MB
+        # measured peak (max RSS, default study, two CPUs): 1,203 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     script:

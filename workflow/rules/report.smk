@@ -29,8 +29,8 @@ rule aggregate:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        # measured peak (max RSS, default study): 662 MB
-        mem_mb=lambda wc, attempt: 1000 * attempt,
+        # measured peak (max RSS, default study, two CPUs): 780 MB
+        mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/aggregate.py"
@@ -73,7 +73,7 @@ rule plots:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        # measured peak (max RSS, default study): 689 MB
+        # measured peak (max RSS, default study, two CPUs): 807 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     script:
@@ -99,7 +99,7 @@ rule side_by_side:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        # measured peak (max RSS, default study): 132 MB
+        # measured peak (max RSS, default study, two CPUs): 138 MB
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     script:
@@ -131,7 +131,7 @@ rule report:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        # measured peak (max RSS, default study): 696 MB
+        # measured peak (max RSS, default study, two CPUs): 815 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     params:

@@ -12,8 +12,8 @@ rule theory_check:
         "../envs/vae.yaml"
     threads: 1
     resources:
-        # measured peak (max RSS, default study): 711 MB
-        mem_mb=lambda wc, attempt: 1000 * attempt,
+        # measured peak (max RSS, default study, two CPUs): 832 MB
+        mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/theory_check.py"

@@ -23,7 +23,7 @@ rule train:
         "../envs/vae.yaml"
     threads: RES["train_threads"]
     resources:
-        # measured peak (max RSS, default study): 1,602 MB
+        # measured peak (max RSS, default study, two CPUs): 1,721 MB
         mem_mb=lambda wc, attempt: 2500 * attempt,
         runtime=train_runtime,
         gpu=RES["gpu"],
