@@ -76,7 +76,7 @@ def train_classifier(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.
             idx = order[i : i + batch_size]
             loss, hits = step(tf.constant(x[idx], tf.float32), tf.constant(y[idx], tf.int32))
             loss_sum, hit_sum = loss_sum + float(loss) * len(idx), hit_sum + float(hits)
-        val_logits = _logits(model, x_val)  # [N_val, 10]
+        (val_logits,) = _outputs(model, x_val)  # [N_val, 10]
         history["loss"].append(loss_sum / len(x))
         history["accuracy"].append(hit_sum / len(x))
         history["val_loss"].append(float(loss_fn(y_val, val_logits)))
@@ -84,22 +84,21 @@ def train_classifier(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.
     return model, history
 
 
-def _logits(model: keras.Model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Logits [N, 10] of images x [N, 28, 28, 1] in inference mode, in batches."""
-    return np.concatenate([model(tf.constant(x[i : i + batch_size], tf.float32), training=False)
-                           .numpy() for i in range(0, len(x), batch_size)])
+def _outputs(model: keras.Model, x: np.ndarray, batch_size: int = 1000) -> list[np.ndarray]:
+    """Every output of ``model`` on images x [N, 28, 28, 1], inference mode, batch by batch,
+    each concatenated over the batches ([N, ...] per output)."""
+    batches = [model(tf.constant(x[i : i + batch_size], tf.float32), training=False)
+               for i in range(0, len(x), batch_size)]
+    batches = [b if isinstance(b, (list, tuple)) else [b] for b in batches]
+    return [np.concatenate([b[k].numpy() for b in batches]) for k in range(len(batches[0]))]
 
 
 def features_and_predictions(model: keras.Model, x: np.ndarray, batch_size: int = 1000
                              ) -> tuple[np.ndarray, np.ndarray]:
     """Penultimate features [N, 128] and predicted classes [N] of images x [N, 28, 28, 1]."""
     head = keras.Model(model.inputs, [model.get_layer(FEATURE_LAYER).output, model.outputs[0]])
-    feats, preds = [], []
-    for i in range(0, len(x), batch_size):
-        f, logits = head(tf.constant(x[i : i + batch_size], tf.float32), training=False)
-        feats.append(f.numpy())
-        preds.append(np.argmax(logits.numpy(), axis=1))
-    return np.concatenate(feats).astype(np.float64), np.concatenate(preds)
+    feats, logits = _outputs(head, x, batch_size)  # [N, 128], [N, 10]
+    return feats.astype(np.float64), np.argmax(logits, axis=1)
 
 
 def _sqrtm_psd(a: np.ndarray) -> np.ndarray:
