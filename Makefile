@@ -30,7 +30,7 @@ test-all: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 
 ## Snakemake's own interactive report (categories, captions, labels) of the default study.
 report: $(STAMP)

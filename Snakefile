@@ -1,22 +1,12 @@
-# A reproducible study of convolutional variational autoencoders on MNIST.
-# Run:  snakemake --cores 8   (see README.md; the default config is config/config.yaml)
+# The user's entry point: `snakemake --cores 8` from here runs the workflow of
+# workflow/Snakefile (the snakemake-workflows catalog layout). See README.md.
 
 
-configfile: "config/config.yaml"
+include: "workflow/Snakefile"
 
 
-report: "workflow/report/workflow.rst"
-
-
-include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/theory.smk"
-include: "workflow/rules/report.smk"
-
-
-rule all:
+# An included file's default target does not carry over (Snakemake): name it here.
+rule default:
     default_target: True
     input:
-        f"{OUT}/report.html",
+        rules.all.input,

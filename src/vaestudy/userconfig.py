@@ -1,0 +1,71 @@
+"""What users write, made into what the schema checks, before validation.
+
+Two things users type that the JSON schema alone would refuse:
+
+- **The grid on the command line.** ``snakemake --config losses=bce,mse latent_dims=2,8``
+  arrives as top-level strings (Snakemake's ``--config`` cannot set nested keys). The
+  shorthand keys ``losses``, ``latent_dims`` and ``seeds`` are moved into ``study`` as lists
+  (comma-separated, or a YAML list); the schema then checks every item as usual.
+- **Numbers that YAML 1.1 reads as strings.** PyYAML (and so Snakemake) reads ``1e-4`` as the
+  string ``"1e-4"`` (YAML 1.1 wants ``1.0e-4``). A string where the schema wants a number is
+  converted when it parses as one; anything else is left for the schema to reject.
+
+Pure Python (no TensorFlow): the Snakefile calls :func:`normalize` on every parse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Top-level shorthand key -> the ``study`` key it sets.
+GRID_SHORTHAND = {"losses": "losses", "latent_dims": "latent_dims", "seeds": "seeds"}
+
+
+def _as_list(value: Any) -> list:
+    """``"bce,mse"`` -> ``["bce", "mse"]``; ``"2"`` and ``2`` -> one-item lists; lists stay."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return [value]
+
+
+def _number(value: str, kind: str) -> Any:
+    """``value`` as an int or float when it parses as the schema's ``kind``, else unchanged."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if kind == "integer":
+        return int(number) if number.is_integer() and "." not in value.lower() else value
+    return number
+
+
+def coerce(value: Any, schema: dict) -> Any:
+    """``value`` with strings converted to numbers wherever ``schema`` asks for one
+    (recursing into objects and arrays); everything else unchanged."""
+    kind = schema.get("type")
+    if isinstance(value, str) and kind in ("number", "integer"):
+        return _number(value.strip(), kind)
+    if isinstance(value, dict) and kind == "object":
+        props = schema.get("properties", {})
+        return {k: coerce(v, props[k]) if k in props else v for k, v in value.items()}
+    if isinstance(value, list) and kind == "array" and isinstance(schema.get("items"), dict):
+        return [coerce(item, schema["items"]) for item in value]
+    return value
+
+
+def normalize(config: dict, schema: dict) -> dict:
+    """The config with the grid shorthand moved into ``study`` and numeric strings made
+    numbers (see the module's docstring). Modifies ``config`` in place (Snakemake's config
+    object is shared) and returns it."""
+    for short, key in GRID_SHORTHAND.items():
+        if short in config:
+            study = config.get("study") or {}
+            study[key] = _as_list(config.pop(short))
+            config["study"] = study
+    for key, value in list(config.items()):
+        props = schema.get("properties", {})
+        if key in props:
+            config[key] = coerce(value, props[key])
+    return config
