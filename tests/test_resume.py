@@ -64,28 +64,42 @@ def test_checkpoint_of_another_config_is_not_resumed(data, tmp_path):
     assert list(result.history.epoch) == [1]
 
 
+def train_job_code(root, run, epochs=2) -> tuple[str, dict]:
+    """Python code that runs ``vaestudy.jobs.train_job`` on 4,096 images into ``run``, and
+    the paths of its outputs."""
+    out = {k: str(run / f) for k, f in (("model", "model"), ("history", "history.csv"),
+           ("summary", "train_summary.json"), ("config", "config.json"),
+           ("epoch_samples", "epoch_samples.npy"))}
+    manifest = run.parent / "manifest.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps({"dir": str(root / "resources" / "mnist")}))
+    settings = {**TINY, "data": {**TINY["data"], "train_subset": 4096},
+                "training": {"epochs": epochs, "batch_size": 32}}
+    settings.pop("test_subset", None)
+    code = (f"from vaestudy.jobs import train_job; train_job({settings!r}, {str(manifest)!r}, "
+            f"'bce', 2, 0, {out!r}, 1, 0, None)")
+    return code, out
+
+
+def wait_for(path, proc, seconds=120):
+    deadline = time.time() + seconds
+    while not path.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert path.exists(), proc.stderr.read() if proc.poll() is not None else f"no {path}"
+
+
 def test_sigterm_saves_the_position_and_exits(root, tmp_path):
     """A training job that receives SIGTERM (what a cluster sends before SIGKILL) saves its
     exact position, writes no output, exits non-zero; the next start resumes."""
     run = tmp_path / "run"
-    out = {k: str(run / f) for k, f in (("encoder", "encoder.keras"), ("decoder", "decoder.keras"),
-           ("history", "history.csv"), ("summary", "train_summary.json"),
-           ("config", "config.json"), ("epoch_samples", "epoch_samples.npy"))}
-    config = {**TINY, "data": {**TINY["data"], "dir": str(root / "resources" / "mnist"),
-                               "train_subset": 4096},
-              "training": {"epochs": 2, "batch_size": 32}}
-    code = (f"from vaestudy.jobs import train_job; train_job({config!r}, 'bce', 2, 0, "
-            f"{out!r}, 1, None)")
+    code, out = train_job_code(root, run)
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     ckpt = run / "checkpoint.npz"
-    deadline = time.time() + 120
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert ckpt.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
+    wait_for(ckpt, proc)
     proc.send_signal(signal.SIGTERM)
     stderr = proc.communicate(timeout=120)[1]
     assert proc.returncode != 0 and "checkpoint saved" in stderr
-    assert not (run / "encoder.keras").exists()
+    assert not (run / "model" / "encoder.keras").exists()
     with np.load(ckpt) as saved:
         meta = json.loads(saved["meta"].tobytes().decode())
     assert meta["epoch"] == 2 and meta["step"] > 0  # mid-epoch position
@@ -93,6 +107,24 @@ def test_sigterm_saves_the_position_and_exits(root, tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(pd.read_csv(out["history"])) == 2 and not ckpt.exists()
+
+
+def test_a_run_is_never_trained_by_two_processes_at_once(root, tmp_path):
+    """A second training process of the same run (a job left running by a killed Snakemake,
+    and its re-run) stops at once with a message naming the first, which carries on."""
+    run = tmp_path / "run"
+    code, out = train_job_code(root, run, epochs=50)
+    first = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    wait_for(run / "checkpoint.npz", first)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    still_running = first.poll() is None
+    first.send_signal(signal.SIGTERM)  # the first stops cleanly at its next step
+    first.communicate(timeout=120)
+    assert still_running, "the first process ended before the second started"
+    assert second.returncode != 0
+    assert f"pid {first.pid}" in second.stderr and "already running" in second.stderr
+    assert first.returncode != 0 and (run / "checkpoint.npz").exists()  # its work is kept
 
 
 def _study(root, directory, config):
@@ -125,6 +157,12 @@ def test_study_survives_a_killed_training_job(root, tmp_path):
             while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
                 time.sleep(0.05)
             assert ckpt.exists(), "training never checkpointed"
+            # the progress command sees the run in training, an epoch done, with time left
+            from vaestudy.progress import progress_table
+
+            row = progress_table(directory / "results").iloc[0]
+            assert row.state == "training" and row.epoch >= 1 and row["of"] == 3
+            assert row.eta_s > 0 or row.epoch == 3
             os.killpg(proc.pid, signal.SIGKILL)  # the job and Snakemake: a node crash
             proc.wait()
             # A killed Snakemake leaves its lock behind: --unlock, then re-run.

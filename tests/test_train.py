@@ -6,7 +6,7 @@ import pytest
 from vaestudy import runtime
 from vaestudy.config import run_config
 from vaestudy.data import load_split
-from vaestudy.jobs import atomic_path
+from vaestudy.files import atomic_path
 
 runtime.configure(threads=1)
 
@@ -66,8 +66,13 @@ def test_batch_larger_than_data_is_refused(tiny_data):
 
 def test_non_finite_loss_names_epoch_and_step(tiny_data):
     cfg = run_config({**TINY, "training": {"epochs": 1, "learning_rate": 1e30}}, "bce", 2, 0)
-    with pytest.raises(train_mod.NonFiniteLossError, match=r"epoch 1, step \d+"):
+    with pytest.raises(train_mod.NonFiniteLossError, match=r"epoch 1, step \d+") as err:
         train_mod.train(cfg, tiny_data)
+    # what the run's status records: where, the last finite losses, what it had so far
+    assert err.value.epoch == 1 and err.value.history.empty and err.value.samples == []
+    assert (err.value.last_finite is None) == (err.value.step == 0)
+    if err.value.last_finite is not None:
+        assert np.all(np.isfinite(err.value.last_finite)) and len(err.value.last_finite) == 3
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -94,3 +99,28 @@ def test_full_disk_is_a_clear_error_and_keeps_nothing(tmp_path, monkeypatch):
         with atomic_path(tmp_path / "out.json") as tmp:
             tmp.write_text("{}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_full_disk_while_checkpointing_names_the_file_and_keeps_the_last_one(tmp_path,
+                                                                            monkeypatch):
+    """The training checkpoint goes through the same atomic write: on a full disk the error
+    names the checkpoint and the fix, and the previous checkpoint is intact."""
+    import errno
+    import os
+
+    from vaestudy import checkpoint as ckpt
+    from vaestudy import files
+
+    path = tmp_path / "checkpoint.npz"
+    state = ckpt.LoopState(epoch=2)
+    ckpt.save(path, {}, {}, state, None, [], "abc")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", no_space)
+    with pytest.raises(OSError, match=rf"cannot write {path}: the disk is full.*checkpoint"):
+        ckpt.save(path, {}, {}, ckpt.LoopState(epoch=3), None, [], "abc")
+    monkeypatch.undo()
+    assert ckpt.load(path, {}, {}, "abc")[0].epoch == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]

@@ -1,7 +1,9 @@
 """The Snakemake workflow: config validation before any job, the full grid's plan, lint, and
 the whole DAG end to end on the tiny config."""
 
+import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -26,6 +28,11 @@ from conftest import snakemake, write_config
         ({"study": {"seeds": [0.5]}}, "0.5 is not of type 'integer'"),
         ({"training": {"batch_size": 70000}}, "'training.batch_size' = 70000 is larger than"),
         ({"data": {"representation": {"bce": "grey"}}}, "'grey' is not one of"),
+        ({"study": {"seeds": [2**32]}}, "4294967296 is greater than the maximum"),
+        ({"data": {"train_subset": 56000}},
+         "'data.train_subset' = 56000 is larger than the 55000 images of that split"),
+        ({"data": {"test_subset": 10001}}, "10001 is greater than the maximum of 10000"),
+        ({"training": {"learning_rate": "fast"}}, "'fast' is not of type 'number'"),
     ],
 )
 def test_bad_config_stops_before_any_job(root, tmp_path, config, message):
@@ -34,6 +41,56 @@ def test_bad_config_stops_before_any_job(root, tmp_path, config, message):
     assert result.returncode != 0
     assert re.search(message, result.stdout + result.stderr), result.stderr[-2000:]
     assert not (tmp_path / "out").exists()
+
+
+def test_what_users_write_is_accepted(root, tmp_path):
+    """``1e-4`` (a string in YAML 1.1) is a learning rate; the grid's short form works."""
+    cfg = tmp_path / "ok.yaml"
+    cfg.write_text(f"output_dir: {tmp_path / 'out'}\ntraining:\n  learning_rate: 1e-4\n")
+    result = snakemake(root, "-n", "--configfile", str(cfg), "--config", "losses=bce",
+                       "latent_dims=2,4", "seeds=0,1,2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.M))
+    assert counts["train"] == "6"
+
+
+def test_the_workflow_finds_its_config_and_data_from_another_directory(root, tmp_path):
+    """``snakemake -s /path/to/Snakefile`` elsewhere reads config/config.yaml of the workflow
+    (6 epochs: a training job asks for 15 + 5 x 6 minutes) and the committed MNIST."""
+    out = tmp_path / "out"
+    plan = snakemake(root, "-n", "--cores", "1", "--config", f"output_dir={out}", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    assert "runtime=45" in plan.stdout and "runtime=65" not in plan.stdout
+    manifest = out / "data" / "mnist_manifest.json"
+    done = snakemake(root, str(manifest), "--cores", "1", "--config", f"output_dir={out}",
+                     cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(manifest.read_text())["dir"] == str(root / "resources" / "mnist")
+
+
+def test_local_runs_never_schedule_more_memory_than_the_machine_has(root, tmp_path):
+    """Unless --resources mem_mb is given, the jobs' mem_mb are capped at 90 % of the physical
+    memory (8 evaluations of 4.5 GB each no longer start at once on a 24 GB machine)."""
+    out = tmp_path / "out"
+    target = str(out / "data" / "mnist_manifest.json")
+    physical_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    run = snakemake(root, target, "--cores", "8", "--config", f"output_dir={out}", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f'mem_mb=Resource("mem_mb", {int(0.9 * physical_mb)})' in run.stdout + run.stderr
+    given = snakemake(root, target, "--cores", "8", "--resources", "mem_mb=3000", "--forcerun",
+                      "prepare_data", "--config", f"output_dir={out}", cwd=tmp_path)
+    assert 'mem_mb=Resource("mem_mb", 3000)' in given.stdout + given.stderr
+
+
+def test_a_failing_job_writes_its_error_to_its_own_log(root, tmp_path, mnist_copy):
+    (mnist_copy / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip")
+    out = tmp_path / "out"
+    cfg = write_config(tmp_path / "c.yaml", output_dir=str(out), data={"dir": str(mnist_copy)})
+    result = snakemake(root, str(out / "data" / "mnist_manifest.json"), "--cores", "1",
+                       "--configfile", str(cfg), cwd=tmp_path)
+    assert result.returncode != 0
+    log = (out / "logs" / "prepare_data.log").read_text()
+    assert "job failed: DataError" in log and "t10k-labels-idx1-ubyte" in log
 
 
 def test_output_dir_that_is_not_a_directory_stops_the_workflow(root, tmp_path):
@@ -49,15 +106,16 @@ def test_full_config_plans_one_training_per_grid_point(root):
     result = snakemake(root, "-n", "--cores", "8", "--configfile", "config/full.yaml")
     assert result.returncode == 0, result.stderr[-2000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.M))
-    assert counts["train"] == str(4 * 6 * 3)
-    assert counts["manifold"] == str(4 * 3)
+    assert counts["train"] == counts["evaluate"] == str(4 * 6 * 3)
     assert counts["train_classifier"] == "1"
+    # the pictures of a run are planned once its training (a checkpoint) has finished
+    assert "manifold" not in counts and "run_figures" not in counts
 
 
 def test_lint_and_format_are_clean(root):
     lint = snakemake(root, "--lint")
     assert lint.returncode == 0 and "good condition" in lint.stdout + lint.stderr, lint.stdout
-    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile",
+    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/Snakefile",
                           "workflow/rules"], cwd=root, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stderr
 
@@ -82,7 +140,7 @@ def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
     run = tiny_study / "runs" / "loss~mse" / "latent~2" / "seed~0"
     assert yaml.safe_load((run / "config.json").read_text())["loss"] == "mse"
     assert list(pd.read_csv(run / "history.csv").epoch) == [1]
-    assert (run / "encoder.keras").stat().st_size > 0
+    assert (run / "model" / "encoder.keras").stat().st_size > 0
 
 
 RUNS, LATENT2_RUNS = 8, 4  # config/tiny.yaml: 4 losses x latent (2, 4) x seed 0

@@ -215,8 +215,9 @@ EOF
     say "$name: snakemake done in $((SECONDS - t0)) s"
     scontrol show job -o >"$out/jobs.txt" 2>/dev/null
     "$PYTHON" - "$name" "$out" "$first_id" "$ROOT/config/tiny.yaml" "$target" <<'EOF' || die "$name: audit failed"
-"""Audit one phase: every planned job (except the local target rule `all`) is a SLURM job that
-COMPLETED, with the resources the profile asks for; results have the shape of a local run."""
+"""Audit one phase: every job went through sbatch and COMPLETED, with the resources the profile
+asks for; the light rules ran locally (localrules), and each run cost at most two submissions
+(train; evaluate + its pictures as one group job); results have the shape of a local run."""
 import math, re, sys
 from collections import Counter
 from pathlib import Path
@@ -225,39 +226,43 @@ import pandas as pd
 import yaml
 
 name, out, first_id, tiny, target = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-plan_text = (out / "plan.txt").read_text()
-table = plan_text[plan_text.index("Job stats"):]
-plan = {r: int(n) for r, n in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if r != "total"}
-plan.pop("all", None)  # the target rule has no code: Snakemake finishes it locally
+grid = yaml.safe_load(Path(tiny).read_text())["study"]
+n_runs = 1 if target else math.prod(len(grid[k]) for k in ("losses", "latent_dims", "seeds"))
+LOCAL = {"prepare_data", "theory_check", "aggregate", "plots", "side_by_side", "report", "default"}
 
 jobs = []
 for line in (out / "jobs.txt").read_text().splitlines():
     f = dict(re.findall(r"(\w+)=(\S*)", line))
     if int(f.get("JobId", 0)) >= first_id:
         jobs.append(f)
-rule_of = lambda j: re.match(r"rule_(.+?)(_wildcards_.*)?$", j.get("Comment", "")).group(1)
-seen = Counter(rule_of(j) for j in jobs)
+# a rule's job: rule_<rule>_wildcards_...; a group job: rule_<group id>, e.g. rule_run_bce_2_0
+kind_of = lambda j: "group" if j.get("Comment", "").startswith("rule_run_") else \
+    re.match(r"rule_(.+?)(_wildcards_.*)?$", j.get("Comment", "")).group(1)
+seen = Counter(kind_of(j) for j in jobs)
 states = Counter(j["JobState"] for j in jobs)
 errors = []
-if seen != Counter(plan):
-    errors.append(f"sbatch jobs per rule {dict(seen)} != planned {plan}")
+expected = {"train": n_runs, "train_classifier": 1, "group": n_runs}
+if seen != Counter(expected):
+    errors.append(f"sbatch jobs per rule {dict(seen)} != expected {expected}")
+if LOCAL & set(seen):
+    errors.append(f"local rules submitted: {sorted(LOCAL & set(seen))}")
+if len(jobs) > 2 * n_runs + 1:
+    errors.append(f"{len(jobs)} submissions for {n_runs} runs: more than two per run (+ classifier)")
 if set(states) != {"COMPLETED"}:
     errors.append(f"job states {dict(states)}")
 for j in jobs:  # TRES: what the job was given; TresPerJob: its --gpus request
-    rule, tres, per_job = rule_of(j), j.get("TRES", ""), j.get("TresPerJob", "")
+    kind, tres, per_job = kind_of(j), j.get("TRES", ""), j.get("TresPerJob", "")
     gpu = "gres:gpu:1" in per_job
-    want_gpu = name == "gpu" and rule in ("train", "evaluate", "train_classifier")
+    want_gpu = name == "gpu"  # every submitted job runs a network (train, classifier, evaluate)
     if gpu != want_gpu:
-        errors.append(f"job {j['JobId']} ({rule}): TresPerJob {per_job!r}, GPU expected: {want_gpu}")
-    if rule == "train" and not re.search(r"cpu=4\b", tres):
+        errors.append(f"job {j['JobId']} ({kind}): TresPerJob {per_job!r}, GPU expected: {want_gpu}")
+    if kind == "train" and not re.search(r"cpu=4\b", tres):
         errors.append(f"job {j['JobId']} (train): TRES {tres}, 4 CPUs expected")
 gpu_jobs = sum("gres:gpu:1" in j.get("TresPerJob", "") for j in jobs)
 logs = list((out.parent / "work" / ".snakemake" / "slurm_logs").rglob("*.log"))
 
 results = out / "results"
-grid = yaml.safe_load(Path(tiny).read_text())["study"]
 if not target:
-    n_runs = math.prod(len(grid[k]) for k in ("losses", "latent_dims", "seeds"))
     metrics = pd.read_csv(results / "metrics.csv")
     if len(metrics) != n_runs:
         errors.append(f"metrics.csv has {len(metrics)} rows, {n_runs} runs expected")

@@ -26,20 +26,47 @@ COMPARABLE = {
 
 
 def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Path | str]) -> pd.DataFrame:
-    """One row per run: the evaluation JSON joined with the training summary JSON (scalar
-    values only; per-dimension lists stay in each run's metrics.json)."""
+    """One row per evaluated (trained) run: its evaluation JSON joined with the training summary JSON
+    in the same run folder (scalar values only; per-dimension lists and the settings stay in
+    each run's metrics.json)."""
+    summaries = {Path(p).parent: p for p in train_files}
     rows = []
-    for metrics, summary in zip(metric_files, train_files, strict=True):
-        row = json.loads(Path(metrics).read_text())
-        row.update(json.loads(Path(summary).read_text()))
+    for metrics in map(Path, metric_files):
+        row = json.loads(metrics.read_text())
+        if row.get("status") == "diverged":  # no model, no metrics: listed by collect_runs
+            continue
+        row.update(json.loads(Path(summaries[metrics.parent]).read_text()))
         rows.append({k: v for k, v in row.items() if not isinstance(v, (list, dict))})
     table = pd.DataFrame(rows)
     return table[KEYS + [c for c in table.columns if c not in KEYS]].sort_values(KEYS)
 
 
+def collect_runs(train_files: Iterable[Path | str], config_files: Iterable[Path | str]) -> pd.DataFrame:
+    """One row per run of the grid with its training status (``trained`` or ``diverged``),
+    where a diverged run stopped, and the code it was trained with."""
+    rows = []
+    for summary_path, config_path in zip(train_files, config_files, strict=True):
+        summary, cfg = (json.loads(Path(p).read_text()) for p in (summary_path, config_path))
+        where = summary.get("diverged_at") or {}
+        rows.append({**{k: cfg[k] for k in KEYS}, "status": summary["status"],
+                     "epochs_run": summary["epochs_run"], "diverged_epoch": where.get("epoch"),
+                     "diverged_step": where.get("step"),
+                     "last_finite_losses": summary.get("last_finite_losses"),
+                     "train_code": summary.get("train_code")})
+    return pd.DataFrame(rows).sort_values(KEYS)
+
+
+def _history(path: Path | str) -> pd.DataFrame:
+    """A run's history, empty when the run diverged before finishing an epoch."""
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
 def collect_histories(history_files: Iterable[Path | str], configs: Iterable[dict]) -> pd.DataFrame:
     """All training histories stacked, each tagged with its run's grid coordinates."""
-    frames = [pd.read_csv(path).assign(**{k: cfg[k] for k in KEYS})
+    frames = [_history(path).assign(**{k: cfg[k] for k in KEYS})
               for path, cfg in zip(history_files, configs, strict=True)]
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.concat([f for f in frames if "epoch" in f], ignore_index=True)
     return table[KEYS + [c for c in table.columns if c not in KEYS]]

@@ -4,7 +4,8 @@ A checkpoint holds everything the rest of a run depends on: the weights, the opt
 moments, the likelihood scale, the state of the noise generator, the best weights so far and
 the loop's position (epoch and step within it). The data order and the dynamic binarization of
 an epoch are derived from (seed, epoch), so they need no saving. The file is written to a
-temporary name and renamed, so a kill during the write leaves the previous checkpoint intact.
+temporary name and renamed (vaestudy.files), so a kill or a full disk during the write leaves
+the previous checkpoint intact.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from vaestudy.files import write_bytes
 
 
 @dataclass
@@ -31,6 +33,7 @@ class LoopState:
     waited: int = 0
     stopped_early: bool = False
     elapsed: float = 0.0  # training seconds before this process
+    last_finite: list | None = None  # the batch losses of the last step (all finite)
 
 
 def config_hash(config: dict) -> str:
@@ -62,20 +65,9 @@ def save(path: Path | str, models: dict, variables: dict, state: LoopState, best
         arrays["samples"] = np.stack(samples)
     meta = {**state.__dict__, "fingerprint": fingerprint}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    try:
-        with open(tmp, "wb") as f:
-            f.write(buffer.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_bytes(path, buffer.getvalue())
 
 
 def load(path: Path | str, models: dict, variables: dict, fingerprint: str):

@@ -203,8 +203,19 @@ class RunConfig:
         """A JSON-ready dict (tuples become lists)."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
+    def training_dict(self) -> dict[str, Any]:
+        """What training depends on (see :func:`train_settings`): the run's ``config.json``
+        and the fingerprint of its checkpoint. Evaluation and figure settings are recorded by
+        the outputs of those rules."""
+        full = self.to_dict()
+        full.pop("evaluation")
+        full["figures"] = {k: full["figures"][k] for k in EPOCH_SAMPLE_KEYS}
+        full["data"].pop("test_subset")
+        return full
+
     def save(self, path: Path | str) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Write :meth:`training_dict` as JSON (read back by :func:`load_run_config`)."""
+        Path(path).write_text(json.dumps(self.training_dict(), indent=2) + "\n")
 
 
 SECTIONS = {
@@ -215,6 +226,56 @@ SECTIONS = {
     "evaluation": EvaluationConfig,
     "figures": FiguresConfig,
 }
+
+
+#: The ``figures`` keys that training reads: the fixed prior draws decoded after every epoch
+#: (the training GIF) are the first ``grid_size``² draws of ``latent_seed``.
+EPOCH_SAMPLE_KEYS = ("latent_seed", "grid_size")
+
+
+def train_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Exactly the settings a training run reads (the ``train`` rule's params: a change to
+    any of them re-trains, a change to anything else does not). The test subset is left out:
+    training never sees the test set."""
+    data = {k: v for k, v in config["data"].items() if k != "test_subset"}
+    figures = {k: config["figures"][k] for k in EPOCH_SAMPLE_KEYS}
+    return {"data": data, "model": config["model"], "likelihood": config["likelihood"],
+            "training": config["training"], "figures": figures}
+
+
+def evaluation_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the ``evaluate`` rule beyond the trained run: its own section and the
+    size of the test set."""
+    return {"evaluation": config["evaluation"], "test_subset": config["data"]["test_subset"]}
+
+
+def figure_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the per-run picture rules beyond the trained run."""
+    return {"figures": config["figures"],
+            "evaluation": {"batch_size": config["evaluation"]["batch_size"]},
+            "test_subset": config["data"]["test_subset"]}
+
+
+def classifier_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the digit classifier: its own section and the split it learns from
+    (binarization and representation are the VAEs' business, not the classifier's)."""
+    keys = ("dir", "validation_size", "split_seed", "train_subset", "test_subset")
+    return {"data": {k: config["data"][k] for k in keys}, "classifier": config["classifier"]}
+
+
+def with_settings(cfg: RunConfig, evaluation: dict | None = None, figures: dict | None = None,
+                  test_subset: int | None = None) -> RunConfig:
+    """``cfg`` (a trained run's config) with the current evaluation or figure settings: the
+    rules after training take these from the workflow's config, not from the run's
+    ``config.json``, so that changing them never re-trains."""
+    changes: dict[str, Any] = {}
+    if evaluation is not None:
+        changes["evaluation"] = _build(EvaluationConfig, evaluation, "evaluation")
+    if figures is not None:
+        changes["figures"] = _build(FiguresConfig, figures, "figures")
+    if test_subset is not None:
+        changes["data"] = dataclasses.replace(cfg.data, test_subset=test_subset)
+    return dataclasses.replace(cfg, **changes)
 
 
 def run_config(config: dict[str, Any], loss: str, latent_dim: int, seed: int) -> RunConfig:

@@ -216,9 +216,14 @@ def load_split(
     arrays = load_mnist(directory)
     labels = arrays["train_labels"]
     train_idx, val_idx = split_train_val(len(labels), validation_size, split_seed, labels)
+    x_test, y_test = arrays["test_images"], arrays["test_labels"]
+    for key, subset, size in (("train_subset", train_subset, len(train_idx)),
+                              ("test_subset", test_subset, len(y_test))):
+        if subset and subset > size:
+            raise DataError(f"config 'data.{key}' = {subset} is larger than the {size} images "
+                            f"of that split; use at most {size} (0 = all of them).")
     if train_subset:
         train_idx = train_idx[:train_subset]
-    x_test, y_test = arrays["test_images"], arrays["test_labels"]
     if test_subset:
         x_test, y_test = x_test[:test_subset], y_test[:test_subset]
     rng = np.random.default_rng(eval_binarization_seed)

@@ -27,8 +27,8 @@ _EPS = 1e-6
 
 
 def load_models(run_dir: Path | str) -> tuple[keras.Model, keras.Model]:
-    """Load ``encoder.keras`` and ``decoder.keras`` from a run directory."""
-    run_dir = Path(run_dir)
+    """Load ``model/encoder.keras`` and ``model/decoder.keras`` of a run directory."""
+    run_dir = Path(run_dir) / "model"
     return (keras.models.load_model(run_dir / "encoder.keras", compile=False),
             keras.models.load_model(run_dir / "decoder.keras", compile=False))
 

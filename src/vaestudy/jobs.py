@@ -1,52 +1,29 @@
 """The work of each workflow job, called by the thin scripts in ``workflow/scripts``.
 
 Each function takes plain paths and values (no Snakemake objects) so that it can be run and
-tested without Snakemake. Files are written to a temporary name and renamed into place, so a
-killed job never leaves a complete-looking but half-written output.
+tested without Snakemake. Files are written through :mod:`vaestudy.files`, so a killed job
+never leaves a complete-looking but half-written output.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
+import dataclasses
+import functools
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from vaestudy import runtime
-from vaestudy.config import DataConfig, load_run_config, run_config
+from vaestudy.config import (DataConfig, RunConfig, load_run_config, run_config,
+                             with_settings)
+from vaestudy.files import atomic_path, write_json
+from vaestudy.provenance import code_version
 
 
-@contextlib.contextmanager
-def atomic_path(target: Path | str) -> Iterator[Path]:
-    """Yield a temporary path beside ``target`` (same suffix); rename it onto ``target`` only
-    if the block succeeds, otherwise remove it. A full disk or a read-only directory becomes
-    an error that names the file and the fix."""
-    target = Path(target)
-    tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        yield tmp
-        os.replace(tmp, target)
-    except OSError as err:
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
-            raise
-        reason = "the disk is full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else \
-            "the directory is not writable"
-        raise OSError(err.errno, f"cannot write {target}: {reason} ({err.strerror}). Free "
-                      f"space or choose a writable output_dir, then re-run: finished outputs "
-                      f"and training checkpoints are kept.") from err
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json(path: Path | str, obj: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+def data_dir(manifest: Path | str) -> str:
+    """The verified MNIST folder, as recorded by ``prepare_data`` in its manifest."""
+    return json.loads(Path(manifest).read_text())["dir"]
 
 
 def _load_data(d: DataConfig, binarization: str):
@@ -57,102 +34,163 @@ def _load_data(d: DataConfig, binarization: str):
                       d.eval_binarization_seed, d.train_subset, d.test_subset)
 
 
-def train_job(config: dict, loss: str, latent: int, seed: int, out: dict, threads: int,
-              log: str | None) -> None:
-    """Train one grid point; ``out`` maps encoder, decoder, history, summary, config and
-    epoch_samples to their paths."""
-    runtime.configure(threads, seed)
-    from vaestudy.train import train
+def train_job(settings: dict, manifest: str, loss: str, latent: int, seed: int, out: dict,
+              threads: int, gpus: int, log: str | None) -> None:
+    """Train one grid point with ``settings`` (:func:`vaestudy.config.train_settings`).
+    ``out`` maps model (a folder), history, summary, config and epoch_samples to their paths.
+    ``config.json`` is written first and ``history.csv`` after every epoch (progress files).
+    A run that diverges writes its status and history and an empty model folder."""
+    settings = {**settings, "data": {**settings["data"], "dir": data_dir(manifest)}}
+    with runtime.job(log, threads, seed, gpus) as logger:
+        from vaestudy.train import NonFiniteLossError, train
 
-    logger = runtime.job_logger(log)
-    cfg = run_config(config, loss, latent, seed)
-    logger.info("run config: %s", json.dumps(cfg.to_dict()))
-    checkpoint = Path(out["config"]).parent / "checkpoint.npz"
-    with runtime.stop_on_sigterm() as stopped:
-        result = train(cfg, _load_data(cfg.data, cfg.binarization), logger, checkpoint,
-                       should_stop=stopped)
+        cfg = run_config(settings, loss, latent, seed)
+        run = Path(out["config"]).parent
+        logger.info("run config: %s", json.dumps(cfg.training_dict()))
+        with runtime.exclusive(run / ".train.lock", f"training of {run}"):
+            with atomic_path(out["config"]) as tmp:
+                cfg.save(tmp)
+            checkpoint = run / "checkpoint.npz"
+            write_history = functools.partial(_write_history, out["history"])
+            with runtime.stop_on_sigterm() as stopped:
+                try:
+                    result = train(cfg, _load_data(cfg.data, cfg.binarization), logger,
+                                   checkpoint, should_stop=stopped, on_epoch=write_history)
+                except NonFiniteLossError as err:
+                    logger.error("diverged: %s", err)
+                    _write_diverged(err, out, threads)
+                    checkpoint.unlink(missing_ok=True)
+                    return
+            _write_trained(result, out, threads)
+            checkpoint.unlink()  # every output is complete: the run never needs to resume
+        logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
+
+
+def _write_history(path: str, history) -> None:
+    with atomic_path(path) as tmp:
+        history.to_csv(tmp, index=False)
+
+
+def _write_trained(result, out: dict, threads: int) -> None:
+    model_dir = Path(out["model"])
     for name, model in (("encoder", result.encoder), ("decoder", result.decoder)):
-        with atomic_path(out[name]) as tmp:
+        with atomic_path(model_dir / f"{name}.keras") as tmp:
             model.save(tmp)
-    with atomic_path(out["history"]) as tmp:
-        result.history.to_csv(tmp, index=False)
+    _write_history(out["history"], result.history)
     with atomic_path(out["epoch_samples"]) as tmp:
         np.save(tmp, result.epoch_samples)
-    write_json(out["summary"], {"train_seconds": result.seconds, "sigma": result.sigma,
-                                "epochs_run": int(len(result.history)),
-                                "best_epoch": result.best_epoch, "threads": threads})
-    with atomic_path(out["config"]) as tmp:
-        cfg.save(tmp)
-    checkpoint.unlink()  # every output is complete: the run never needs to resume again
-    logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
+    write_json(out["summary"], {"status": "trained", "train_seconds": result.seconds,
+                                "sigma": result.sigma, "epochs_run": int(len(result.history)),
+                                "best_epoch": result.best_epoch, "threads": threads,
+                                "train_code": code_version()})
 
 
-def evaluate_job(run_dir: str, classifier: str, out_metrics: str, threads: int,
-                 log: str | None) -> None:
-    """Evaluate a trained run on the test set and write its metrics JSON."""
-    cfg = load_run_config(Path(run_dir) / "config.json")
-    runtime.configure(threads, cfg.seed)
-    import keras
+def _write_diverged(err, out: dict, threads: int) -> None:
+    """The result of a diverged run: where it diverged, its last finite losses and the
+    epochs it finished; no models (the model folder stays empty)."""
+    Path(out["model"]).mkdir(parents=True, exist_ok=True)
+    _write_history(out["history"], err.history)
+    with atomic_path(out["epoch_samples"]) as tmp:
+        np.save(tmp, np.stack(err.samples) if err.samples
+                else np.zeros((0, 0, 28, 28), np.uint8))
+    write_json(out["summary"], {"status": "diverged", "diverged_at": {"epoch": err.epoch,
+                                                                      "step": err.step},
+                                "last_finite_losses": err.last_finite, "message": str(err),
+                                "epochs_run": int(len(err.history)), "best_epoch": None,
+                                "sigma": None, "threads": threads,
+                                "train_code": code_version()})
 
-    from vaestudy.evaluate import evaluate, load_models
 
-    logger = runtime.job_logger(log)
-    sigma = json.loads((Path(run_dir) / "train_summary.json").read_text())["sigma"]
-    model = keras.models.load_model(classifier, compile=False)
-    metrics = evaluate(*load_models(run_dir), sigma, cfg, _load_data(cfg.data, cfg.binarization), model)
-    write_json(out_metrics, metrics)
-    logger.info("metrics: %s", json.dumps(metrics))
+def _trained_run(run_dir: str, manifest: str, **settings) -> RunConfig:
+    """The config of a trained run with the current settings of the rule that reads it and
+    the data folder of this workflow run."""
+    cfg = with_settings(load_run_config(Path(run_dir) / "config.json"), **settings)
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=data_dir(manifest)))
 
 
-def classifier_job(config: dict, out_model: str, out_summary: str, threads: int,
-                   log: str | None) -> None:
-    """Train the digit classifier on the grayscale training split; report its accuracy on
-    the validation split and on the test set (it is a measuring tool, not a study result)."""
+def evaluate_job(run_dir: str, settings: dict, manifest: str, classifier: str,
+                 out_metrics: str, threads: int, gpus: int, log: str | None) -> None:
+    """Evaluate a trained run on the test set with ``settings``
+    (:func:`vaestudy.config.evaluation_settings`) and write its metrics JSON. A diverged run
+    has no model: its metrics JSON records that (and the study's tables leave it out)."""
+    summary = json.loads((Path(run_dir) / "train_summary.json").read_text())
+    if summary["status"] == "diverged":
+        with runtime.logged(log) as logger:
+            write_json(out_metrics, {"status": "diverged", "diverged_at": summary["diverged_at"],
+                                     "eval_code": code_version(), "settings": settings})
+            logger.info("not evaluated: the run diverged (%s)", summary["message"])
+        return
+    cfg = _trained_run(run_dir, manifest, **settings)
+    with runtime.job(log, threads, cfg.seed, gpus) as logger:
+        import keras
+
+        from vaestudy.evaluate import evaluate, load_models
+
+        sigma = summary["sigma"]
+        model = keras.models.load_model(classifier, compile=False)
+        metrics = evaluate(*load_models(run_dir), sigma, cfg,
+                           _load_data(cfg.data, cfg.binarization), model)
+        metrics.update(eval_code=code_version(), settings=settings)
+        write_json(out_metrics, metrics)
+        logger.info("metrics: %s", json.dumps(metrics))
+
+
+def classifier_job(settings: dict, manifest: str, out_model: str, out_summary: str,
+                   threads: int, gpus: int, log: str | None) -> None:
+    """Train the digit classifier with ``settings`` (:func:`vaestudy.config.classifier_settings`)
+    on the grayscale training split; report its accuracy on the validation split and on the
+    test set (it is a measuring tool, not a study result)."""
     from vaestudy.config import classifier_config
 
-    cc = classifier_config(config)
-    runtime.configure(threads, cc.seed)
-    import time
+    cc = classifier_config(settings)
+    with runtime.job(log, threads, cc.seed, gpus) as logger:
+        import time
 
-    from vaestudy.classifier import features_and_predictions, train_classifier
+        from vaestudy.classifier import features_and_predictions, train_classifier
 
-    logger = runtime.job_logger(log)
-    t0 = time.perf_counter()
-    data = _load_data(DataConfig(**config["data"]), "none")
-    model, history = train_classifier(data.x_train, data.y_train, data.x_val_gray, data.y_val,
-                                      cc.epochs, cc.seed)
-    _, preds = features_and_predictions(model, data.x_test_gray)
-    summary = {"test_accuracy": float((preds == data.y_test).mean()),
-               "val_accuracy": history["val_accuracy"][-1], "epochs": cc.epochs,
-               "n_train": int(len(data.x_train)), "n_test": int(len(data.x_test_gray)),
-               "seconds": time.perf_counter() - t0, "history": history}
-    with atomic_path(out_model) as tmp:
-        model.save(tmp)
-    write_json(out_summary, summary)
-    logger.info("classifier: test accuracy %.4f", summary["test_accuracy"])
+        t0 = time.perf_counter()
+        d = DataConfig(**{**settings["data"], "dir": data_dir(manifest)})
+        data = _load_data(d, "none")
+        model, history = train_classifier(data.x_train, data.y_train, data.x_val_gray,
+                                          data.y_val, cc.epochs, cc.seed)
+        _, preds = features_and_predictions(model, data.x_test_gray)
+        summary = {"test_accuracy": float((preds == data.y_test).mean()),
+                   "val_accuracy": history["val_accuracy"][-1], "epochs": cc.epochs,
+                   "n_train": int(len(data.x_train)), "n_test": int(len(data.x_test_gray)),
+                   "seconds": time.perf_counter() - t0, "history": history}
+        with atomic_path(out_model) as tmp:
+            model.save(tmp)
+        write_json(out_summary, summary)
+        logger.info("classifier: test accuracy %.4f", summary["test_accuracy"])
 
 
-def figures_job(run_dir: str, out: dict, threads: int, log: str | None) -> None:
-    """Write the pictures named in ``out`` (see :data:`vaestudy.pictures.NAMES`) of one run."""
-    cfg = load_run_config(Path(run_dir) / "config.json")
-    runtime.configure(threads, cfg.seed)
-    from vaestudy.pictures import RunPictures
+def figures_job(run_dir: str, settings: dict, manifest: str, out: dict, threads: int,
+                log: str | None) -> None:
+    """Write the pictures named in ``out`` (see :data:`vaestudy.pictures.NAMES`) of one
+    trained run with ``settings`` (:func:`vaestudy.config.figure_settings`)."""
+    cfg = _trained_run(run_dir, manifest, **settings)
+    with runtime.job(log, threads, cfg.seed) as logger:
+        from vaestudy.pictures import RunPictures
 
-    logger = runtime.job_logger(log)
-    pictures = RunPictures(run_dir, cfg, _load_data(cfg.data, cfg.binarization))
-    for name, path in out.items():
-        with atomic_path(path) as tmp:
-            pictures.write(name, tmp)
-    logger.info("wrote %s", sorted(out))
+        logger.info("figure settings: %s", json.dumps(settings))
+        pictures = RunPictures(run_dir, cfg, _load_data(cfg.data, cfg.binarization))
+        for name, path in out.items():
+            with atomic_path(path) as tmp:
+                pictures.write(name, tmp)
+        logger.info("wrote %s", sorted(out))
 
 
 def aggregate_job(metric_files: list[str], summary_files: list[str], history_files: list[str],
                   config_files: list[str], out: dict) -> None:
-    """Tidy study tables: ``metrics`` (one row per run), ``history`` (run x epoch) and
-    ``comparisons`` (paired tests between losses of the metrics comparable across them)."""
-    from vaestudy.aggregate import COMPARABLE, collect_histories, collect_metrics
+    """Tidy study tables: ``metrics`` (one row per evaluated run), ``runs`` (every run of the
+    grid with its training status), ``history`` (run x epoch) and ``comparisons`` (paired
+    tests between losses of the metrics comparable across them; diverged runs have no
+    metrics, so the tests pair the runs trained under both losses)."""
+    from vaestudy.aggregate import COMPARABLE, collect_histories, collect_metrics, collect_runs
     from vaestudy.stats import paired_comparisons
 
+    with atomic_path(out["runs"]) as tmp:
+        collect_runs(summary_files, config_files).to_csv(tmp, index=False)
     metrics = collect_metrics(metric_files, summary_files)
     with atomic_path(out["metrics"]) as tmp:
         metrics.to_csv(tmp, index=False)
@@ -195,7 +233,7 @@ def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str
                execution: dict) -> None:
     """Render the self-contained HTML report. ``inputs`` names the template, metrics (CSV),
     the plots (comparable, loglik, training, heatmap, side_by_side: one per latent size),
-    theory (Markdown), theory_checks, comparisons (CSV), classifier (JSON summary) and
+    theory (Markdown), theory_checks, comparisons and runs (CSV), classifier (JSON summary) and
     benchmarks (the Snakemake benchmark files of the jobs before the report);
     ``image_files`` are per-run PNGs under ``.../loss~L/latent~D/seed~S/NAME.png``;
     ``execution`` holds the run's ``cores`` (None on a cluster) and each rule's ``threads``."""
@@ -226,6 +264,7 @@ def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str
     plots.update({f"side_by_side_{int(Path(p).stem.split('~')[1])}": p
                   for p in inputs["side_by_side"]})
     extra = {"theory": theory, "comparisons": pd.read_csv(inputs["comparisons"]),
+             "runs": pd.read_csv(inputs["runs"]),
              "classifier": json.loads(Path(inputs["classifier"]).read_text())}
     jobs = costs.read_benchmarks(inputs["benchmarks"])
     extra["costs"] = {"rules": costs.rule_costs(jobs, execution["threads"]),

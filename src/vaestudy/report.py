@@ -16,6 +16,7 @@ import pandas as pd
 from vaestudy.findings import findings
 from vaestudy.likelihoods import DESCRIPTIONS
 from vaestudy.plots import summary_table
+from vaestudy.provenance import code_version
 
 PACKAGES = ["tensorflow", "tensorflow-probability", "tf-keras", "keras", "snakemake", "numpy",
             "pandas", "seaborn", "matplotlib", "imageio"]
@@ -50,9 +51,36 @@ def machine() -> dict[str, str]:
             "cpus": str(os.cpu_count())}
 
 
-def run_images(run_images: dict[tuple, dict[str, str]]) -> dict[tuple, dict[str, str]]:
-    """Embed the per-run images: {(loss, latent, seed): {name: path}} -> data URIs."""
-    return {key: {name: data_uri(p) for name, p in imgs.items()} for key, imgs in run_images.items()}
+def shown_images(run_images: dict[tuple, dict[str, str]]) -> dict[tuple, dict[str, str]]:
+    """The pictures the report shows, embedded: {(loss, latent, seed): {name: path}} ->
+    {(loss, latent): {name: data URI}} of the lowest trained seed of each (loss, latent)."""
+    shown: dict[tuple, dict[str, str]] = {}
+    for (loss, latent, _seed), imgs in sorted(run_images.items()):
+        if (loss, latent) not in shown:
+            shown[(loss, latent)] = {name: data_uri(p) for name, p in imgs.items()}
+    return shown
+
+
+def code_provenance(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict:
+    """Which code (``vaestudy.provenance.code_version``) trained and evaluated the runs, and
+    whether they differ: ``{"report": version, "codes": {version: [what ran with it]},
+    "mixed": bool}``."""
+    codes: dict[str, list[str]] = {}
+    for frame, column, step in ((runs, "train_code", "training"),
+                                (metrics, "eval_code", "evaluation")):
+        for row in frame.itertuples():
+            label = f"{step} of {row.loss}/latent {row.latent_dim}/seed {row.seed}"
+            codes.setdefault(str(getattr(row, column, None)), []).append(label)
+    return {"report": code_version(), "codes": codes, "mixed": len(codes) > 1}
+
+
+def diverged_runs(runs: pd.DataFrame) -> list[dict]:
+    """The runs whose training loss became non-finite, with where it happened."""
+    bad = runs[runs.status == "diverged"]
+    return [{"loss": r.loss, "latent": r.latent_dim, "seed": r.seed,
+             "epoch": int(r.diverged_epoch), "step": int(r.diverged_step),
+             "last_finite": r.last_finite_losses if isinstance(r.last_finite_losses, str)
+             else None} for r in bad.itertuples()]
 
 
 def _table_html(frame: pd.DataFrame) -> str:
@@ -65,8 +93,9 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
            extra: dict) -> str:
     """Fill the Jinja2 ``template`` with the study's tables, plots and images. ``extra``
     holds the theory notes and checks (``theory``: html, checks), the paired comparisons
-    (``comparisons``), the classifier summary (``classifier``) and the study's cost per rule
-    and efficiency (``costs``: rules, efficiency; see :mod:`vaestudy.costs`)."""
+    (``comparisons``), the classifier summary (``classifier``), every run's training status
+    (``runs``: :func:`vaestudy.aggregate.collect_runs`) and the study's cost per rule and
+    efficiency (``costs``: rules, efficiency; see :mod:`vaestudy.costs`)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     losses = list(dict.fromkeys(metrics.loss))
@@ -87,7 +116,7 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         classifier=extra["classifier"],
         runs=_table_html(metrics.drop(columns=RUN_COLUMNS_DROPPED, errors="ignore")),
         plots={name: data_uri(path) for name, path in plots.items()},
-        images=run_images(images),
+        shown=shown_images(images),
         config_text=config_text,
         theory_html=theory["html"],
         theory_checks=_table_html(theory["checks"]),
@@ -98,5 +127,8 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         total_train_seconds=float(metrics.train_seconds.sum()),
         rule_costs=_table_html(extra["costs"]["rules"].rename(columns=COST_COLUMNS)),
         efficiency=extra["costs"]["efficiency"],
-        n_runs=len(metrics),
+        n_runs=len(extra["runs"]),
+        n_evaluated=len(metrics),
+        diverged=diverged_runs(extra["runs"]),
+        code=code_provenance(extra["runs"], metrics),
     )

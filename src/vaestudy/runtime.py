@@ -9,34 +9,90 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import logging
 import os
 import random
 import resource
 import signal
+import socket
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 
 
-def configure(threads: int, seed: int | None = None) -> None:
-    """Limit TensorFlow to ``threads`` intra-op threads (inter-op 1) and seed Python, NumPy
-    and TensorFlow. GPUs, if any, get memory growth so that jobs can share a device."""
+def configure(threads: int, seed: int | None = None, gpus: int = 0) -> str:
+    """Limit TensorFlow to ``threads`` intra-op threads (inter-op 1), choose the devices of a
+    job that requested ``gpus`` GPUs (:func:`vaestudy.devices.select_devices`: no GPU
+    visible for 0; a clear error if fewer are found) and seed Python, NumPy and TensorFlow.
+    Returns the description of the device the job computes on."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     import tensorflow as tf
 
+    from vaestudy.devices import select_devices
+
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.experimental.enable_op_determinism()  # the same seed gives the same numbers
-    for gpu in tf.config.list_physical_devices("GPU"):
-        tf.config.experimental.set_memory_growth(gpu, True)
+    device = select_devices(gpus)
     if seed is not None:
         random.seed(seed)
         np.random.seed(seed)
         tf.random.set_seed(seed)
+    return f"{device}; {threads} thread(s)"
+
+
+@contextlib.contextmanager
+def logged(log: str | None) -> Iterator[logging.Logger]:
+    """The job's logger (the rule's log file); any exception of the block is written to the
+    log before it propagates, so that ``--show-failed-logs`` shows the error itself."""
+    logger = job_logger(log)
+    try:
+        yield logger
+    except BaseException as err:
+        logger.error("job failed: %s: %s", type(err).__name__, err, exc_info=True)
+        raise
+
+
+@contextlib.contextmanager
+def job(log: str | None, threads: int, seed: int | None = None,
+        gpus: int = 0) -> Iterator[logging.Logger]:
+    """The frame of every TensorFlow job: :func:`logged`, then its threads, devices and
+    seeds (:func:`configure`), with the device written to the log."""
+    with logged(log) as logger:
+        logger.info("device: %s", configure(threads, seed, gpus))
+        yield logger
+
+
+@contextlib.contextmanager
+def exclusive(lock: Path | str, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` for the block, or fail at once with a
+    message naming the process that holds it: the same run must never be trained by two
+    processes (say a job left running by a killed Snakemake and its re-run), which would
+    both write one checkpoint."""
+    lock = Path(lock)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise RuntimeError(
+                f"{what} is already running in another process ({holder}; lock {lock}). "
+                f"Wait for it to finish, or stop it (kill its pid) and re-run.") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,18 @@ IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or Inf; the message names the epoch and step."""
+    """The training loss became NaN or Inf: the run diverged. Carries where (epoch, step),
+    the last finite batch losses and what the run had produced until then, so that the
+    divergence can be recorded as the run's result."""
+
+    def __init__(self, epoch: int, step: int, values, last_finite, history: pd.DataFrame,
+                 samples: list):
+        self.epoch, self.step, self.history, self.samples = epoch, step, history, samples
+        self.last_finite = None if last_finite is None else [float(v) for v in last_finite]
+        super().__init__(
+            f"non-finite loss {[float(v) for v in values]} (negative ELBO, recon, KL) at "
+            f"epoch {epoch}, step {step}; last finite: {self.last_finite}. The run diverged: "
+            f"lower training.learning_rate, or check the likelihood's settings and the data.")
 
 
 @dataclass
@@ -101,15 +112,6 @@ def _epoch_images(x_train: np.ndarray, cfg: RunConfig, epoch: int) -> np.ndarray
     return binarize(x_train[order], cfg.binarization, rng)
 
 
-def _check_finite(values, epoch: int, step: int) -> None:
-    if not np.all(np.isfinite(values)):
-        raise NonFiniteLossError(
-            f"non-finite loss {values} at epoch {epoch}, step {step}: lower "
-            f"training.learning_rate or check the data. The last good checkpoint is kept and "
-            f"no model is written, so nothing downstream uses this run."
-        )
-
-
 class Interrupted(RuntimeError):
     """Training was asked to stop (SIGTERM); a checkpoint of the exact position is saved."""
 
@@ -149,13 +151,15 @@ def _build(cfg: RunConfig) -> tuple[_Parts, callable]:
 
 def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
           checkpoint: Path | str | None = None,
-          should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
+          should_stop: Callable[[], bool] = lambda: False,
+          on_epoch: Callable[[pd.DataFrame], None] = lambda history: None) -> TrainResult:
     """Train one run of ``cfg`` on ``data``; ``log`` receives one line per epoch.
 
     With ``checkpoint``, the loop's full state is saved there after every epoch, and a run
     started again resumes from it with bit-identical results. ``should_stop`` is polled after
     every step: when it returns True the exact position is checkpointed and
-    :class:`Interrupted` is raised."""
+    :class:`Interrupted` is raised. ``on_epoch`` receives the history after every epoch (for
+    progress files). A non-finite loss raises :class:`NonFiniteLossError`."""
     log = log or logging.getLogger(__name__)
     tc = cfg.training
     if tc.batch_size > len(data.x_train):
@@ -184,7 +188,10 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
         for n_step in range(state.step, len(starts)):
             batch = images[starts[n_step] : starts[n_step] + tc.batch_size]
             values = np.array([v.numpy() for v in step(tf.constant(batch))])
-            _check_finite(values, epoch, n_step)
+            if not np.all(np.isfinite(values)):
+                raise NonFiniteLossError(epoch, n_step, values, state.last_finite,
+                                         pd.DataFrame(state.rows), samples)
+            state.last_finite = values.tolist()
             state.sums = (np.array(state.sums) + values * len(batch)).tolist()
             state.step = n_step + 1
             if should_stop():
@@ -193,7 +200,7 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
                 raise Interrupted(f"stopped at epoch {epoch}, step {n_step}; checkpoint saved")
         train_terms = np.array(state.sums) / len(images)
         eval_gen.reset_from_seed(0)  # the same validation noise every epoch
-        val = evaluate_elbo(eval_step, data.x_val, cfg.evaluation.batch_size)
+        val = evaluate_elbo(eval_step, data.x_val, tc.batch_size)
         state.rows.append({"epoch": epoch, "train_neg_elbo": train_terms[0],
                            "train_recon": train_terms[1], "train_kl": train_terms[2],
                            "val_neg_elbo": val["neg_elbo"], "val_recon": val["recon"],
@@ -212,6 +219,7 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
                 state.stopped_early = True
         state.epoch, state.step, state.sums = epoch + 1, 0, [0.0, 0.0, 0.0]
         state.elapsed = time.perf_counter() - start
+        on_epoch(pd.DataFrame(state.rows))  # before the checkpoint: it implies the history
         save()
     encoder, decoder = _float32_models(parts, cfg)
     encoder.set_weights(best_weights["encoder"])

@@ -1,42 +1,76 @@
-# Shared helpers: config validation, the grid and its paths.
+# Shared helpers: config validation, the grid and its paths, what each rule depends on.
+import json
 import os
+import sys
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+# The package beside the workflow (an installed vaestudy works too).
+ROOT = os.path.abspath(os.path.join(workflow.current_basedir, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "src"))
+from vaestudy import config as cfg_lib  # noqa: E402
+from vaestudy.userconfig import normalize  # noqa: E402
 
-validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
+with open(SCHEMA) as schema_file:
+    normalize(config, yaml.safe_load(schema_file))
+validate(config, SCHEMA)
 
 OUT = config["output_dir"]
 
 
 def check_config_and_output_dir():
-    """Checks the JSON schema cannot express, run before any job: the batch must fit the
-    training split, and the output directory must be a writable directory."""
+    """Checks the JSON schema cannot express, run before any job (and without writing
+    anything): the subsets and the batch must fit their splits, and the output directory must
+    be (or be creatable as) a writable directory."""
     data, batch = config["data"], config["training"]["batch_size"]
-    n_train = data["train_subset"] or 60000 - data["validation_size"]
+    n_split = 60000 - data["validation_size"]
+    for key, size in (("train_subset", n_split), ("test_subset", 10000)):
+        if data[key] > size:
+            raise WorkflowError(
+                f"config 'data.{key}' = {data[key]} is larger than the {size} images of that "
+                f"split; use at most {size} (0 = all of them)."
+            )
+    n_train = data["train_subset"] or n_split
     if batch > n_train:
         raise WorkflowError(
             f"config 'training.batch_size' = {batch} is larger than the {n_train} training "
             f"images (data.train_subset / data.validation_size); use at most {n_train}."
         )
-    try:
-        os.makedirs(OUT, exist_ok=True)
-        probe = os.path.join(OUT, f".write-test-{os.getpid()}")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as err:
+    existing = os.path.abspath(OUT)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not (os.path.isdir(existing) and os.access(existing, os.W_OK | os.X_OK)):
         raise WorkflowError(
-            f"output_dir '{OUT}' is not a writable directory ({err.strerror}); choose another "
-            f"with --config output_dir=PATH or free the path."
-        ) from err
+            f"output_dir '{OUT}' is not a writable directory ({existing} is not a writable "
+            f"directory); choose another with --config output_dir=PATH or free the path."
+        )
 
 
 check_config_and_output_dir()
-DATA = config["data"]["dir"]
+
+
+def limit_local_memory():
+    """A local run never starts more jobs than this machine's memory holds: unless
+    ``--resources mem_mb=N`` is given, the total of the running jobs' ``mem_mb`` (each rule's
+    measured peak plus a margin) is capped at 90 % of the physical memory. Without the cap,
+    ``--cores 8`` ran 8 evaluations at once (22.6 GB measured on a 24 GB machine)."""
+    if not workflow.local_exec or workflow.remote_exec:
+        return None
+    if "mem_mb" in workflow.resource_settings.resources:
+        return workflow.resource_settings.resources["mem_mb"]
+    physical_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    workflow.register_resource("mem_mb", int(0.9 * physical_mb))
+    return int(0.9 * physical_mb)
+
+
+LOCAL_MEM_MB = limit_local_memory()
+# Paths that belong to the workflow resolve against it, not against the working directory.
+DATA = os.path.join(ROOT, config["data"]["dir"])
 # One run of the grid; wildcards are readable path parts: loss~bce/latent~16/seed~0.
 RUN = f"{OUT}/runs/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}"
 GRID = dict(
@@ -45,6 +79,9 @@ GRID = dict(
     seed=config["study"]["seeds"],
 )
 RES = config["resources"]
+# The per-run jobs after training (evaluate, run_figures, manifold) share one group per run:
+# a cluster profile can submit them as one job (group-components, see profiles/slurm).
+RUN_GROUP = "run_{loss}_{latent}_{seed}"
 
 
 wildcard_constraints:
@@ -65,6 +102,11 @@ def run_figure(name, category, ext="png"):
     )
 
 
+def run_file(name, run):
+    """The file ``name`` of one run (a dict of loss, latent and seed)."""
+    return os.path.join(RUN.format(**run), name)
+
+
 def for_all_runs(name):
     """The file ``name`` of every run of the grid (loss x latent x seed)."""
     return expand(f"{RUN}/{name}", **GRID)
@@ -81,34 +123,49 @@ RUN_PICTURES = [
 ]
 
 
-def run_images():
-    """Per-run pictures for the report, plus the manifold of the runs with a 2-D latent
-    space."""
-    files = [f for name in RUN_PICTURES for f in for_all_runs(name)]
-    if 2 in GRID["latent"]:
-        files += expand(f"{RUN}/manifold.png", loss=GRID["loss"], latent=[2], seed=GRID["seed"])
-    return files
+def trained_latents():
+    """The latent sizes with at least one trained run (one side-by-side figure each)."""
+    return sorted({r["latent"] for r in trained_runs()})
 
 
-def study_benchmarks():
+def side_by_side_samples(wildcards):
+    """The sample grid of each loss at latent size ``wildcards.latent``: of its trained run
+    with the lowest seed (losses whose runs all diverged are left out)."""
+    first = {}
+    for r in trained_runs():
+        if r["latent"] == int(wildcards.latent):
+            first.setdefault(r["loss"], r)
+    return [run_file("samples.png", r) for r in first.values()]
+
+
+def run_images(wildcards):
+    """Per-run pictures of the trained runs for the report, plus the manifold of those with
+    a 2-D latent space."""
+    files = [f for name in RUN_PICTURES for f in for_trained_runs(name)]
+    return files + for_trained_runs("manifold.png", latent=2)
+
+
+def study_benchmarks(wildcards):
     """The benchmark file (wall s, CPU s, peak memory) of every job before the report, for
     the report's cost tables. The paths repeat the rules' ``benchmark:`` directives."""
-    b, runs = f"{OUT}/benchmarks", dict(**GRID)
-    per_run = ("train", "evaluate", "run_figures")
+    b = f"{OUT}/benchmarks"
     files = [
         f"{b}/{name}.tsv"
         for name in ("prepare_data", "theory_check", "train_classifier", "aggregate", "plots")
     ]
+    files += expand(f"{b}/train/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv", **GRID)
+    files += expand(f"{b}/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv", **GRID)
+    trained = trained_runs()
     files += [
-        f
-        for rule in per_run
-        for f in expand(f"{b}/{rule}/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv", **runs)
+        f"{b}/run_figures/loss~{r['loss']}/latent~{r['latent']}/seed~{r['seed']}.tsv"
+        for r in trained
     ]
     files += expand(f"{b}/side_by_side/latent~{{latent}}.tsv", latent=GRID["latent"])
-    if 2 in GRID["latent"]:
-        files += expand(
-            f"{b}/manifold/loss~{{loss}}/seed~{{seed}}.tsv", loss=GRID["loss"], seed=GRID["seed"]
-        )
+    files += [
+        f"{b}/manifold/loss~{r['loss']}/latent~2/seed~{r['seed']}.tsv"
+        for r in trained
+        if r["latent"] == 2
+    ]
     return files
 
 
@@ -117,7 +174,10 @@ def study_execution():
     (after a profile's set-threads, capped at --cores as Snakemake does locally) and the
     cores of a local run (None when jobs go to a cluster)."""
     local = workflow.local_exec and not workflow.remote_exec
-    cores = workflow._cores if local else None
+    try:
+        cores = workflow.cores if local else None
+    except WorkflowError:  # no --cores: a run that executes nothing (--report, --lint)
+        cores = None
     threads = {}
     for r in workflow.rules:
         t = r.resources.get("_cores")
@@ -126,10 +186,32 @@ def study_execution():
     return {"cores": cores, "threads": threads}
 
 
-def run_params(wildcards):
-    """The config sections a training run depends on (a change re-runs the training)."""
-    keys = ("data", "model", "likelihood", "training", "evaluation", "figures")
-    return {key: config[key] for key in keys}
+# Checkpoint-dependent inputs (below) hide changes of a job's input set from Snakemake until the
+# checkpoints have run; every rule that uses them also has static inputs that change with the
+# grid (aggregate's tables, the train summaries), so that a new run always re-runs them.
+def run_status(wildcards):
+    """The training summary of one run (after its ``train`` checkpoint): ``status`` is
+    ``trained`` or ``diverged``."""
+    summary = checkpoints.train.get(**wildcards).output.summary
+    with open(summary) as f:
+        return json.load(f)
+
+
+def trained_runs():
+    """The grid points whose training finished with finite losses (a diverged run is a
+    result of the study, listed in the report, but has no models to evaluate)."""
+    runs = [
+        dict(loss=loss, latent=latent, seed=seed)
+        for loss in GRID["loss"]
+        for latent in GRID["latent"]
+        for seed in GRID["seed"]
+    ]
+    return [r for r in runs if run_status(r)["status"] == "trained"]
+
+
+def for_trained_runs(name, latent=None):
+    """The file ``name`` of every trained run (of latent size ``latent`` if given)."""
+    return [run_file(name, r) for r in trained_runs() if latent is None or r["latent"] == latent]
 
 
 def train_runtime(wildcards, attempt):

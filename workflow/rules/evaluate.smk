@@ -3,7 +3,7 @@
 
 rule train_classifier:
     input:
-        rules.prepare_data.output,
+        manifest=rules.prepare_data.output[0],
     output:
         model=f"{OUT}/classifier/classifier.keras",
         summary=f"{OUT}/classifier/classifier.json",
@@ -23,8 +23,7 @@ rule train_classifier:
         runtime=lambda wc, attempt: 30 * attempt,
         gpu=RES["gpu"],
     params:
-        data=config["data"],
-        classifier=config["classifier"],
+        settings=cfg_lib.classifier_settings(config),
     script:
         "../scripts/train_classifier.py"
 
@@ -32,6 +31,7 @@ rule train_classifier:
 rule evaluate:
     input:
         run=rules.train.output,
+        manifest=rules.prepare_data.output[0],
         classifier=rules.train_classifier.output.model,
     output:
         f"{RUN}/metrics.json",
@@ -39,6 +39,8 @@ rule evaluate:
         f"{OUT}/logs/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
     benchmark:
         f"{OUT}/benchmarks/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+    group:
+        RUN_GROUP
     conda:
         "../envs/vae.yaml"
     threads: RES["eval_threads"]
@@ -47,13 +49,16 @@ rule evaluate:
         mem_mb=lambda wc, attempt: 4500 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
         gpu=RES["gpu"],
+    params:
+        settings=cfg_lib.evaluation_settings(config),
     script:
         "../scripts/evaluate.py"
 
 
 rule run_figures:
     input:
-        rules.train.output,
+        run=rules.train.output,
+        manifest=rules.prepare_data.output[0],
     output:
         samples=run_figure("samples", "Samples"),
         reconstructions=run_figure("reconstructions", "Reconstructions"),
@@ -66,6 +71,8 @@ rule run_figures:
         f"{OUT}/logs/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
     benchmark:
         f"{OUT}/benchmarks/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+    group:
+        RUN_GROUP
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -73,26 +80,32 @@ rule run_figures:
         # measured peak (max RSS, default study, two CPUs): 1,203 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        settings=cfg_lib.figure_settings(config),
     script:
         "../scripts/run_figures.py"
 
 
 rule manifold:
     input:
-        f"{OUT}/runs/loss~{{loss}}/latent~2/seed~{{seed}}/encoder.keras",
-        f"{OUT}/runs/loss~{{loss}}/latent~2/seed~{{seed}}/decoder.keras",
-        f"{OUT}/runs/loss~{{loss}}/latent~2/seed~{{seed}}/config.json",
+        run=rules.train.output,
+        manifest=rules.prepare_data.output[0],
     output:
-        report(
-            f"{OUT}/runs/loss~{{loss}}/latent~2/seed~{{seed}}/manifold.png",
+        manifold=report(
+            f"{RUN}/manifold.png",
             caption="../report/manifold.rst",
             category="Latent space",
             labels={"loss": "{loss}", "latent": "2", "seed": "{seed}", "figure": "manifold"},
         ),
     log:
-        f"{OUT}/logs/manifold/loss~{{loss}}/seed~{{seed}}.log",
+        f"{OUT}/logs/manifold/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
     benchmark:
-        f"{OUT}/benchmarks/manifold/loss~{{loss}}/seed~{{seed}}.tsv"
+        f"{OUT}/benchmarks/manifold/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+    # the manifold is the decoder over a grid of the plane: 2-D latent spaces only
+    wildcard_constraints:
+        latent="2",
+    group:
+        RUN_GROUP
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -100,5 +113,7 @@ rule manifold:
         # measured peak (max RSS, default study, two CPUs): 1,203 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        settings=cfg_lib.figure_settings(config),
     script:
         "../scripts/run_figures.py"

@@ -15,6 +15,7 @@ rule aggregate:
             labels={"table": "metrics per run"},
         ),
         history=f"{OUT}/history.csv",
+        runs=f"{OUT}/runs.csv",
         comparisons=report(
             f"{OUT}/comparisons.csv",
             caption="../report/comparisons.rst",
@@ -82,7 +83,11 @@ rule plots:
 
 rule side_by_side:
     input:
-        expand(f"{RUN}/samples.png", loss=GRID["loss"], seed=min(GRID["seed"]), allow_missing=True),
+        # every run of this latent size: static, so that a new run re-draws the figure
+        summaries=expand(
+            f"{RUN}/train_summary.json", loss=GRID["loss"], seed=GRID["seed"], allow_missing=True
+        ),
+        samples=side_by_side_samples,
     output:
         report(
             f"{OUT}/plots/samples_latent~{{latent}}.png",
@@ -114,13 +119,14 @@ rule report:
         loglik=rules.plots.output.loglik,
         training=rules.plots.output.training,
         heatmap=rules.plots.output.heatmap,
-        side_by_side=expand(rules.side_by_side.output[0], latent=GRID["latent"]),
+        side_by_side=lambda wc: expand(rules.side_by_side.output[0], latent=trained_latents()),
         theory=workflow.source_path("../../docs/theory.md"),
         theory_checks=rules.theory_check.output[0],
         comparisons=rules.aggregate.output.comparisons,
+        runs=rules.aggregate.output.runs,
         classifier=rules.train_classifier.output.summary,
-        images=run_images(),
-        benchmarks=study_benchmarks(),
+        images=run_images,
+        benchmarks=study_benchmarks,
     output:
         f"{OUT}/report.html",
     log:

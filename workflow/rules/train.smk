@@ -1,12 +1,13 @@
-# Training: one job per grid point (loss x latent size x seed).
+# Training: one job per grid point (loss x latent size x seed). A checkpoint rule: a run that
+# diverges (non-finite loss) is a result with no models, and the rules after it read its
+# status to evaluate and draw only the trained runs.
 
 
-rule train:
+checkpoint train:
     input:
-        rules.prepare_data.output,
+        manifest=rules.prepare_data.output[0],
     output:
-        encoder=f"{RUN}/encoder.keras",
-        decoder=f"{RUN}/decoder.keras",
+        model=directory(f"{RUN}/model"),
         history=f"{RUN}/history.csv",
         summary=f"{RUN}/train_summary.json",
         config=f"{RUN}/config.json",
@@ -28,6 +29,7 @@ rule train:
         runtime=train_runtime,
         gpu=RES["gpu"],
     params:
-        run=run_params,
+        # exactly what training reads (vaestudy.config.train_settings): a change re-trains
+        settings=cfg_lib.train_settings(config),
     script:
         "../scripts/train.py"

@@ -6,5 +6,5 @@ from pathlib import Path
 from vaestudy.jobs import evaluate_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-evaluate_job(str(Path(sm.output[0]).parent), sm.input.classifier, sm.output[0], sm.threads,
-             sm.log[0])
+evaluate_job(str(Path(sm.output[0]).parent), sm.params.settings, sm.input.manifest,
+             sm.input.classifier, sm.output[0], sm.threads, sm.resources.gpu, sm.log[0])

@@ -3,8 +3,9 @@
 import _bootstrap  # noqa: F401
 
 from vaestudy.jobs import plots_job
-from vaestudy.runtime import job_logger
+from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-plots_job(sm.input.metrics, sm.input.history, dict(sm.output.items()))
-job_logger(sm.log[0]).info("wrote %s", list(sm.output))
+with logged(sm.log[0]) as log:
+    plots_job(sm.input.metrics, sm.input.history, dict(sm.output.items()))
+    log.info("wrote %s", list(sm.output))

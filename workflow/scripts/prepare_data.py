@@ -3,9 +3,9 @@
 import _bootstrap  # noqa: F401
 
 from vaestudy.data import prepare
-from vaestudy.jobs import write_json
-from vaestudy.runtime import job_logger
+from vaestudy.files import write_json
+from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-manifest = prepare(sm.params.dir, log=job_logger(sm.log[0]).info)
-write_json(sm.output[0], manifest)
+with logged(sm.log[0]) as log:
+    write_json(sm.output[0], prepare(sm.params.dir, log=log.info))

@@ -3,9 +3,10 @@
 import _bootstrap  # noqa: F401
 
 from vaestudy.jobs import report_job
-from vaestudy.runtime import job_logger
+from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-named = {name: sm.input[name] for name in sm.input.keys() if name != "images"}
-report_job(named, sm.input.images, sm.config, sm.output[0], sm.params.execution)
-job_logger(sm.log[0]).info("wrote %s", sm.output[0])
+with logged(sm.log[0]) as log:
+    named = {name: sm.input[name] for name in sm.input.keys() if name != "images"}
+    report_job(named, sm.input.images, sm.config, sm.output[0], sm.params.execution)
+    log.info("wrote %s", sm.output[0])

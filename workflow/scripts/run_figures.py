@@ -6,5 +6,5 @@ from pathlib import Path
 from vaestudy.jobs import figures_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-out = dict(sm.output.items()) or {"manifold": sm.output[0]}
-figures_job(str(Path(sm.output[0]).parent), out, sm.threads, sm.log[0])
+figures_job(str(Path(sm.output[0]).parent), sm.params.settings, sm.input.manifest,
+            dict(sm.output.items()), sm.threads, sm.log[0])

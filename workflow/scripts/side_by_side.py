@@ -3,8 +3,9 @@
 import _bootstrap  # noqa: F401
 
 from vaestudy.jobs import side_by_side_job
-from vaestudy.runtime import job_logger
+from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-side_by_side_job(list(sm.input), int(sm.wildcards.latent), sm.output[0])
-job_logger(sm.log[0]).info("wrote %s", sm.output[0])
+with logged(sm.log[0]) as log:
+    side_by_side_job(list(sm.input.samples), int(sm.wildcards.latent), sm.output[0])
+    log.info("wrote %s", sm.output[0])

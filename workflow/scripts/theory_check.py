@@ -6,18 +6,18 @@ import _bootstrap  # noqa: F401
 
 import pandas as pd
 
-from vaestudy.jobs import atomic_path
-from vaestudy.runtime import job_logger
+from vaestudy.files import atomic_path
+from vaestudy.runtime import logged
 from vaestudy.theory import run_all
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-log = job_logger(sm.log[0])
-records = run_all(int(getattr(sm.params, "seed", 0)))
-table = pd.DataFrame(records, columns=["identity", "max_abs_error", "tolerance", "passed"])
-with atomic_path(sm.output[0]) as tmp:
-    table.to_csv(tmp, index=False)
-log.info("theory checks:\n%s", table.to_string(index=False))
-failed = table.loc[~table["passed"], "identity"].tolist()
-if failed:
-    raise RuntimeError(f"{len(failed)} theory check(s) failed: {failed}")
-log.info("all %d theory checks passed", len(table))
+with logged(sm.log[0]) as log:
+    records = run_all(0)
+    table = pd.DataFrame(records, columns=["identity", "max_abs_error", "tolerance", "passed"])
+    with atomic_path(sm.output[0]) as tmp:
+        table.to_csv(tmp, index=False)
+    log.info("theory checks:\n%s", table.to_string(index=False))
+    failed = table.loc[~table["passed"], "identity"].tolist()
+    if failed:
+        raise RuntimeError(f"{len(failed)} theory check(s) failed: {failed}")
+    log.info("all %d theory checks passed", len(table))

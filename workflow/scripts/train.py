@@ -5,5 +5,6 @@ import _bootstrap  # noqa: F401
 from vaestudy.jobs import train_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-train_job(sm.params.run, sm.wildcards.loss, int(sm.wildcards.latent), int(sm.wildcards.seed),
-          dict(sm.output.items()), sm.threads, sm.log[0])
+train_job(sm.params.settings, sm.input.manifest, sm.wildcards.loss, int(sm.wildcards.latent),
+          int(sm.wildcards.seed), dict(sm.output.items()), sm.threads, sm.resources.gpu,
+          sm.log[0])

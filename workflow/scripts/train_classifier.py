@@ -5,5 +5,5 @@ import _bootstrap  # noqa: F401
 from vaestudy.jobs import classifier_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-classifier_job({"data": sm.params.data, "classifier": sm.params.classifier}, sm.output.model,
-               sm.output.summary, sm.threads, sm.log[0])
+classifier_job(sm.params.settings, sm.input.manifest, sm.output.model, sm.output.summary,
+               sm.threads, sm.resources.gpu, sm.log[0])

@@ -1,0 +1,127 @@
+"""The workflow as a research instrument: on a finished study, a change re-runs exactly what
+depends on it (dry runs on the tiny study), and a diverged run is a reported result."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import snakemake, write_config
+
+# config/tiny.yaml: 4 losses x latent sizes (2, 4) x seed 0
+RUNS, LOSSES, LATENT2_RUNS = 8, 4, 4
+STUDY = {"aggregate": 1, "plots": 1, "report": 1, "default": 1}
+
+
+def planned_jobs(root, study, *configfiles: str, config: tuple = ()) -> dict[str, int]:
+    """The jobs ``snakemake -n`` plans on the finished tiny study with more config files and
+    ``--config`` items."""
+    out = study.parent
+    extra = ("--config", *config) if config else ()
+    result = snakemake(root, "-n", "--cores", "2", "--configfile",
+                       str(root / "config" / "tiny.yaml"), str(out / "override.yaml"),
+                       *configfiles, *extra, cwd=out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    stats = text[text.index("Job stats"):]
+    return {name: int(n) for name, n in re.findall(r"^(\w+)\s+(\d+)$", stats, re.M)
+            if name != "total"}
+
+
+def override(study, name: str, **sections) -> str:
+    return str(write_config(study.parent / f"{name}.yaml", **sections))
+
+
+def test_finished_study_has_nothing_to_do(root, tiny_study):
+    assert planned_jobs(root, tiny_study) == {}
+
+
+def test_evaluation_change_reruns_evaluations_only(root, tiny_study):
+    cfg = override(tiny_study, "eval", evaluation={"iwae_samples": 20})
+    assert planned_jobs(root, tiny_study, cfg) == \
+        {"evaluate": RUNS, **STUDY}
+
+
+def test_figure_change_reruns_figures_only(root, tiny_study):
+    cfg = override(tiny_study, "fig", figures={"n_reconstructions": 5})
+    assert planned_jobs(root, tiny_study, cfg) == \
+        {"run_figures": RUNS, "manifold": LATENT2_RUNS, "side_by_side": 2, "report": 1,
+         "default": 1}
+
+
+def test_classifier_change_retrains_the_classifier_not_the_vaes(root, tiny_study):
+    cfg = override(tiny_study, "clf", classifier={"epochs": 2})
+    assert planned_jobs(root, tiny_study, cfg) == \
+        {"train_classifier": 1, "evaluate": RUNS, **STUDY}
+
+
+def test_training_change_retrains_every_run(root, tiny_study):
+    cfg = override(tiny_study, "train", training={"epochs": 2})
+    # evaluations and figures follow once the train checkpoints have run
+    assert planned_jobs(root, tiny_study, cfg) == \
+        {"train": RUNS, "evaluate": RUNS, **STUDY}
+
+
+@pytest.mark.parametrize("grid, new_runs", [("seeds=0,1", RUNS), ("latent_dims=2,4,8", LOSSES),
+                                            ("losses=bce,mse", 0)])
+def test_grid_change_on_the_command_line_adds_only_new_runs(root, tiny_study, grid, new_runs):
+    planned = planned_jobs(root, tiny_study, config=(grid,))
+    assert planned.get("train", 0) == new_runs and planned.get("evaluate", 0) == new_runs
+    assert "train_classifier" not in planned and planned["aggregate"] == 1
+
+
+def test_runs_record_the_settings_and_code_they_came_from(tiny_study):
+    run = tiny_study / "runs" / "loss~bce" / "latent~2" / "seed~0"
+    config = json.loads((run / "config.json").read_text())
+    assert set(config) == {"loss", "latent_dim", "seed", "data", "model", "likelihood",
+                           "training", "figures"}
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["settings"]["evaluation"]["iwae_samples"] == 10
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert re.fullmatch(r"\d+\.\d+\.\d+\+[0-9a-f]{12}", summary["train_code"])
+    assert metrics["eval_code"] == summary["train_code"]
+
+
+@pytest.fixture(scope="module")
+def diverging_study(root, tmp_path_factory):
+    """bce and mse at latent 2, with an mse scale so small (sigma^2 underflows to 0 in
+    float32) that the mse run's first loss is infinite."""
+    out = tmp_path_factory.mktemp("diverging")
+    cfg = write_config(out / "override.yaml", output_dir=str(out / "results"),
+                       study={"losses": ["bce", "mse"], "latent_dims": [2], "seeds": [0]},
+                       likelihood={"mse_sigma": 1.0e-30})
+    result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
+                       str(cfg), cwd=out)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out / "results"
+
+
+def test_a_diverged_run_is_a_reported_result(diverging_study):
+    runs = pd.read_csv(diverging_study / "runs.csv").set_index("loss")
+    assert runs.loc["mse", "status"] == "diverged" and runs.loc["bce", "status"] == "trained"
+    assert runs.loc["mse", "diverged_epoch"] == 1 and runs.loc["mse", "diverged_step"] == 0
+    assert list(pd.read_csv(diverging_study / "metrics.csv").loss) == ["bce"]
+    mse = diverging_study / "runs" / "loss~mse" / "latent~2" / "seed~0"
+    assert not list((mse / "model").glob("*.keras")) and not (mse / "samples.png").exists()
+    assert (diverging_study / "runs/loss~bce/latent~2/seed~0/samples.png").exists()
+    html = (diverging_study / "report.html").read_text()
+    assert "1 of 2 runs diverged" in html and "at epoch 1,\nstep 0" in html
+    log = (diverging_study / "logs/train/loss~mse/latent~2/seed~0.log").read_text()
+    assert "ERROR diverged: non-finite loss" in log
+
+
+def test_progress_of_finished_studies(root, tiny_study, diverging_study, capsys):
+    from vaestudy.progress import main, progress_table
+
+    table = progress_table(tiny_study)
+    assert len(table) == RUNS and set(table.state) == {"evaluated"}
+    assert (table.epoch == 1).all() and (table["of"] == 1).all() and (table.eta_s == 0).all()
+    grid = {"losses": ["bce", "mse"], "latent_dims": [2, 16], "seeds": [0]}
+    states = progress_table(diverging_study, grid).set_index(["loss", "latent"]).state
+    assert states.to_dict() == {("bce", 2): "evaluated", ("mse", 2): "diverged",
+                                ("bce", 16): "pending", ("mse", 16): "pending"}
+    assert main([str(diverging_study)]) == 0
+    assert "diverged" in capsys.readouterr().out
