@@ -10,7 +10,7 @@ import pytest
 from conftest import snakemake, write_config
 
 # config/tiny.yaml: 4 losses x latent sizes (2, 4) x seed 0
-RUNS, LOSSES, LATENT2_RUNS = 8, 4, 4
+RUNS, LOSSES = 8, 4
 STUDY = {"aggregate": 1, "plots": 1, "report": 1, "default": 1}
 
 
@@ -48,8 +48,7 @@ def test_evaluation_change_reruns_evaluations_only(root, tiny_study):
 def test_figure_change_reruns_figures_only(root, tiny_study):
     cfg = override(tiny_study, "fig", figures={"n_reconstructions": 5})
     assert planned_jobs(root, tiny_study, cfg) == \
-        {"run_figures": RUNS, "manifold": LATENT2_RUNS, "side_by_side": 2, "report": 1,
-         "default": 1}
+        {"run_figures": RUNS, "side_by_side": 2, "report": 1, "default": 1}
 
 
 def test_classifier_change_retrains_the_classifier_not_the_vaes(root, tiny_study):
@@ -60,17 +59,16 @@ def test_classifier_change_retrains_the_classifier_not_the_vaes(root, tiny_study
 
 def test_training_change_retrains_every_run(root, tiny_study):
     cfg = override(tiny_study, "train", training={"epochs": 2})
-    # evaluations and figures follow once the train checkpoints have run
-    assert planned_jobs(root, tiny_study, cfg) == \
-        {"train": RUNS, "evaluate": RUNS, **STUDY}
+    # evaluations and figures are planned once the train checkpoints have run
+    assert planned_jobs(root, tiny_study, cfg) == {"train": RUNS, **STUDY}
 
 
 @pytest.mark.parametrize("grid, new_runs", [("seeds=0,1", RUNS), ("latent_dims=2,4,8", LOSSES),
                                             ("losses=bce,mse", 0)])
 def test_grid_change_on_the_command_line_adds_only_new_runs(root, tiny_study, grid, new_runs):
     planned = planned_jobs(root, tiny_study, config=(grid,))
-    assert planned.get("train", 0) == new_runs and planned.get("evaluate", 0) == new_runs
-    assert "train_classifier" not in planned and planned["aggregate"] == 1
+    assert planned.get("train", 0) == new_runs and "evaluate" not in planned
+    assert "train_classifier" not in planned and planned["aggregate"] == planned["grid"] == 1
 
 
 def test_runs_record_the_settings_and_code_they_came_from(tiny_study):

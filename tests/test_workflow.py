@@ -82,6 +82,22 @@ def test_local_runs_never_schedule_more_memory_than_the_machine_has(root, tmp_pa
     assert 'mem_mb=Resource("mem_mb", 3000)' in given.stdout + given.stderr
 
 
+def test_a_gpu_job_on_a_machine_without_gpu_stops_at_once_with_the_fix(root, tmp_path):
+    import time
+
+    out = tmp_path / "out"
+    cfg = write_config(tmp_path / "c.yaml", output_dir=str(out), resources={"gpu": 1})
+    target = str(out / "runs/loss~bce/latent~2/seed~0/history.csv")
+    t0 = time.perf_counter()
+    result = snakemake(root, target, "--cores", "1", "--configfile",
+                       str(root / "config" / "tiny.yaml"), str(cfg), cwd=tmp_path)
+    assert result.returncode != 0 and time.perf_counter() - t0 < 120
+    log = (out / "logs/train/loss~bce/latent~2/seed~0.log").read_text()
+    assert "requests resources.gpu=1 but TensorFlow sees no GPU" in log
+    assert "tensorflow[and-cuda]" in log and "resources.gpu: 0" in log
+    assert "epoch 1" not in log  # it never trained on the CPU
+
+
 def test_a_failing_job_writes_its_error_to_its_own_log(root, tmp_path, mnist_copy):
     (mnist_copy / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip")
     out = tmp_path / "out"
@@ -106,10 +122,10 @@ def test_full_config_plans_one_training_per_grid_point(root):
     result = snakemake(root, "-n", "--cores", "8", "--configfile", "config/full.yaml")
     assert result.returncode == 0, result.stderr[-2000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.M))
-    assert counts["train"] == counts["evaluate"] == str(4 * 6 * 3)
+    assert counts["train"] == str(4 * 6 * 3)
     assert counts["train_classifier"] == "1"
-    # the pictures of a run are planned once its training (a checkpoint) has finished
-    assert "manifold" not in counts and "run_figures" not in counts
+    # a run's evaluation and pictures are planned once its training (a checkpoint) finished
+    assert "evaluate" not in counts and "run_figures" not in counts
 
 
 def test_lint_and_format_are_clean(root):
@@ -143,14 +159,15 @@ def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
     assert (run / "model" / "encoder.keras").stat().st_size > 0
 
 
-RUNS, LATENT2_RUNS = 8, 4  # config/tiny.yaml: 4 losses x latent (2, 4) x seed 0
+RUNS = 8  # config/tiny.yaml: 4 losses x latent (2, 4) x seed 0
 STUDY_PNGS = 4 + 2  # comparable, loglik, training, heatmap + one side-by-side per latent size
-RUN_PNGS = 6  # samples, reconstructions, temperature, interpolations, latent_scatter, traversal
+RUN_PNGS = 7  # samples, reconstructions, temperature, interpolations, latent_scatter, traversal,
+# manifold
 
 
 def test_tiny_study_figures_decode(tiny_study):
     pngs = list(tiny_study.rglob("*.png"))
-    assert len(pngs) == STUDY_PNGS + RUNS * RUN_PNGS + LATENT2_RUNS  # + manifolds
+    assert len(pngs) == STUDY_PNGS + RUNS * RUN_PNGS
     for png in pngs:
         assert iio.imread(png).size > 0
     gifs = list(tiny_study.rglob("training.gif"))
@@ -162,8 +179,7 @@ def test_tiny_study_figures_decode(tiny_study):
 def test_tiny_study_report_is_self_contained(tiny_study):
     html = (tiny_study / "report.html").read_text()
     # The report shows the side-by-side figure instead of each run's sample grid.
-    assert html.count('src="data:image/png;base64,') == STUDY_PNGS + RUNS * (RUN_PNGS - 1) + \
-        LATENT2_RUNS
+    assert html.count('src="data:image/png;base64,') == STUDY_PNGS + RUNS * (RUN_PNGS - 1)
     assert html.count('src="data:image/gif;base64,') == RUNS
     assert 'src=""' not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
@@ -171,7 +187,7 @@ def test_tiny_study_report_is_self_contained(tiny_study):
                     "Theory", "Reproducibility"):
         assert section in html
     # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
-    for rule in ("prepare_data", "train", "evaluate", "run_figures", "manifold", "plots"):
+    for rule in ("prepare_data", "train", "evaluate", "run_figures", "plots"):
         assert f"<td>{rule}</td>" in html
     assert re.search(r"On 2 cores the ideal wall time is\s+[\d,]+&nbsp;s", html)
     assert re.search(r"wall / ideal = \d+\.\d\d", html)
@@ -192,5 +208,5 @@ def test_snakemake_report_has_categories_and_labels(root, tiny_study):
     import zipfile
 
     names = zipfile.ZipFile(target).namelist()
-    assert sum(n.endswith(".png") for n in names) >= STUDY_PNGS + RUNS * RUN_PNGS + LATENT2_RUNS
+    assert sum(n.endswith(".png") for n in names) >= STUDY_PNGS + RUNS * RUN_PNGS
     assert sum(n.endswith(".gif") for n in names) >= RUNS

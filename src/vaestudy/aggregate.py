@@ -33,8 +33,6 @@ def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Pa
     rows = []
     for metrics in map(Path, metric_files):
         row = json.loads(metrics.read_text())
-        if row.get("status") == "diverged":  # no model, no metrics: listed by collect_runs
-            continue
         row.update(json.loads(Path(summaries[metrics.parent]).read_text()))
         rows.append({k: v for k, v in row.items() if not isinstance(v, (list, dict))})
     table = pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Per-run images written with imageio: sample grids, reconstructions and the 2-D manifold.
+"""Per-run images written with imageio: sample grids, reconstructions and the decoded manifold.
 
 All images are the *mean* of p(x|z) (pixel probabilities for ``bce``, Gaussian means for
 ``mse``), not random draws of pixels, so that they show what the decoder has learned.
@@ -43,11 +43,14 @@ def reconstruction_picture(originals: np.ndarray, recons: np.ndarray) -> np.ndar
     return tile(np.concatenate([originals, recons]), cols=len(originals))
 
 
-def manifold_picture(decoder, cfg: RunConfig) -> np.ndarray:
-    """For a 2-D latent space: decode a size x size grid of prior quantiles (the TensorFlow
-    tutorial's picture), so that equal areas of the picture carry equal prior mass."""
+def manifold_picture(decoder, cfg: RunConfig, dims: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Decode a size x size grid of prior quantiles (the TensorFlow tutorial's picture) in the
+    plane of latent dimensions ``dims`` (x, y), the other dimensions at the prior mean 0, so
+    that equal areas of the picture carry equal prior mass. For a 2-D latent space this is
+    the whole space; for a larger one, the plane of the two dimensions given."""
     n = cfg.figures.manifold_size
     q = tfp.distributions.Normal(0.0, 1.0).quantile(np.linspace(0.05, 0.95, n, dtype=np.float32))
     zx, zy = np.meshgrid(q.numpy(), q.numpy()[::-1])
-    z = tf.constant(np.stack([zx.ravel(), zy.ravel()], axis=1))  # [n*n, 2]
-    return tile(decode_mean(decoder, z, cfg), cols=n, pad=0)
+    z = np.zeros((n * n, cfg.latent_dim), np.float32)  # [n*n, L]
+    z[:, dims[0]], z[:, dims[1]] = zx.ravel(), zy.ravel()
+    return tile(decode_mean(decoder, tf.constant(z), cfg), cols=n, pad=0)

@@ -111,15 +111,9 @@ def _trained_run(run_dir: str, manifest: str, **settings) -> RunConfig:
 def evaluate_job(run_dir: str, settings: dict, manifest: str, classifier: str,
                  out_metrics: str, threads: int, gpus: int, log: str | None) -> None:
     """Evaluate a trained run on the test set with ``settings``
-    (:func:`vaestudy.config.evaluation_settings`) and write its metrics JSON. A diverged run
-    has no model: its metrics JSON records that (and the study's tables leave it out)."""
+    (:func:`vaestudy.config.evaluation_settings`) and write its metrics JSON (a diverged run
+    has no model: the workflow evaluates the trained runs only)."""
     summary = json.loads((Path(run_dir) / "train_summary.json").read_text())
-    if summary["status"] == "diverged":
-        with runtime.logged(log) as logger:
-            write_json(out_metrics, {"status": "diverged", "diverged_at": summary["diverged_at"],
-                                     "eval_code": code_version(), "settings": settings})
-            logger.info("not evaluated: the run diverged (%s)", summary["message"])
-        return
     cfg = _trained_run(run_dir, manifest, **settings)
     with runtime.job(log, threads, cfg.seed, gpus) as logger:
         import keras
@@ -167,13 +161,15 @@ def classifier_job(settings: dict, manifest: str, out_model: str, out_summary: s
 def figures_job(run_dir: str, settings: dict, manifest: str, out: dict, threads: int,
                 log: str | None) -> None:
     """Write the pictures named in ``out`` (see :data:`vaestudy.pictures.NAMES`) of one
-    trained run with ``settings`` (:func:`vaestudy.config.figure_settings`)."""
+    trained run with ``settings`` (:func:`vaestudy.config.figure_settings`), choosing latent
+    dimensions by the KL per dimension of the run's ``metrics.json``."""
     cfg = _trained_run(run_dir, manifest, **settings)
     with runtime.job(log, threads, cfg.seed) as logger:
         from vaestudy.pictures import RunPictures
 
         logger.info("figure settings: %s", json.dumps(settings))
-        pictures = RunPictures(run_dir, cfg, _load_data(cfg.data, cfg.binarization))
+        kl_dims = json.loads((Path(run_dir) / "metrics.json").read_text())["kl_per_dim"]
+        pictures = RunPictures(run_dir, cfg, _load_data(cfg.data, cfg.binarization), kl_dims)
         for name, path in out.items():
             with atomic_path(path) as tmp:
                 pictures.write(name, tmp)

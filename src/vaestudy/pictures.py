@@ -29,9 +29,19 @@ STEPS = 10  # points per interpolation row
 class RunPictures:
     """Lazily computed pictures of the run in ``run_dir``."""
 
-    def __init__(self, run_dir: Path | str, cfg: RunConfig, data: Split):
+    def __init__(self, run_dir: Path | str, cfg: RunConfig, data: Split,
+                 kl_dims: np.ndarray | None = None):
         self.run_dir, self.cfg, self.data = Path(run_dir), cfg, data
         self.encoder, self.decoder = load_models(run_dir)
+        self._kl_dims = kl_dims
+
+    @cached_property
+    def kl_dims(self) -> np.ndarray:
+        """KL per latent dimension [L] (the evaluation's ``kl_per_dim`` when given), which
+        picks the dimensions of the traversals and of the manifold."""
+        if self._kl_dims is not None:
+            return np.asarray(self._kl_dims)
+        return kl_per_dim(*self.codes)
 
     def _decode(self, z) -> np.ndarray:
         return decode_mean(self.decoder, tf.constant(np.asarray(z, np.float32)), self.cfg)
@@ -55,7 +65,12 @@ class RunPictures:
         return figures.reconstruction_picture(x[..., 0], recon)
 
     def manifold(self) -> np.ndarray:
-        return figures.manifold_picture(self.decoder, self.cfg)
+        """The whole plane for a 2-D latent space, else the plane of the two dimensions with
+        the largest KL (x: the largest)."""
+        if self.cfg.latent_dim == 2:
+            return figures.manifold_picture(self.decoder, self.cfg)
+        first, second = np.argsort(-self.kl_dims, kind="stable")[:2]
+        return figures.manifold_picture(self.decoder, self.cfg, (int(first), int(second)))
 
     def training(self) -> list[np.ndarray]:
         epochs = np.load(self.run_dir / "epoch_samples.npy")  # [epochs, n, 28, 28] uint8
@@ -76,9 +91,8 @@ class RunPictures:
         return figures.tile(self._decode(lf.temperature_draws(self._prior_draws(n))), cols=n)
 
     def traversal(self) -> np.ndarray:
-        mean, logvar = self.codes
-        codes, _ = lf.traversal_codes(mean, kl_per_dim(mean, logvar),
-                                      n_dims=min(5, self.cfg.latent_dim))
+        mean, _ = self.codes
+        codes, _ = lf.traversal_codes(mean, self.kl_dims, n_dims=min(5, self.cfg.latent_dim))
         return figures.tile(self._decode(codes), cols=9)
 
     def write(self, name: str, path: Path | str) -> None:

@@ -167,7 +167,7 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
                          f"{len(data.x_train)} training images")
     parts, step = _build(cfg)
     models, variables = parts.checkpointed()
-    fingerprint = ckpt.config_hash(cfg.to_dict())
+    fingerprint = ckpt.config_hash(cfg.training_dict())
     resumed = ckpt.load(checkpoint, models, variables, fingerprint) if checkpoint else None
     state, best_weights, samples = resumed or (ckpt.LoopState(), None, [])
     if resumed:

@@ -79,8 +79,8 @@ GRID = dict(
     seed=config["study"]["seeds"],
 )
 RES = config["resources"]
-# The per-run jobs after training (evaluate, run_figures, manifold) share one group per run:
-# a cluster profile can submit them as one job (group-components, see profiles/slurm).
+# The per-run jobs after training (evaluate, then run_figures, which reads its metrics) share
+# one group per run: on a cluster they are one submission.
 RUN_GROUP = "run_{loss}_{latent}_{seed}"
 
 
@@ -120,6 +120,7 @@ RUN_PICTURES = [
     "temperature.png",
     "latent_scatter.png",
     "traversal.png",
+    "manifold.png",
 ]
 
 
@@ -139,10 +140,8 @@ def side_by_side_samples(wildcards):
 
 
 def run_images(wildcards):
-    """Per-run pictures of the trained runs for the report, plus the manifold of those with
-    a 2-D latent space."""
-    files = [f for name in RUN_PICTURES for f in for_trained_runs(name)]
-    return files + for_trained_runs("manifold.png", latent=2)
+    """Per-run pictures of the trained runs for the report."""
+    return [f for name in RUN_PICTURES for f in for_trained_runs(name)]
 
 
 def study_benchmarks(wildcards):
@@ -154,18 +153,12 @@ def study_benchmarks(wildcards):
         for name in ("prepare_data", "theory_check", "train_classifier", "aggregate", "plots")
     ]
     files += expand(f"{b}/train/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv", **GRID)
-    files += expand(f"{b}/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv", **GRID)
-    trained = trained_runs()
     files += [
-        f"{b}/run_figures/loss~{r['loss']}/latent~{r['latent']}/seed~{r['seed']}.tsv"
-        for r in trained
+        f"{b}/{rule}/loss~{r['loss']}/latent~{r['latent']}/seed~{r['seed']}.tsv"
+        for r in trained_runs()
+        for rule in ("evaluate", "run_figures")
     ]
     files += expand(f"{b}/side_by_side/latent~{{latent}}.tsv", latent=GRID["latent"])
-    files += [
-        f"{b}/manifold/loss~{r['loss']}/latent~2/seed~{r['seed']}.tsv"
-        for r in trained
-        if r["latent"] == 2
-    ]
     return files
 
 
@@ -187,8 +180,8 @@ def study_execution():
 
 
 # Checkpoint-dependent inputs (below) hide changes of a job's input set from Snakemake until the
-# checkpoints have run; every rule that uses them also has static inputs that change with the
-# grid (aggregate's tables, the train summaries), so that a new run always re-runs them.
+# checkpoints have run; every rule that uses them also has a static input that changes with the
+# grid (grid.json, or aggregate's tables), so that a new run always re-runs them.
 def run_status(wildcards):
     """The training summary of one run (after its ``train`` checkpoint): ``status`` is
     ``trained`` or ``diverged``."""

@@ -1,9 +1,30 @@
 # Study level: tidy tables (pandas), comparison plots (seaborn) and the HTML report.
 
 
+# The study's grid as a file: the study-level rules take it as input, so that a change of the
+# grid re-runs them (their other per-run inputs go through the train checkpoints, whose changes
+# Snakemake sees only after the checkpoints have run).
+rule grid:
+    output:
+        f"{OUT}/grid.json",
+    log:
+        f"{OUT}/logs/grid.log",
+    conda:
+        "../envs/vae.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 500 * attempt,
+        runtime=lambda wc, attempt: 5 * attempt,
+    params:
+        study=config["study"],
+    script:
+        "../scripts/grid.py"
+
+
 rule aggregate:
     input:
-        metrics=for_all_runs("metrics.json"),
+        grid=rules.grid.output[0],
+        metrics=lambda wc: for_trained_runs("metrics.json"),
         summaries=for_all_runs("train_summary.json"),
         histories=for_all_runs("history.csv"),
         configs=for_all_runs("config.json"),
@@ -83,10 +104,7 @@ rule plots:
 
 rule side_by_side:
     input:
-        # every run of this latent size: static, so that a new run re-draws the figure
-        summaries=expand(
-            f"{RUN}/train_summary.json", loss=GRID["loss"], seed=GRID["seed"], allow_missing=True
-        ),
+        grid=rules.grid.output[0],
         samples=side_by_side_samples,
     output:
         report(

@@ -1,4 +1,4 @@
-"""Rules run_figures and manifold: pictures of one run (vaestudy.jobs.figures_job)."""
+"""Rule run_figures: the pictures of one run (vaestudy.jobs.figures_job)."""
 
 import _bootstrap  # noqa: F401
 from pathlib import Path
