@@ -36,9 +36,11 @@ def make_log_weights(encoder, decoder, loss: str, latent_dim: int, sigma=1.0):
 
 
 def iwae_estimate(log_weights, x: np.ndarray, k: int, latent_dim: int, seed: int,
-                  batch_size: int = 100, chunk: int = 100) -> dict[str, np.ndarray]:
+                  batch_size: int = 100, chunk: int = 10) -> dict[str, np.ndarray]:
     """Per-image L_K (``log_px``) and the one-sample ELBO average of the same draws
-    (``elbo``), arrays [N] in nats. ``chunk`` draws x ``batch_size`` images at a time."""
+    (``elbo``), arrays [N] in nats. ``chunk`` draws x ``batch_size`` images at a time: 1,000
+    decodes per call keep the decoder's activations near 100 MB a layer (10,000 per call
+    took an evaluation's peak memory from 2.0 to 3.2 GB, measured, and was no faster)."""
     gen = tf.random.Generator.from_seed(seed)
     out_lp, out_elbo = [], []
     for i in range(0, len(x), batch_size):
