@@ -14,7 +14,6 @@ import jinja2
 import pandas as pd
 
 from vaestudy.findings import findings
-from vaestudy.likelihoods import DESCRIPTIONS
 from vaestudy.plots import summary_table
 from vaestudy.provenance import code_version
 
@@ -107,7 +106,7 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         losses=losses,
         latents=sorted(set(metrics.latent_dim)),
         first_seed=min(metrics.seed),
-        likelihoods={loss: DESCRIPTIONS[loss] for loss in losses},
+        likelihoods=dict(zip(metrics.loss, metrics.likelihood)),  # as the evaluation wrote it
         comparable=_table_html(summary_table(metrics, COMPARABLE_TABLE)),
         loglik=_table_html(summary_table(metrics, ll_cols)),
         cost=_table_html(summary_table(metrics, COST_TABLE)),

@@ -3,6 +3,8 @@
 Runs that share a latent size and a seed share their data split, latent draws and
 initialisation seed, so two losses are compared *paired* over (latent size, seed): the test is
 a paired t-test on the differences, the effect size Cohen's d_z = mean(diff) / sd(diff).
+scipy.stats, not TensorFlow Probability: the study-level jobs (tables, plots, report) load no
+TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,11 +13,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
-import tensorflow_probability as tfp
-
-
-def _t(df: int):
-    return tfp.distributions.StudentT(float(df), 0.0, 1.0)
+from scipy import stats
 
 
 def t_interval(values) -> tuple[float, float]:
@@ -23,7 +21,7 @@ def t_interval(values) -> tuple[float, float]:
     v = np.asarray(values, dtype=float)
     if len(v) < 2:
         return float(v.mean()), float(v.mean())
-    half = float(_t(len(v) - 1).quantile(0.975)) * v.std(ddof=1) / np.sqrt(len(v))
+    half = float(stats.t.ppf(0.975, len(v) - 1)) * v.std(ddof=1) / np.sqrt(len(v))
     return float(v.mean() - half), float(v.mean() + half)
 
 
@@ -38,8 +36,7 @@ def paired_test(diff) -> dict:
     sd = d.std(ddof=1)
     out["ci_low"], out["ci_high"] = t_interval(d)
     if sd > 0:
-        t = d.mean() / (sd / np.sqrt(n))
-        out["p_value"] = float(2 * _t(n - 1).survival_function(abs(t)))
+        out["p_value"] = float(stats.ttest_1samp(d, 0.0).pvalue)
         out["effect_size_dz"] = float(d.mean() / sd)
     else:  # identical differences: no noise at all
         out["p_value"] = 1.0 if d.mean() == 0 else 0.0

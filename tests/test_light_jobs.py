@@ -1,0 +1,17 @@
+"""The study-level jobs (tables, plots, report) run without TensorFlow: ~0.7 GB and seconds of
+start-up each would otherwise go to a framework they do not use."""
+
+import subprocess
+import sys
+
+HEAVY = ("tensorflow", "tensorflow_probability", "keras", "tf_keras")
+
+
+def test_study_level_modules_do_not_import_tensorflow():
+    code = ("import sys; import vaestudy.jobs, vaestudy.aggregate, vaestudy.stats, "
+            "vaestudy.plots, vaestudy.findings, vaestudy.report, vaestudy.costs, "
+            "vaestudy.mathdoc, vaestudy.progress, vaestudy.files, vaestudy.provenance; "
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stdout
