@@ -6,7 +6,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: study test test-all lint report clean-study
+.PHONY: study test test-all lint report
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -45,10 +45,8 @@ def train_classifier(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.
     """Fit with Adam and a learning rate that decays from 1e-3 by 0.6 per epoch, one seeded
     shuffle per epoch. The classifier is a measuring tool, not the object of study.
 
-    A plain loop on the calling thread, like the VAE's training, instead of Keras ``fit``:
-    ``fit`` feeds batches through tf.data's own threads, and beside another job on a busy
-    machine the hand-offs left this job's core idle for 40 % of its time (measured: 244 CPU
-    seconds in 420 s of wall time within the default study; 0.99 CPU per second this way).
+    A plain loop on the calling thread, like the VAE's training, instead of Keras ``fit``,
+    whose tf.data threads left this job's core idle beside another job (docs/performance.md).
     """
     model = make_classifier(seed)
     steps = -(-len(x) // batch_size)
