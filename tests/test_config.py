@@ -35,3 +35,34 @@ def test_run_config_is_immutable():
     cfg = RunConfig(loss="mse", latent_dim=2, seed=1)
     with pytest.raises(AttributeError):
         cfg.loss = "bce"
+
+
+def _schema(root):
+    import yaml
+
+    return yaml.safe_load((root / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def test_config_objects_agree_with_the_schema(root):
+    """The JSON schema is the config's contract; the typed objects must have exactly its keys
+    and defaults, and refuse the values just below its minimums."""
+    import dataclasses
+
+    from vaestudy.config import SECTIONS, ClassifierConfig
+
+    props = _schema(root)["properties"]
+    for name, cls in {**SECTIONS, "classifier": ClassifierConfig}.items():
+        schema = props[name]["properties"]
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        assert set(schema) == set(fields), name
+        obj = cls()
+        for key, spec in schema.items():
+            default = getattr(obj, key)
+            if key == "representation":
+                assert default == {k: v["default"] for k, v in spec["properties"].items()}
+                continue
+            assert (list(default) if isinstance(default, tuple) else default) == spec["default"], \
+                f"{name}.{key}"
+            if "minimum" in spec and spec.get("type") == "integer":
+                with pytest.raises(ConfigError):
+                    cls(**{key: spec["minimum"] - 1})

@@ -71,6 +71,8 @@ class DataConfig:
         _check(0 < self.validation_size < 60000, "data.validation_size", self.validation_size,
                "1..59999")
         _check(self.train_subset >= 0, "data.train_subset", self.train_subset, ">= 0")
+        for key in ("split_seed", "eval_binarization_seed"):
+            _check(getattr(self, key) >= 0, f"data.{key}", getattr(self, key), ">= 0")
         _check(self.test_subset >= 0, "data.test_subset", self.test_subset, ">= 0")
 
 
@@ -144,11 +146,13 @@ class EvaluationConfig:
     seed: int = 4321
 
     def __post_init__(self) -> None:
-        for key in ("elbo_samples", "batch_size", "iwae_samples", "n_generated", "knn_k",
-                    "knn_train_images"):
+        for key in ("elbo_samples", "batch_size", "iwae_samples", "knn_k", "knn_train_images"):
             _check(getattr(self, key) >= 1, f"evaluation.{key}", getattr(self, key), ">= 1")
+        _check(self.n_generated >= 2, "evaluation.n_generated", self.n_generated,
+               ">= 2 (the Fréchet distance needs a covariance)")
         _check(self.iwae_images >= 0, "evaluation.iwae_images", self.iwae_images,
                ">= 0 (0 = every test image)")
+        _check(self.seed >= 0, "evaluation.seed", self.seed, ">= 0")
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,11 @@ class FiguresConfig:
     n_reconstructions: int = 10
     manifold_size: int = 20
 
+    def __post_init__(self) -> None:
+        _check(self.latent_seed >= 0, "figures.latent_seed", self.latent_seed, ">= 0")
+        for key, low in (("grid_size", 1), ("n_reconstructions", 1), ("manifold_size", 2)):
+            _check(getattr(self, key) >= low, f"figures.{key}", getattr(self, key), f">= {low}")
+
 
 @dataclass(frozen=True)
 class ClassifierConfig:
@@ -170,6 +179,7 @@ class ClassifierConfig:
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "classifier.epochs", self.epochs, ">= 1")
+        _check(self.seed >= 0, "classifier.seed", self.seed, ">= 0")
 
 
 @dataclass(frozen=True)
