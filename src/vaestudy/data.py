@@ -91,7 +91,7 @@ def read_idx(directory: Path, name: str, verify: bool = True) -> np.ndarray:
     path = Path(directory) / f"{name}.gz"
     if not path.exists():
         raise DataError(
-            f"{path}: missing. Run the workflow (rule prepare_data fetches it) or copy the "
+            f"{path}: missing. Run the workflow (its rule prepare_data downloads it) or copy the "
             f"official MNIST files into {directory}."
         )
     raw = _decompress(path)
