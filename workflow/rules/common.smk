@@ -59,16 +59,13 @@ def limit_local_memory():
     ``--resources mem_mb=N`` is given, the total of the running jobs' ``mem_mb`` (each rule's
     measured peak plus a margin) is capped at 90 % of the physical memory. Without the cap,
     ``--cores 8`` ran 8 evaluations at once (22.6 GB measured on a 24 GB machine)."""
-    if not workflow.local_exec or workflow.remote_exec:
-        return None
-    if "mem_mb" in workflow.resource_settings.resources:
-        return workflow.resource_settings.resources["mem_mb"]
-    physical_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
-    workflow.register_resource("mem_mb", int(0.9 * physical_mb))
-    return int(0.9 * physical_mb)
+    local = workflow.local_exec and not workflow.remote_exec
+    if local and "mem_mb" not in workflow.resource_settings.resources:
+        physical_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+        workflow.register_resource("mem_mb", int(0.9 * physical_mb))
 
 
-LOCAL_MEM_MB = limit_local_memory()
+limit_local_memory()
 # Paths that belong to the workflow resolve against it, not against the working directory.
 DATA = os.path.join(ROOT, config["data"]["dir"])
 # One run of the grid; wildcards are readable path parts: loss~bce/latent~16/seed~0.
