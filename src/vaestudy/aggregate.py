@@ -26,9 +26,9 @@ COMPARABLE = {
 
 
 def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Path | str]) -> pd.DataFrame:
-    """One row per evaluated (trained) run: its evaluation JSON joined with the training summary JSON
-    in the same run folder (scalar values only; per-dimension lists and the settings stay in
-    each run's metrics.json)."""
+    """One row per evaluated (trained) run: its evaluation JSON joined with the training
+    summary JSON in the same run folder (scalar values only; per-dimension lists and the
+    settings stay in each run's metrics.json)."""
     summaries = {Path(p).parent: p for p in train_files}
     rows = []
     for metrics in map(Path, metric_files):
@@ -39,7 +39,8 @@ def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Pa
     return table[KEYS + [c for c in table.columns if c not in KEYS]].sort_values(KEYS)
 
 
-def collect_runs(train_files: Iterable[Path | str], config_files: Iterable[Path | str]) -> pd.DataFrame:
+def collect_runs(train_files: Iterable[Path | str],
+                 config_files: Iterable[Path | str]) -> pd.DataFrame:
     """One row per run of the grid with its training status (``trained`` or ``diverged``),
     where a diverged run stopped, and the code it was trained with."""
     rows = []

@@ -218,10 +218,7 @@ class RunConfig:
         and the fingerprint of its checkpoint. Evaluation and figure settings are recorded by
         the outputs of those rules."""
         full = self.to_dict()
-        full.pop("evaluation")
-        full["figures"] = {k: full["figures"][k] for k in EPOCH_SAMPLE_KEYS}
-        full["data"].pop("test_subset")
-        return full
+        return {k: full[k] for k in ("loss", "latent_dim", "seed")} | train_settings(full)
 
     def save(self, path: Path | str) -> None:
         """Write :meth:`training_dict` as JSON (read back by :func:`load_run_config`)."""

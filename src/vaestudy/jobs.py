@@ -76,28 +76,28 @@ def _write_trained(result, out: dict, threads: int) -> None:
     for name, model in (("encoder", result.encoder), ("decoder", result.decoder)):
         with atomic_path(model_dir / f"{name}.keras") as tmp:
             model.save(tmp)
-    _write_history(out["history"], result.history)
-    with atomic_path(out["epoch_samples"]) as tmp:
-        np.save(tmp, result.epoch_samples)
-    write_json(out["summary"], {"status": "trained", "train_seconds": result.seconds,
-                                "sigma": result.sigma, "epochs_run": int(len(result.history)),
-                                "best_epoch": result.best_epoch, "threads": threads,
-                                "train_code": code_version()})
+    _write_run(out, result.history, result.epoch_samples, threads, status="trained",
+               train_seconds=result.seconds, sigma=result.sigma, best_epoch=result.best_epoch)
 
 
 def _write_diverged(err, out: dict, threads: int) -> None:
     """The result of a diverged run: where it diverged, its last finite losses and the
     epochs it finished; no models (the model folder stays empty)."""
     Path(out["model"]).mkdir(parents=True, exist_ok=True)
-    _write_history(out["history"], err.history)
+    samples = np.stack(err.samples) if err.samples else np.zeros((0, 0, 28, 28), np.uint8)
+    _write_run(out, err.history, samples, threads, status="diverged",
+               diverged_at={"epoch": err.epoch, "step": err.step},
+               last_finite_losses=err.last_finite, message=str(err), best_epoch=None,
+               sigma=None)
+
+
+def _write_run(out: dict, history, epoch_samples: np.ndarray, threads: int, **summary) -> None:
+    """The outputs every finished training writes: history, per-epoch samples and the
+    summary (``summary`` plus epochs, threads and the code version)."""
+    _write_history(out["history"], history)
     with atomic_path(out["epoch_samples"]) as tmp:
-        np.save(tmp, np.stack(err.samples) if err.samples
-                else np.zeros((0, 0, 28, 28), np.uint8))
-    write_json(out["summary"], {"status": "diverged", "diverged_at": {"epoch": err.epoch,
-                                                                      "step": err.step},
-                                "last_finite_losses": err.last_finite, "message": str(err),
-                                "epochs_run": int(len(err.history)), "best_epoch": None,
-                                "sigma": None, "threads": threads,
+        np.save(tmp, epoch_samples)
+    write_json(out["summary"], {**summary, "epochs_run": int(len(history)), "threads": threads,
                                 "train_code": code_version()})
 
 

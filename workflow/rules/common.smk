@@ -69,7 +69,8 @@ limit_local_memory()
 # Paths that belong to the workflow resolve against it, not against the working directory.
 DATA = os.path.join(ROOT, config["data"]["dir"])
 # One run of the grid; wildcards are readable path parts: loss~bce/latent~16/seed~0.
-RUN = f"{OUT}/runs/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}"
+RUN_KEY = "loss~{loss}/latent~{latent}/seed~{seed}"
+RUN = f"{OUT}/runs/{RUN_KEY}"
 GRID = dict(
     loss=config["study"]["losses"],
     latent=config["study"]["latent_dims"],
@@ -138,7 +139,8 @@ def side_by_side_samples(wildcards):
 
 def run_images(wildcards):
     """Per-run pictures of the trained runs for the report."""
-    return [f for name in RUN_PICTURES for f in for_trained_runs(name)]
+    runs = trained_runs()
+    return [run_file(name, r) for name in RUN_PICTURES for r in runs]
 
 
 def study_benchmarks(wildcards):
@@ -149,13 +151,15 @@ def study_benchmarks(wildcards):
         f"{b}/{name}.tsv"
         for name in ("prepare_data", "theory_check", "train_classifier", "aggregate", "plots")
     ]
-    files += expand(f"{b}/train/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv", **GRID)
+    files += expand(f"{b}/train/{RUN_KEY}.tsv", **GRID)
+    trained = trained_runs()
     files += [
-        f"{b}/{rule}/loss~{r['loss']}/latent~{r['latent']}/seed~{r['seed']}.tsv"
-        for r in trained_runs()
+        f"{b}/{rule}/{RUN_KEY.format(**r)}.tsv"
+        for r in trained
         for rule in ("evaluate", "run_figures")
     ]
-    files += expand(f"{b}/side_by_side/latent~{{latent}}.tsv", latent=GRID["latent"])
+    latents = sorted({r["latent"] for r in trained})  # side_by_side runs for these only
+    files += expand(f"{b}/side_by_side/latent~{{latent}}.tsv", latent=latents)
     return files
 
 
