@@ -163,3 +163,138 @@ def test_theory_check_script_writes_csv_then_fails(root, tmp_path, monkeypatch):
     assert [r["identity"] for r in rows] == ["good", "bad"]
     assert list(rows[0]) == ["identity", "max_abs_error", "tolerance", "passed"]
     assert rows[1]["passed"] == "False"
+
+
+# ---------------------------------------------------------------- planted bugs
+def _orig(module, name):
+    return getattr(module, name)
+
+
+def _mutants():
+    """(name, check function, [(module, attribute, replacement factory)], failing records):
+    one planted bug per check record; each must fail the records named (substrings) and no
+    other record of its check function."""
+    from vaestudy import likelihoods, loglik, model, theory_data
+
+    lik = likelihoods.likelihood
+
+    def family_bug(family, fn):
+        return lambda f, logits, sigma=1.0: fn(logits, sigma) if f == family else lik(
+            f, logits, sigma)
+
+    kl_d, kl_g, lg = theory.kl_discrete, theory.kl_gaussian, theory.LinearGaussian
+    ell, evidence = lg.expected_log_lik, lg.log_evidence
+    iw, lr = theory.iwae_bound, theory._log_ratio
+    return [
+        ("KL offset", theory.check_discrete_kl,
+         [(theory, "kl_discrete", lambda p, q: kl_d(p, q) + 1e-3)], ["KL(p||p) = 0", "log 2"]),
+        ("KL direction", theory.check_discrete_kl,
+         [(theory, "kl_discrete", lambda p, q: kl_d(q, p))], ["log 2"]),
+        ("KL sign", theory.check_discrete_kl,
+         [(theory, "kl_discrete", lambda p, q: -kl_d(p, q))],
+         ["KL(p||q) >= 0", "1 - sum", "Pinsker", "log 2"]),
+        ("Gaussian KL direction", theory.check_gaussian_kl,
+         [(theory, "kl_gaussian", lambda mp, sp, mq, sq: kl_g(mq, sq, mp, sp))],
+         ["TFP", "quadrature", "Monte Carlo"]),
+        ("log-ratio sign", theory.check_gaussian_kl,
+         [(theory, "_log_ratio", lambda *a: -lr(*a))], ["quadrature", "Monte Carlo"]),
+        ("expected log-likelihood without the trace", theory.check_linear_gaussian,
+         [(lg, "expected_log_lik", lambda self, x, m, S: ell(self, x, m, 0 * S))],
+         ["eq. 2", "B <= log p", "B = log p(x) for q", "eq. 3: E_q", "eq. 3: B =",
+          "IWAE K=1 on"]),
+        ("KL of Gaussians reversed", theory.check_linear_gaussian,
+         [(theory, "kl_mvn", lambda m0, s0, m1, s1: theory_kl_mvn(m1, s1, m0, s0))],
+         ["eq. 2", "B = log p(x) for q", "eq. 3: E_q", "kl_mvn", "eq. 3: B =",
+          "IWAE K=1 on"]),
+        ("IWAE log sum, not log mean", theory.check_linear_gaussian,
+         [(theory, "iwae_bound", lambda lw: iw(lw) + np.log(lw.shape[-1]))],
+         ["<= log p(x) [excess", "for q = p(z|x), every"]),
+        ("IWAE minus log K twice", theory.check_linear_gaussian,
+         [(theory, "iwae_bound", lambda lw: iw(lw) - np.log(lw.shape[-1]))],
+         ["non-decreasing", "gap log p(x)", "for q = p(z|x), every"]),
+        ("IWAE is the ELBO for every K", theory.check_linear_gaussian,
+         [(theory, "iwae_bound", lambda lw: lw.mean(-1))], ["gap log p(x)"]),
+        ("IWAE offset", theory.check_linear_gaussian,
+         [(theory, "iwae_bound", lambda lw: iw(lw) + 0.2)],
+         ["<= log p(x) [excess", "IWAE K=1 on", "gap log p(x)", "for q = p(z|x), every"]),
+        ("evidence off by 0.5 nats", theory.check_linear_gaussian,
+         [(lg, "log_evidence", lambda self, x: evidence(self, x) + 0.5)],
+         ["eq. 2", "B = log p(x) for q", "gap log p(x)", "for q = p(z|x), every"]),
+        ("diagonal KL without -1", theory.check_vae_code,
+         [(theory, "kl_diag_standard_normal",
+           lambda m, lv: theory_kl_diag(m, lv) + 0.5 * np.shape(m)[-1])], ["TFP KL(model"]),
+        ("reparameterization with the variance", theory.check_vae_code,
+         [(model, "reparameterize", lambda m, lv, eps: m + tf_exp(lv) * eps)],
+         ["reparameterize"]),
+        ("bce with flipped logits", theory.check_vae_code,
+         [(likelihoods, "likelihood", family_bug("bce", lambda lo, s: lik("bce", -lo)))],
+         ["bce:"]),
+        ("mse with sigma as variance", theory.check_vae_code,
+         [(likelihoods, "likelihood", family_bug("mse", lambda lo, s: lik("mse", lo, s**0.5)))],
+         ["mse:"]),
+        ("dequantization without log 256", theory_data.check_dequantization,
+         [(theory_data, "LOG_LEVELS", 0.0)], ["log P(i) >=", "equality"]),
+        ("bits/dim without D log 256", theory_data.check_dequantization,
+         [(loglik, "bits_per_dim", lambda lp, dims=784: float(-np.mean(lp) / (dims * np.log(2))))],
+         ["bits/dim"]),
+        ("continuous Bernoulli normaliser without the 2", theory_data.check_grayscale_likelihoods,
+         [(theory_data, "cbern_log_norm", lambda lam: theory_cbern(lam) - np.log(2))],
+         ["int_0^1", "cbern: log_prob"]),
+        ("cbern as an unnormalised Bernoulli", theory_data.check_grayscale_likelihoods,
+         [(likelihoods, "likelihood", family_bug("cbern", lambda lo, s: lik("bce", lo)))],
+         ["cbern: log_prob"]),
+        ("learned sigma as a variance", theory_data.check_grayscale_likelihoods,
+         [(likelihoods, "likelihood", family_bug("gauss-learned",
+                                                 lambda lo, s: lik("mse", lo, s**0.5)))],
+         ["gauss-learned"]),
+    ]
+
+
+def theory_kl_mvn(*a):
+    return _ORIGINALS["kl_mvn"](*a)
+
+
+def theory_kl_diag(*a):
+    return _ORIGINALS["kl_diag"](*a)
+
+
+def theory_cbern(lam):
+    return _ORIGINALS["cbern"](lam)
+
+
+def tf_exp(x):
+    import tensorflow as tf
+
+    return tf.exp(x)
+
+
+def _originals():
+    from vaestudy import theory_data
+
+    return {"kl_mvn": theory.kl_mvn, "kl_diag": theory.kl_diag_standard_normal,
+            "cbern": theory_data.cbern_log_norm}
+
+
+_ORIGINALS = _originals()
+MUTANTS = _mutants()
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_each_check_fails_on_its_planted_bug(mutant, monkeypatch):
+    """Every record of every check is the target of at least one planted bug (test below),
+    and each bug fails exactly the records it should, no other record of its check."""
+    _name, check, patches, expected = mutant
+    clean = {r["identity"] for r in check(np.random.default_rng(7))}
+    for module, attr, value in patches:
+        monkeypatch.setattr(module, attr, value)
+    failed = {r["identity"] for r in check(np.random.default_rng(7)) if not r["passed"]}
+    want = {i for i in clean if any(e in i for e in expected)}
+    assert len(want) == len(expected), (expected, clean)  # each substring names one record
+    assert failed == want
+
+
+def test_every_check_record_has_a_planted_bug(records):
+    expected = [e for m in MUTANTS for e in m[3]]
+    untargeted = [r["identity"] for r in records
+                  if not any(e in r["identity"] for e in expected)]
+    assert not untargeted

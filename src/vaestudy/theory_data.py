@@ -1,0 +1,112 @@
+"""Numerical checks of the identities of grayscale data derived in ``docs/theory.md``,
+Section 7: the dequantization bound, the bits/dim conversion, the continuous Bernoulli
+normaliser and the optimum of a learned Gaussian scale. Records as in :mod:`vaestudy.theory`.
+
+Why: the gray losses (``cbern``, ``gauss-learned``) are scored in nats of a density on
+dequantized images and in bits/dim of the 8-bit images; each step from one to the other is an
+identity or an inequality that the code must get right.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from vaestudy.theory import _record
+
+LEVELS = 256  # 8-bit pixels
+LOG_LEVELS = math.log(LEVELS)
+
+
+def _bin_quadrature(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes u [n] in (0, 1) and weights [n] (summing to 1): E_u f(u)."""
+    t, w = np.polynomial.legendre.leggauss(n)
+    return (t + 1) / 2, w / 2
+
+
+def cbern_log_norm(lam: np.ndarray) -> np.ndarray:
+    """log C(lambda) of the continuous Bernoulli: C = 2 artanh(1 - 2 lambda) / (1 - 2 lambda),
+    and its limit 2 at lambda = 1/2 (a Taylor series near it, where the ratio is 0/0)."""
+    lam = np.asarray(lam, dtype=float)
+    a = 1 - 2 * lam
+    near = np.abs(a) < 1e-4
+    safe = np.where(near, 0.5, a)
+    exact = np.log(2 * np.arctanh(safe) / safe)
+    return np.where(near, math.log(2) + a**2 / 3, exact)  # artanh(a)/a = 1 + a^2/3 + ...
+
+
+def check_dequantization(rng: np.random.Generator, pixels: int = 784) -> list[dict]:
+    """Uniform dequantization and bits/dim (``vaestudy.loglik.bits_per_dim``): for densities
+    p on [0, 1] (Beta laws) and every 8-bit level i, log P(i) >= E_u log p((i + u)/256) -
+    log 256 with P(i) the density's mass on the bin; equality for a density constant on each
+    bin; and for such a density on a 784-pixel image, bits_per_dim of its log-density equals
+    -log2 P(image) / 784 exactly."""
+    from vaestudy.loglik import bits_per_dim
+
+    u, w = _bin_quadrature()
+    edges = np.arange(LEVELS + 1) / LEVELS
+    worst = 0.0
+    for a, b in ((2.0, 5.0), (1.5, 1.5), (8.0, 2.0), (1.0, 1.0), (30.0, 30.0)):
+        law = stats.beta(a, b)
+        # P(i) [256] from whichever tail is smaller (no cancellation of 1 - tiny)
+        mass = np.where(edges[:-1] < 0.5, np.diff(law.cdf(edges)), -np.diff(law.sf(edges)))
+        x = (np.arange(LEVELS)[:, None] + u[None, :]) / LEVELS  # [256, n] inside each bin
+        mean_log = law.logpdf(x) @ w  # E_u log p((i + u) / 256)
+        ok = mass > 1e-200  # bins of no mass (float underflow far in a tail) bound nothing
+        worst = max(worst, float(np.max(mean_log[ok] - LOG_LEVELS - np.log(mass[ok]))))
+    pmf = rng.dirichlet(np.full(LEVELS, 0.5), size=pixels)  # [D, 256]: one law per pixel
+    image = rng.integers(0, LEVELS, pixels)
+    p_bins = pmf[np.arange(pixels), image]
+    log_density = np.log(LEVELS * p_bins)  # the density is 256 P(i) on bin i
+    equality = float(np.max(np.abs(log_density - LOG_LEVELS - np.log(p_bins))))
+    bits = bits_per_dim(np.array([log_density.sum()]), dims=pixels)
+    exact_bits = -np.log2(p_bins).sum() / pixels
+    return [
+        _record("dequantization: log P(i) >= E_u log p((i+u)/256) - log 256, 256 levels x 5 "
+                "Beta densities [violation]", max(worst, 0.0), 1e-9),
+        _record("dequantization: equality for a density constant on each bin", equality, 1e-12),
+        _record("bits/dim: bits_per_dim(log p) = -log2 P(image) / 784 for a bin-constant "
+                "density", abs(bits - exact_bits), 1e-9),
+    ]
+
+
+def check_grayscale_likelihoods(rng: np.random.Generator) -> list[dict]:
+    """The continuous Bernoulli normaliser integrates to one and matches the study's
+    ``cbern`` likelihood; the learned Gaussian scale's optimum is sigma^2 = E[SSE] / D (the
+    derivative of the study's ``gauss-learned`` loss in log sigma vanishes there)."""
+    import tensorflow as tf
+
+    from vaestudy.likelihoods import likelihood
+
+    lam = np.concatenate([[1e-4, 0.01, 0.3, 0.49999, 0.5, 0.50001, 0.7, 0.99, 1 - 1e-4],
+                          rng.uniform(0.001, 0.999, 40)])
+    t, w = np.polynomial.legendre.leggauss(200)
+    x = (t + 1) / 2
+    dens = np.exp(cbern_log_norm(lam)[:, None] + x * np.log(lam)[:, None]
+                  + (1 - x) * np.log1p(-lam)[:, None])
+    integral = dens @ (w / 2)
+    logits = rng.uniform(-5, 5, (3, 28, 28, 1))
+    xg = rng.uniform(size=logits.shape)
+    lam_img = 1 / (1 + np.exp(-logits))
+    ours = likelihood("cbern", tf.constant(logits)).log_prob(xg).numpy()
+    formula = (xg * np.log(lam_img) + (1 - xg) * np.log1p(-lam_img)
+               + cbern_log_norm(lam_img)).sum(axis=(1, 2, 3))
+    # the learned scale: -log p(x|z) = SSE / (2 sigma^2) + (D/2) log(2 pi sigma^2) per image
+    xs = rng.uniform(size=(8, 28, 28, 1))
+    means = rng.uniform(-2, 2, xs.shape)
+    sse = ((xs - 1 / (1 + np.exp(-means))) ** 2).sum(axis=(1, 2, 3))
+    log_sigma = tf.Variable(0.5 * math.log(sse.mean() / 784), dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        nll = -tf.reduce_mean(likelihood("gauss-learned", tf.constant(means),
+                                         tf.exp(log_sigma)).log_prob(xs))
+    grad = float(tape.gradient(nll, log_sigma)) / 784  # d/d log sigma, per pixel
+    return [
+        _record("continuous Bernoulli: C(lambda) int_0^1 lambda^x (1-lambda)^(1-x) dx = 1, "
+                f"{len(lam)} lambdas incl. 1/2", np.max(np.abs(integral - 1)), 1e-10),
+        _record("cbern: log_prob = sum x log lambda + (1-x) log(1-lambda) + log C(lambda) "
+                "(per image)", np.max(np.abs(ours - formula)), 1e-6),
+        _record("gauss-learned: d(-log p)/d log sigma = 0 at sigma^2 = E[SSE]/D [per pixel]",
+                abs(grad), 1e-9),
+    ]
