@@ -16,11 +16,18 @@ def test_defaults_and_round_trip(tmp_path):
     "config, loss, latent, seed, message",
     [
         ({"training": {"epoch": 3}}, "bce", 2, 0, r"unknown key\(s\) \['epoch'\] in 'training'"),
-        ({}, "l1", 2, 0, "'loss' = 'l1' is invalid; allowed: bce, mse"),
+        ({}, "l1", 2, 0, "unknown loss 'l1': built-in losses are .*define others under "
+                         "'loss_variants'"),
+        ({"loss_variants": {"mse": {"family": "mse", "sigma": 2}}}, "mse", 2, 0,
+         r"loss_variants \['mse'\] redefine built-in losses"),
+        ({"loss_variants": {"m2": {"family": "mse", "scale": 2}}}, "m2", 2, 0,
+         r"family mse takes settings \['sigma'\]"),
+        ({"loss_variants": {"m2": {"family": "mse", "sigma": -1}}}, "m2", 2, 0,
+         "sigma must be > 0"),
+        ({"loss_variants": {"m2": {"family": "l2"}}}, "m2", 2, 0, "'family' must be one of"),
         ({}, "bce", 0, 0, "'latent_dim' = 0 is invalid"),
         ({"training": {"epochs": 0}}, "bce", 2, 0, "'training.epochs' = 0"),
         ({"data": {"binarization": "otsu"}}, "bce", 2, 0, "'data.binarization' = 'otsu'"),
-        ({"likelihood": {"mse_sigma": -1}}, "mse", 2, 0, "'likelihood.mse_sigma' = -1"),
         ({"model": {"encoder_filters": [8]}}, "bce", 2, 0, "'model.encoder_filters'"),
         ({"training": {"precision": "float16"}}, "bce", 2, 0,
          "'training.precision' = 'float16' is invalid; allowed: float32, mixed_bfloat16"),
@@ -32,9 +39,38 @@ def test_bad_config_names_the_key(config, loss, latent, seed, message):
 
 
 def test_run_config_is_immutable():
-    cfg = RunConfig(loss="mse", latent_dim=2, seed=1)
+    cfg = run_config({}, "mse", 2, 1)
     with pytest.raises(AttributeError):
         cfg.loss = "bce"
+    with pytest.raises(ConfigError, match="'loss' = 'bce' is invalid"):
+        RunConfig(loss="bce", latent_dim=2, seed=1, likelihood=cfg.likelihood)
+
+
+def test_loss_variants_resolve_and_are_saved_with_the_run(tmp_path):
+    """A named variant carries its family's settings; the run's config.json holds it
+    resolved, so the saved run reads back without the study's loss_variants."""
+    config = {"loss_variants": {"mse-sigma0.1": {"family": "mse", "sigma": 0.1},
+                                "bce-gray": {"family": "bce", "data": "gray"}}}
+    cfg = run_config(config, "mse-sigma0.1", 16, 0)
+    assert (cfg.likelihood.family, cfg.likelihood.sigma) == ("mse", 0.1)
+    assert cfg.likelihood.beta == pytest.approx(0.02) and cfg.binarization == "dynamic"
+    cfg.save(tmp_path / "config.json")
+    assert load_run_config(tmp_path / "config.json") == cfg
+    assert run_config(config, "bce-gray", 2, 0).binarization == "dequantized"
+    mean = run_config({}, "mse-mean", 2, 0).likelihood
+    assert mean.beta == pytest.approx(784) and "β = 784" in mean.describe()
+    assert run_config({}, "gauss-learned", 2, 0).likelihood.settings == {"min_log_sigma": -6.0}
+
+
+def test_train_settings_of_a_loss_ignore_other_losses_variants():
+    """Changing one variant's sigma re-trains that variant's runs only (the rule's params)."""
+    from vaestudy.config import train_settings
+
+    base = {"data": {"test_subset": 0}, "model": {}, "training": {}, "figures":
+            {"latent_seed": 1, "grid_size": 8}, "loss_variants": {"a": {"family": "mse"}}}
+    other = {**base, "loss_variants": {"a": {"family": "mse", "sigma": 0.5}}}
+    assert train_settings(base, "bce") == train_settings(other, "bce")
+    assert train_settings(base, "a") != train_settings(other, "a")
 
 
 def _schema(root):
@@ -58,11 +94,21 @@ def test_config_objects_agree_with_the_schema(root):
         obj = cls()
         for key, spec in schema.items():
             default = getattr(obj, key)
-            if key == "representation":
-                assert default == {k: v["default"] for k, v in spec["properties"].items()}
-                continue
             assert (list(default) if isinstance(default, tuple) else default) == spec["default"], \
                 f"{name}.{key}"
             if "minimum" in spec and spec.get("type") == "integer":
                 with pytest.raises(ConfigError):
                     cls(**{key: spec["minimum"] - 1})
+
+
+def test_schema_names_the_registry_families(root):
+    """The loss registry is the one home of the families: the schema's enum follows it."""
+    from vaestudy.losses import FAMILIES, NAME
+
+    props = _schema(root)["properties"]
+    variant = props["loss_variants"]["additionalProperties"]["properties"]
+    assert variant["family"]["enum"] == list(FAMILIES)
+    settings = {k for f in FAMILIES.values() for k in f.settings}
+    assert set(variant) == {"family", "data"} | settings
+    assert props["study"]["properties"]["losses"]["items"]["pattern"] == NAME.pattern
+    assert props["loss_variants"]["propertyNames"]["pattern"] == NAME.pattern

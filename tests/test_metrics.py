@@ -7,7 +7,7 @@ import pytest
 from vaestudy import latent
 from vaestudy.classifier import class_histogram, frechet_distance
 from vaestudy.findings import collapse_sentence, findings
-from vaestudy.stats import paired_comparisons, paired_test
+from vaestudy.stats import holm, paired_comparisons, paired_test
 
 
 def test_frechet_distance_of_gaussians():
@@ -52,6 +52,18 @@ def test_paired_test_known_values():
     assert np.isnan(paired_test([1.0])["p_value"])
 
 
+def test_a_difference_without_spread_has_no_p_value():
+    """Active units 16 vs 0 in every seed: no t-test exists; the p-value is not 0."""
+    out = paired_test([16.0, 16.0, 16.0])
+    assert np.isnan(out["p_value"]) and out["sd_diff"] == 0 and out["mean_diff"] == 16
+
+
+def test_holm_adjustment_known_values():
+    adjusted = holm([0.01, 0.04, 0.03, np.nan, 0.005])  # m = 4 tests: NaN is not one
+    np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06, np.nan, 0.02])
+    assert holm([0.3, 0.2])[0] == pytest.approx(0.4)  # 2 x 0.2 = 0.4 carried up (monotone)
+
+
 def _metrics():
     rows = []
     for loss, fid in (("bce", 10.0), ("mse", 30.0)):
@@ -61,6 +73,8 @@ def _metrics():
                              "fid_classifier": fid + seed + latent_dim / 10,
                              "recon_mse": 0.05, "recon_accuracy": 0.9, "knn_accuracy": 0.8,
                              "active_units": latent_dim, "posterior_collapse": "none",
+                             "family": loss, "beta": 2.0 if loss == "mse" else np.nan,
+                             "sigma": 1.0 if loss == "mse" else np.nan, "test_kl": 20.0,
                              "test_log_px": -100.0 - seed, "log_px_data": "x",
                              "iwae_samples": 10, "iwae_images": 5, "bits_per_dim": np.nan,
                              "binarization": "dynamic"})
@@ -72,8 +86,12 @@ def test_paired_comparisons_and_generated_findings():
     comp = paired_comparisons(metrics, ["fid_classifier", "recon_accuracy"])
     fid = comp[comp.metric == "fid_classifier"].iloc[0]
     assert (fid.loss_a, fid.loss_b, fid.n_pairs, fid.mean_diff) == ("bce", "mse", 6, -20.0)
+    # FID differs by exactly -20 in every pair up to float rounding: no spread, no p = 1e-82
+    assert fid.sd_diff == 0 and np.isnan(fid.p_value) and np.isnan(fid.p_holm)
     text = findings(metrics, comp)
     assert "best Fréchet distance" in text["samples"][0] and "<b>bce</b>" in text["samples"][0]
+    assert "indistinguishable" not in text["samples"][0]
+    assert "the same difference in every one of the 6 pairs (no spread" in text["samples"][2]
     assert any("IWAE paper" in line for line in text["likelihood"])
     assert collapse_sentence(metrics).startswith("No run shows posterior collapse")
 
@@ -83,3 +101,50 @@ def test_one_loss_has_no_pairs_but_a_table():
     comp = paired_comparisons(metrics[metrics.loss == "bce"], ["fid_classifier"])
     assert comp.empty and "p_value" in comp.columns
     assert findings(metrics[metrics.loss == "bce"], comp)["samples"]
+
+
+PERMUTATIONS = [(0, 1, 2), (1, 2, 0), (2, 0, 1), (0, 2, 1), (1, 0, 2)]
+
+
+def _sweep(noise=1.0):
+    """bce and four Gaussian losses at latent 16, 3 seeds: KL falls and collapse grows with
+    beta; mse-sigma0.3 matches bce up to seed noise."""
+    spec = {"bce": (None, 25.0, 16, 0.020, 40.0), "mse-mean": (784.0, 0.0, 0, 0.065, 200.0),
+            "mse": (2.0, 8.0, 5, 0.045, 90.0), "mse-sigma0.3": (0.18, 25.0, 16, 0.021, 41.0),
+            "mse-sigma0.1": (0.02, 60.0, 16, 0.010, 55.0)}
+    rows = []
+    for i, (loss, (beta, kl, active, mse, fid)) in enumerate(spec.items()):
+        for seed in range(3):
+            e = (-1.0, 0.2, 0.8)[PERMUTATIONS[i][seed]]  # noise that differs between losses
+            rows.append({"loss": loss, "latent_dim": 16, "seed": seed,
+                         "family": "bce" if beta is None else "mse", "beta": beta,
+                         "sigma": np.nan if beta is None else np.sqrt(beta / 2),
+                         "test_kl": kl + noise * e * (kl > 0), "active_units": active,
+                         "recon_mse": mse + 1e-3 * noise * e, "fid_classifier": fid + noise * e,
+                         "knn_accuracy": 0.9})
+    return pd.DataFrame(rows)
+
+
+def test_what_changes_follows_sigma_and_finds_the_bce_like_loss():
+    from vaestudy.findings import what_changes
+
+    lines = what_changes(_sweep())
+    assert "mse-mean (σ = 19.8, β = 784) → mse (σ = 1, β = 2) → mse-sigma0.3" in lines[0]
+    kl_line = next(line for line in lines if line.startswith("KL per image"))
+    assert kl_line.startswith("KL per image (nats): 0 ± 0 → 8 ± ")  # order of falling beta
+    assert any("mse-mean, β = 784): KL 0 ± 0 nats per image, every unit inactive: posterior "
+               "collapse" in line for line in lines)
+    closest = lines[-1]
+    assert closest.startswith("Closest to bce: <b>mse-sigma0.3</b> (β = 0.18), "
+                              "indistinguishable from bce in KL per image")
+    assert "different in" not in closest  # identical active units: no difference claimed
+
+
+def test_best_is_only_claimed_where_the_paired_test_separates():
+    from vaestudy.findings import best_per_latent
+
+    line = best_per_latent(_sweep(), "fid_classifier")[0]
+    assert "<b>bce</b> and mse-sigma0.3 are indistinguishable at 3 seed(s)" in line
+    clear = _sweep()[lambda m: m.loss.isin(["bce", "mse"])]
+    assert "best Fréchet distance of samples (classifier features) with <b>bce</b>" in \
+        best_per_latent(clear, "fid_classifier")[0]

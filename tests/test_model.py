@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from vaestudy.config import LikelihoodConfig, ModelConfig
+from vaestudy.config import ModelConfig
+from vaestudy.losses import resolve
 from vaestudy.likelihoods import Scale, elbo_terms, likelihood
 from vaestudy.model import (latent_grid_draws, make_decoder, make_encoder, reparameterize,
                             split_moments)
@@ -110,14 +111,15 @@ def test_continuous_bernoulli_is_normalised_on_the_unit_interval():
 
 
 def test_learned_scale_has_a_soft_floor_and_round_trips():
-    cfg = LikelihoodConfig(min_log_sigma=-3.0)
-    scale = Scale("gauss-learned", cfg)
+    variants = {"soft": {"family": "gauss-learned", "min_log_sigma": -3.0},
+                "half": {"family": "mse", "sigma": 0.5}}
+    scale = Scale(resolve("soft", variants))
     assert scale.trainable_variables and float(scale()) > np.exp(-3.0)
     scale.raw.assign(-50.0)
     assert float(scale()) == pytest.approx(np.exp(-3.0), rel=1e-6)
     scale.set_sigma(0.2)
     assert float(scale()) == pytest.approx(0.2, rel=1e-5)
-    fixed = Scale("mse", LikelihoodConfig(mse_sigma=0.5))
+    fixed = Scale(resolve("half", variants))
     assert not fixed.trainable_variables and float(fixed()) == pytest.approx(0.5)
 
 
@@ -125,7 +127,7 @@ def test_likelihood_is_a_tfp_distribution_over_images():
     dist = likelihood("bce", tf.zeros((4, 28, 28, 1)))
     assert isinstance(dist, tfp.distributions.Distribution)
     assert dist.event_shape == (28, 28, 1) and dist.batch_shape == (4,)
-    with pytest.raises(ValueError, match="unknown loss"):
+    with pytest.raises(ValueError, match="unknown likelihood family 'l1'"):
         likelihood("l1", tf.zeros((1, 28, 28, 1)))
 
 

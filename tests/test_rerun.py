@@ -63,8 +63,18 @@ def test_training_change_retrains_every_run(root, tiny_study):
     assert planned_jobs(root, tiny_study, cfg) == {"train": RUNS, **STUDY}
 
 
+def test_a_variant_change_retrains_that_variant_only(root, tiny_study):
+    """sigma of mse-sigma0.3 is a setting of that loss: its 2 runs re-train, the other 6
+    (and the variants the study does not run) are untouched."""
+    cfg = override(tiny_study, "variant",
+                   loss_variants={"mse-sigma0.3": {"family": "mse", "sigma": 0.2},
+                                  "unused": {"family": "mse", "sigma": 5.0}})
+    assert planned_jobs(root, tiny_study, cfg) == {"train": 2, **STUDY}
+
+
 @pytest.mark.parametrize("grid, new_runs", [("seeds=0,1", RUNS), ("latent_dims=2,4,8", LOSSES),
-                                            ("losses=bce,mse", 0)])
+                                            ("losses=bce,mse-sigma0.3", 0),
+                                            ("losses=bce,mse-mean", 2)])
 def test_grid_change_on_the_command_line_adds_only_new_runs(root, tiny_study, grid, new_runs):
     planned = planned_jobs(root, tiny_study, config=(grid,))
     assert planned.get("train", 0) == new_runs and "evaluate" not in planned
@@ -85,12 +95,12 @@ def test_runs_record_the_settings_and_code_they_came_from(tiny_study):
 
 @pytest.fixture(scope="module")
 def diverging_study(root, tmp_path_factory):
-    """bce and mse at latent 2, with an mse scale so small (sigma^2 underflows to 0 in
-    float32) that the mse run's first loss is infinite."""
+    """bce and a Gaussian loss at latent 2 whose scale is so small (sigma^2 underflows to 0
+    in float32) that its first loss is infinite."""
     out = tmp_path_factory.mktemp("diverging")
     cfg = write_config(out / "override.yaml", output_dir=str(out / "results"),
-                       study={"losses": ["bce", "mse"], "latent_dims": [2], "seeds": [0]},
-                       likelihood={"mse_sigma": 1.0e-30})
+                       study={"losses": ["bce", "mse-tiny"], "latent_dims": [2], "seeds": [0]},
+                       loss_variants={"mse-tiny": {"family": "mse", "sigma": 1.0e-30}})
     result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
                        str(cfg), cwd=out)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -99,15 +109,15 @@ def diverging_study(root, tmp_path_factory):
 
 def test_a_diverged_run_is_a_reported_result(diverging_study):
     runs = pd.read_csv(diverging_study / "runs.csv").set_index("loss")
-    assert runs.loc["mse", "status"] == "diverged" and runs.loc["bce", "status"] == "trained"
-    assert runs.loc["mse", "diverged_epoch"] == 1 and runs.loc["mse", "diverged_step"] == 0
+    assert runs.loc["mse-tiny", "status"] == "diverged" and runs.loc["bce", "status"] == "trained"
+    assert runs.loc["mse-tiny", "diverged_epoch"] == 1 and runs.loc["mse-tiny", "diverged_step"] == 0
     assert list(pd.read_csv(diverging_study / "metrics.csv").loss) == ["bce"]
-    mse = diverging_study / "runs" / "loss~mse" / "latent~2" / "seed~0"
+    mse = diverging_study / "runs" / "loss~mse-tiny" / "latent~2" / "seed~0"
     assert not list((mse / "model").glob("*.keras")) and not (mse / "samples.png").exists()
     assert (diverging_study / "runs/loss~bce/latent~2/seed~0/samples.png").exists()
     html = (diverging_study / "report.html").read_text()
     assert "1 of 2 runs diverged" in html and "at epoch 1,\nstep 0" in html
-    log = (diverging_study / "logs/train/loss~mse/latent~2/seed~0.log").read_text()
+    log = (diverging_study / "logs/train/loss~mse-tiny/latent~2/seed~0.log").read_text()
     assert "ERROR diverged: non-finite loss" in log
 
 
@@ -117,9 +127,9 @@ def test_progress_of_finished_studies(root, tiny_study, diverging_study, capsys)
     table = progress_table(tiny_study)
     assert len(table) == RUNS and set(table.state) == {"evaluated"}
     assert (table.epoch == 1).all() and (table["of"] == 1).all() and (table.eta_s == 0).all()
-    grid = {"losses": ["bce", "mse"], "latent_dims": [2, 16], "seeds": [0]}
+    grid = {"losses": ["bce", "mse-tiny"], "latent_dims": [2, 16], "seeds": [0]}
     states = progress_table(diverging_study, grid).set_index(["loss", "latent"]).state
-    assert states.to_dict() == {("bce", 2): "evaluated", ("mse", 2): "diverged",
-                                ("bce", 16): "pending", ("mse", 16): "pending"}
+    assert states.to_dict() == {("bce", 2): "evaluated", ("mse-tiny", 2): "diverged",
+                                ("bce", 16): "pending", ("mse-tiny", 16): "pending"}
     assert main([str(diverging_study)]) == 0
     assert "diverged" in capsys.readouterr().out

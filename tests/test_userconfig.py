@@ -22,9 +22,10 @@ def test_grid_short_form_moves_into_study_as_typed_lists(schema):
 
 def test_yaml11_number_strings_become_numbers_where_the_schema_wants_them(schema):
     config = normalize({"training": {"learning_rate": "1e-4", "epochs": "6"},
-                        "likelihood": {"mse_sigma": "1.0e-30"}}, schema)
+                        "loss_variants": {"tiny": {"family": "mse", "sigma": "1.0e-30"}}},
+                       schema)
     assert config["training"] == {"learning_rate": 1e-4, "epochs": 6}
-    assert config["likelihood"]["mse_sigma"] == 1e-30
+    assert config["loss_variants"]["tiny"]["sigma"] == 1e-30  # in a named variant too
 
 
 @pytest.mark.parametrize("value, kind, expected", [

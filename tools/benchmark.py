@@ -257,7 +257,7 @@ def run_project_loop(args, cfg, data, name, bf16=False, xla=False, sync=True) ->
     )
 
     encoder, decoder = build(args, cfg, bf16)
-    scale = Scale(cfg.loss, cfg.likelihood)
+    scale = Scale(cfg.likelihood)
     optimizer = keras.optimizers.Adam(learning_rate=cfg.training.learning_rate)
     step = make_train_step(encoder, decoder, scale, optimizer, cfg,
                            tf.random.Generator.from_seed(cfg.seed), jit_compile=xla)
@@ -312,7 +312,7 @@ def run_keras_fit(args, cfg, data, name, jit_compile) -> dict:
     from vaestudy.train import _epoch_images
 
     encoder, decoder = build(args, cfg, bf16=False)
-    scale = Scale(cfg.loss, cfg.likelihood)
+    scale = Scale(cfg.likelihood)
 
     class FitVAE(keras.Model):
         def __init__(self):
@@ -327,7 +327,7 @@ def run_keras_fit(args, cfg, data, name, jit_compile) -> dict:
             x = keras.utils.unpack_x_y_sample_weight(data)[0]
             eps = keras.random.normal([tf.shape(x)[0], cfg.latent_dim], seed=self.seeds)
             with tf.GradientTape() as tape:
-                terms = elbo_terms(self.encoder, self.decoder, x, cfg.loss, eps, scale())
+                terms = elbo_terms(self.encoder, self.decoder, x, cfg.likelihood.family, eps, scale())
                 loss = tf.reduce_mean(terms.neg_elbo)
             variables = self.trainable_variables
             self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))

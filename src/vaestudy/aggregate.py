@@ -32,8 +32,9 @@ def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Pa
     summaries = {Path(p).parent: p for p in train_files}
     rows = []
     for metrics in map(Path, metric_files):
-        row = json.loads(metrics.read_text())
-        row.update(json.loads(Path(summaries[metrics.parent]).read_text()))
+        # the evaluation's values win: the summary's scale is 1 for non-Gaussian losses
+        row = json.loads(Path(summaries[metrics.parent]).read_text())
+        row.update(json.loads(metrics.read_text()))
         rows.append({k: v for k, v in row.items() if not isinstance(v, (list, dict))})
     table = pd.DataFrame(rows)
     return table[KEYS + [c for c in table.columns if c not in KEYS]].sort_values(KEYS)

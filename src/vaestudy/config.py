@@ -13,15 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LOSSES = ("bce", "mse", "cbern", "gauss-learned")
+from vaestudy import losses
+from vaestudy.losses import LossSpec
+
 BINARIZATIONS = ("static", "dynamic", "none")
-REPRESENTATIONS = ("binary", "gray")
 PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies (vaestudy.model)
-#: Which data each loss sees by default: binarized for the Bernoulli likelihood and for the
-#: fixed-sigma Gaussian (so that bce vs mse compares losses on the same data), grayscale for
-#: the likelihoods made for continuous data.
-DEFAULT_REPRESENTATION = {"bce": "binary", "mse": "binary", "cbern": "gray",
-                          "gauss-learned": "gray"}
 
 
 class ConfigError(ValueError):
@@ -47,14 +43,13 @@ def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where MNIST lives, how it is split, and which data each loss sees: ``representation``
-    maps a loss to ``binary`` (binarized with ``binarization``) or ``gray`` ([0, 1])."""
+    """Where MNIST lives, how it is split, and how the losses on binary data binarize it
+    (a loss's data representation is part of the loss: :mod:`vaestudy.losses`)."""
 
     dir: str = "resources/mnist"
     validation_size: int = 5000
     split_seed: int = 0
     binarization: str = "dynamic"
-    representation: dict = field(default_factory=lambda: dict(DEFAULT_REPRESENTATION))
     eval_binarization_seed: int = 1234
     train_subset: int = 0  # 0 = the whole training split
     test_subset: int = 0  # 0 = the whole test set
@@ -62,12 +57,6 @@ class DataConfig:
     def __post_init__(self) -> None:
         _check(self.binarization in BINARIZATIONS, "data.binarization", self.binarization,
                ", ".join(BINARIZATIONS))
-        object.__setattr__(self, "representation",
-                           {**DEFAULT_REPRESENTATION, **dict(self.representation)})
-        for loss, rep in self.representation.items():
-            _check(loss in LOSSES, "data.representation", loss, ", ".join(LOSSES))
-            _check(rep in REPRESENTATIONS, f"data.representation.{loss}", rep,
-                   ", ".join(REPRESENTATIONS))
         _check(0 < self.validation_size < 60000, "data.validation_size", self.validation_size,
                "1..59999")
         _check(self.train_subset >= 0, "data.train_subset", self.train_subset, ">= 0")
@@ -93,19 +82,6 @@ class ModelConfig:
                    "two positive integers (two stride-2 layers take 28x28 to 7x7)")
         _check(self.decoder_dense_channels > 0, "model.decoder_dense_channels",
                self.decoder_dense_channels, "> 0")
-
-
-@dataclass(frozen=True)
-class LikelihoodConfig:
-    """Parameters of the likelihoods p(x|z): ``mse_sigma`` is the fixed Gaussian scale of
-    ``mse``; ``min_log_sigma`` the soft lower bound of the learned log-scale of
-    ``gauss-learned`` (without it the density on constant background pixels diverges)."""
-
-    mse_sigma: float = 1.0
-    min_log_sigma: float = -6.0
-
-    def __post_init__(self) -> None:
-        _check(self.mse_sigma > 0, "likelihood.mse_sigma", self.mse_sigma, "> 0")
 
 
 @dataclass(frozen=True)
@@ -184,20 +160,22 @@ class ClassifierConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything one training run depends on: its grid point plus the shared settings."""
+    """Everything one training run depends on: its grid point (``loss`` names a variant,
+    ``likelihood`` is that variant resolved) plus the shared settings."""
 
     loss: str
     latent_dim: int
     seed: int
+    likelihood: LossSpec
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     figures: FiguresConfig = field(default_factory=FiguresConfig)
 
     def __post_init__(self) -> None:
-        _check(self.loss in LOSSES, "loss", self.loss, ", ".join(LOSSES))
+        _check(self.loss == self.likelihood.name, "loss", self.loss,
+               f"the name of its likelihood {self.likelihood.name!r}")
         _check(isinstance(self.latent_dim, int) and self.latent_dim >= 1, "latent_dim",
                self.latent_dim, "integer >= 1")
         _check(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed,
@@ -205,9 +183,9 @@ class RunConfig:
 
     @property
     def binarization(self) -> str:
-        """The binarization of this run's data: ``none`` for a ``gray`` representation."""
-        binary = self.data.representation[self.loss] == "binary"
-        return self.data.binarization if binary else "none"
+        """How this run's images are made from the 8-bit MNIST pixels: the study's
+        binarization for a loss on binary data, ``dequantized`` ((i + u) / 256) for gray."""
+        return self.data.binarization if self.likelihood.data == "binary" else "dequantized"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
@@ -218,7 +196,8 @@ class RunConfig:
         and the fingerprint of its checkpoint. Evaluation and figure settings are recorded by
         the outputs of those rules."""
         full = self.to_dict()
-        return {k: full[k] for k in ("loss", "latent_dim", "seed")} | train_settings(full)
+        return ({k: full[k] for k in ("loss", "latent_dim", "seed")}
+                | _training_sections(full, full["likelihood"]))
 
     def save(self, path: Path | str) -> None:
         """Write :meth:`training_dict` as JSON (read back by :func:`load_run_config`)."""
@@ -228,7 +207,6 @@ class RunConfig:
 SECTIONS = {
     "data": DataConfig,
     "model": ModelConfig,
-    "likelihood": LikelihoodConfig,
     "training": TrainingConfig,
     "evaluation": EvaluationConfig,
     "figures": FiguresConfig,
@@ -240,13 +218,18 @@ SECTIONS = {
 EPOCH_SAMPLE_KEYS = ("latent_seed", "grid_size")
 
 
-def train_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """Exactly the settings a training run reads (the ``train`` rule's params: a change to
-    any of them re-trains, a change to anything else does not). The test subset is left out:
-    training never sees the test set."""
+def train_settings(config: dict[str, Any], loss: str) -> dict[str, Any]:
+    """Exactly the settings a training run of ``loss`` reads (the ``train`` rule's params: a
+    change to any of them re-trains, a change to anything else, another loss's variant
+    included, does not). The test subset is left out: training never sees the test set."""
+    spec = losses.resolve(loss, config.get("loss_variants"))
+    return _training_sections(config, dataclasses.asdict(spec))
+
+
+def _training_sections(config: dict[str, Any], likelihood: dict[str, Any]) -> dict[str, Any]:
     data = {k: v for k, v in config["data"].items() if k != "test_subset"}
     figures = {k: config["figures"][k] for k in EPOCH_SAMPLE_KEYS}
-    return {"data": data, "model": config["model"], "likelihood": config["likelihood"],
+    return {"data": data, "model": config["model"], "likelihood": likelihood,
             "training": config["training"], "figures": figures}
 
 
@@ -286,9 +269,17 @@ def with_settings(cfg: RunConfig, evaluation: dict | None = None, figures: dict 
 
 
 def run_config(config: dict[str, Any], loss: str, latent_dim: int, seed: int) -> RunConfig:
-    """The RunConfig of one grid point from the workflow's (already validated) config dict."""
+    """The RunConfig of one grid point from the workflow's (already validated) config dict,
+    whose ``loss_variants`` define the loss, or from a run's saved settings, whose
+    ``likelihood`` holds it resolved (:func:`train_settings`, config.json)."""
     sections = {name: _build(cls, config.get(name), name) for name, cls in SECTIONS.items()}
-    return RunConfig(loss=loss, latent_dim=int(latent_dim), seed=int(seed), **sections)
+    try:
+        spec = (losses.from_saved(loss, config["likelihood"]) if "likelihood" in config
+                else losses.resolve(loss, config.get("loss_variants")))
+    except losses.LossError as err:
+        raise ConfigError(str(err)) from None
+    return RunConfig(loss=loss, latent_dim=int(latent_dim), seed=int(seed), likelihood=spec,
+                     **sections)
 
 
 def classifier_config(config: dict[str, Any]) -> ClassifierConfig:

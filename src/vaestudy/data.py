@@ -48,7 +48,7 @@ class DataError(RuntimeError):
 class Split:
     """Images as float32 in [0, 1] with shape [N, 28, 28, 1]; labels as uint8 [N].
     ``x_train`` and the ``*_gray`` arrays are grayscale; ``x_val`` and ``x_test`` are in the
-    run's representation (binarized once with a fixed seed, or grayscale)."""
+    run's representation (binarized or dequantized once with a fixed seed)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -176,21 +176,29 @@ def split_train_val(
 
 
 def binarize(x: np.ndarray, scheme: str, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Binarize grayscale images in [0, 1].
+    """Make a run's images from grayscale images x = i / 255 in [0, 1] (i the 8-bit pixel).
 
     ``static``: threshold at 0.5 (TensorFlow CVAE tutorial). ``dynamic``: one Bernoulli draw
     per pixel with the gray level as probability (the log-likelihood literature's convention;
-    a fresh draw each epoch for training). ``none``: grayscale unchanged.
+    a fresh draw each epoch for training). ``dequantized``: (i + u) / 256 with u ~ U[0, 1)
+    per pixel, the continuous data of the grayscale densities (a fresh draw each epoch for
+    training, like ``dynamic``). ``none``: grayscale unchanged.
     """
     if scheme == "none":
         return x
+    if scheme == "dequantized":
+        if rng is None:
+            raise ValueError("dequantization needs a numpy random Generator")
+        i = np.round(x * 255.0)
+        return ((i + rng.random(x.shape, dtype=np.float32)) / 256.0).astype(np.float32)
     if scheme == "static":
         return (x > 0.5).astype(np.float32)
     if scheme == "dynamic":
         if rng is None:
             raise ValueError("dynamic binarization needs a numpy random Generator")
         return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
-    raise ValueError(f"unknown binarization {scheme!r}; allowed: static, dynamic, none")
+    raise ValueError(f"unknown binarization {scheme!r}; allowed: static, dynamic, "
+                     f"dequantized, none")
 
 
 def _to_float(images: np.ndarray) -> np.ndarray:

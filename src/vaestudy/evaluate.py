@@ -18,8 +18,9 @@ from vaestudy import classifier as clf
 from vaestudy import latent
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize
-from vaestudy.likelihoods import DESCRIPTIONS, Scale
-from vaestudy.loglik import bits_per_dim, dequantize, iwae_estimate, make_log_weights
+from vaestudy.likelihoods import Scale
+from vaestudy.losses import LossSpec
+from vaestudy.loglik import bits_per_dim, iwae_estimate, make_log_weights
 from vaestudy.model import latent_grid_draws, split_moments
 from vaestudy.train import decode_mean, evaluate_elbo, make_eval_step
 
@@ -59,23 +60,30 @@ def pixel_errors(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
 
 def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) -> dict:
     """Importance-weighted log p(x) (K = ``iwae_samples``) on the first ``iwae_images`` test
-    images: binarized images for binary data (nats), dequantized 8-bit images for grayscale
-    data (nats of a density, and bits/dim of the discrete images)."""
+    images, the same images as the test ELBO: binarized images for binary data (nats),
+    dequantized 8-bit images for grayscale data (nats of a density, and bits/dim of the
+    discrete images)."""
     ev = cfg.evaluation
     n = ev.iwae_images or len(data.x_test)
-    gray = cfg.binarization == "none"
-    x = (dequantize(np.round(data.x_test_gray[:n] * 255).astype(np.uint8), ev.seed) if gray
-         else data.x_test[:n])
+    gray = cfg.binarization == "dequantized"
+    x = data.x_test[:n]
     t0 = time.perf_counter()
-    log_w = make_log_weights(encoder, decoder, cfg.loss, cfg.latent_dim, sigma)
+    log_w = make_log_weights(encoder, decoder, cfg.likelihood.family, cfg.latent_dim, sigma)
     est = iwae_estimate(log_w, x, ev.iwae_samples, cfg.latent_dim, ev.seed)
     out = {"test_log_px": float(est["log_px"].mean()), "test_elbo_same_draws":
            float(est["elbo"].mean()), "iwae_gap": float((est["log_px"] - est["elbo"]).mean()),
            "iwae_samples": ev.iwae_samples, "iwae_images": int(len(x)),
-           "log_px_data": "dequantized 8-bit grayscale" if gray else f"{cfg.binarization}-binarized",
+           "log_px_data": data_description(cfg.binarization),
            "bits_per_dim": bits_per_dim(est["log_px"]) if gray else None}
     out["iwae_seconds"] = time.perf_counter() - t0
     return out
+
+
+def data_description(binarization: str) -> str:
+    """The images a run's ELBO and log p(x) are measured on, in words for the tables."""
+    return {"dequantized": "dequantized 8-bit grayscale (i + u)/256",
+            "none": "grayscale i/255, not binarized"}.get(binarization,
+                                                          f"{binarization}-binarized")
 
 
 def sample_quality(decoder, model: keras.Model, recon: np.ndarray, cfg: RunConfig,
@@ -108,12 +116,20 @@ def latent_metrics(encoder, cfg: RunConfig, data: Split) -> dict:
                                                 mean, data.y_test, ev.knn_k)}
 
 
+def gaussian_scale(spec: LossSpec, sigma: float) -> dict:
+    """sigma of a Gaussian likelihood (fixed, or learned: the value training ended with) and
+    its KL weight beta = 2 sigma^2 relative to the summed squared error; None otherwise."""
+    if spec.family not in ("mse", "gauss-learned"):
+        return {"sigma": None, "beta": None}
+    return {"sigma": sigma, "beta": 2 * sigma**2}
+
+
 def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
              model: keras.Model) -> dict:
     """All test metrics of one run, with the settings a reader needs to interpret them."""
     t0 = time.perf_counter()
     ev = cfg.evaluation
-    scale = Scale(cfg.loss, cfg.likelihood, value=sigma)
+    scale = Scale(cfg.likelihood, value=sigma)
     eval_step = make_eval_step(encoder, decoder, scale, cfg,
                                tf.random.Generator.from_seed(cfg.seed))
     elbo = evaluate_elbo(eval_step, data.x_test, ev.batch_size, ev.elbo_samples)
@@ -121,7 +137,8 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
     test_feats, _ = clf.features_and_predictions(model, data.x_test_gray)
     metrics = {
         "loss": cfg.loss, "latent_dim": cfg.latent_dim, "seed": cfg.seed,
-        "likelihood": DESCRIPTIONS[cfg.loss], "sigma": sigma if cfg.loss in ("mse", "gauss-learned") else None,
+        "family": cfg.likelihood.family, "likelihood": cfg.likelihood.describe(),
+        "data": cfg.likelihood.data, **gaussian_scale(cfg.likelihood, sigma),
         "test_neg_elbo": elbo["neg_elbo"], "test_recon": elbo["recon"], "test_kl": elbo["kl"],
         **log_likelihood(encoder, decoder, sigma, cfg, data),
         **pixel_errors(recon, data.x_test_gray),

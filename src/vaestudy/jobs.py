@@ -246,11 +246,8 @@ def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str
         images.setdefault((loss, int(latent), int(seed)), {})[path.stem] = str(path)
     first = metrics.iloc[0]
     study = {**config["study"], "training": config["training"],
-             "mse_sigma": config["likelihood"]["mse_sigma"],
              "n_train": int(first.n_train), "n_val": int(first.n_val),
              "test_split": first.split, "binarization": config["data"]["binarization"],
-             "representation": {loss: config["data"]["representation"][loss]
-                                for loss in config["study"]["losses"]},
              "elbo_samples": int(first.elbo_samples), "iwae_samples": int(first.iwae_samples),
              "iwae_images": int(first.iwae_images), "n_generated": int(first.n_generated),
              "knn_k": config["evaluation"]["knn_k"]}

@@ -1,4 +1,5 @@
-"""Likelihoods p(x|z) (the "losses" of the study) and the negative ELBO.
+"""The TFP distributions of the likelihood families p(x|z) and the negative ELBO (what each
+family and loss variant is, its settings and data: :mod:`vaestudy.losses`).
 
 ``bce``  Bernoulli(logits): -log p(x|z) is the binary cross-entropy summed over 784 pixels.
 ``mse``  Normal(mean = sigmoid(logits), scale = sigma) per pixel, sigma fixed:
@@ -24,28 +25,21 @@ from typing import NamedTuple
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from vaestudy.config import LikelihoodConfig
+from vaestudy.losses import FAMILIES, LossSpec
 from vaestudy.model import posterior, prior, reparameterize, split_moments
 
 tfd = tfp.distributions
 
-DESCRIPTIONS = {
-    "bce": "Bernoulli(logits) per pixel: binary cross-entropy summed over 784 pixels",
-    "mse": "Normal(sigmoid(logits), sigma fixed) per pixel: SSE/(2 sigma^2) + constant",
-    "cbern": "Continuous Bernoulli(logits) per pixel: a normalised density on [0, 1]",
-    "gauss-learned": "Normal(sigmoid(logits), sigma learned, shared by all pixels)",
-}
-
-
 class Scale(tf.Module):
     """The scale sigma of the Gaussian likelihoods: fixed (``mse``) or a learned scalar
-    (``gauss-learned``) with log sigma = m + softplus(raw - m), a soft floor at m."""
+    (``gauss-learned``) with log sigma = m + softplus(raw - m), a soft floor at m. Other
+    families carry a constant 1 that they never read."""
 
-    def __init__(self, loss: str, cfg: LikelihoodConfig, value: float | None = None):
+    def __init__(self, spec: LossSpec, value: float | None = None):
         super().__init__(name="scale")
-        self.learned = loss == "gauss-learned"
-        self.floor = cfg.min_log_sigma
-        start = 0.0 if self.learned else math.log(cfg.mse_sigma)
+        self.learned = spec.family == "gauss-learned"
+        self.floor = spec.settings.get("min_log_sigma", 0.0)
+        start = 0.0 if self.learned else math.log(spec.settings.get("sigma", 1.0))
         self.raw = tf.Variable(start, trainable=self.learned, dtype=tf.float32)
         if value is not None:
             self.set_sigma(value)
@@ -63,23 +57,23 @@ class Scale(tf.Module):
         self.raw.assign(log_s)
 
 
-def likelihood(loss: str, logits: tf.Tensor, sigma=1.0) -> tfd.Distribution:
-    """p(x|z) for decoder outputs ``logits`` [B, 28, 28, 1], event shape [28, 28, 1].
-    ``sigma`` (a float or a scalar tensor) is used by the Gaussian likelihoods only."""
-    if loss == "bce":
+def likelihood(family: str, logits: tf.Tensor, sigma=1.0) -> tfd.Distribution:
+    """p(x|z) of a family for decoder outputs ``logits`` [B, 28, 28, 1], event shape [28, 28,
+    1]. ``sigma`` (a float or a scalar tensor) is used by the Gaussian families only."""
+    if family == "bce":
         pixel = tfd.Bernoulli(logits=logits, dtype=logits.dtype)
-    elif loss in ("mse", "gauss-learned"):
+    elif family in ("mse", "gauss-learned"):
         pixel = tfd.Normal(loc=tf.sigmoid(logits), scale=tf.cast(sigma, logits.dtype))
-    elif loss == "cbern":
+    elif family == "cbern":
         pixel = tfd.ContinuousBernoulli(logits=logits, dtype=logits.dtype)
     else:
-        raise ValueError(f"unknown loss {loss!r}; allowed: {sorted(DESCRIPTIONS)}")
+        raise ValueError(f"unknown likelihood family {family!r}; allowed: {sorted(FAMILIES)}")
     return tfd.Independent(pixel, reinterpreted_batch_ndims=3)
 
 
-def pixel_mean(loss: str, logits: tf.Tensor) -> tf.Tensor:
+def pixel_mean(family: str, logits: tf.Tensor) -> tf.Tensor:
     """E[x|z] [B, 28, 28] in [0, 1]: what the figures show and the pixel metrics compare."""
-    return tf.clip_by_value(likelihood(loss, logits).mean()[..., 0], 0.0, 1.0)
+    return tf.clip_by_value(likelihood(family, logits).mean()[..., 0], 0.0, 1.0)
 
 
 class ElboTerms(NamedTuple):
@@ -97,7 +91,7 @@ def elbo_terms(
     encoder: tf.keras.Model,
     decoder: tf.keras.Model,
     x: tf.Tensor,
-    loss: str,
+    family: str,
     eps: tf.Tensor,
     sigma=1.0,
 ) -> ElboTerms:
@@ -105,6 +99,6 @@ def elbo_terms(
     28, 1], with noise eps [B, L]. The KL is analytic (TFP's Gaussian-Gaussian KL)."""
     mean, logvar = split_moments(encoder(x))  # [B, L] each
     z = reparameterize(mean, logvar, eps)  # [B, L]
-    recon = -likelihood(loss, decoder(z), sigma).log_prob(x)  # [B]
+    recon = -likelihood(family, decoder(z), sigma).log_prob(x)  # [B]
     kl = tfd.kl_divergence(posterior(mean, logvar), prior(mean.shape[-1]))  # [B]
     return ElboTerms(recon=recon, kl=kl)

@@ -17,7 +17,7 @@ from vaestudy.likelihoods import likelihood
 from vaestudy.model import posterior, prior, reparameterize, split_moments
 
 
-def make_log_weights(encoder, decoder, loss: str, latent_dim: int, sigma=1.0):
+def make_log_weights(encoder, decoder, family: str, latent_dim: int, sigma=1.0):
     """Compile log w [c, B] for images x [B, 28, 28, 1] and noise eps [c, B, L]."""
     p_z = prior(latent_dim)
 
@@ -29,7 +29,7 @@ def make_log_weights(encoder, decoder, loss: str, latent_dim: int, sigma=1.0):
         c, b = tf.shape(eps)[0], tf.shape(eps)[1]
         logits = decoder(tf.reshape(z, [c * b, latent_dim]), training=False)  # [c*B, 28, 28, 1]
         x_rep = tf.reshape(tf.broadcast_to(x, [c, b, 28, 28, 1]), [c * b, 28, 28, 1])
-        log_px = tf.reshape(likelihood(loss, logits, sigma).log_prob(x_rep), [c, b])
+        log_px = tf.reshape(likelihood(family, logits, sigma).log_prob(x_rep), [c, b])
         return log_px + p_z.log_prob(z) - posterior(mean, logvar).log_prob(z)  # [c, B]
 
     return log_weights
@@ -61,15 +61,9 @@ def iwae_estimate(log_weights, x: np.ndarray, k: int, latent_dim: int, seed: int
     return {"log_px": np.concatenate(out_lp), "elbo": np.concatenate(out_elbo)}
 
 
-def dequantize(x_uint8: np.ndarray, seed: int) -> np.ndarray:
-    """Uniform dequantization (x + u) / 256, u ~ U[0, 1): turns 8-bit images into continuous
-    data whose density lower-bounds the discrete probability: log P(x) >= E_u log p((x+u)/256)
-    - D log 256."""
-    u = np.random.default_rng(seed).random(x_uint8.shape, dtype=np.float32)
-    return (x_uint8.astype(np.float32) + u) / 256.0
-
-
 def bits_per_dim(log_px_density: np.ndarray, dims: int = 784) -> float:
-    """Bits per dimension of 8-bit data from a density on dequantized [0, 1] data:
-    -(log p(x) - D log 256) / (D log 2)."""
+    """Bits per dimension of 8-bit data from a density on dequantized [0, 1] data
+    ((i + u) / 256, :func:`vaestudy.data.binarize`): the discrete probability satisfies
+    log P(i) >= E_u log p((i + u) / 256) - D log 256, so -(log p - D log 256) / (D log 2)
+    bounds the bits per dimension from above (docs/theory.md)."""
     return float(-(np.mean(log_px_density) - dims * math.log(256)) / (dims * math.log(2)))

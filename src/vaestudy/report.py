@@ -107,6 +107,9 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         latents=sorted(set(metrics.latent_dim)),
         first_seed=min(metrics.seed),
         likelihoods=dict(zip(metrics.loss, metrics.likelihood)),  # as the evaluation wrote it
+        data_per_loss=dict(zip(metrics.loss, metrics.log_px_data)),
+        betas={r.loss: r.beta for r in metrics.drop_duplicates("loss").itertuples()
+               if r.family == "mse"},
         comparable=_table_html(summary_table(metrics, COMPARABLE_TABLE)),
         loglik=_table_html(summary_table(metrics, ll_cols)),
         cost=_table_html(summary_table(metrics, COST_TABLE)),

@@ -3,6 +3,8 @@
 Runs that share a latent size and a seed share their data split, latent draws and
 initialisation seed, so two losses are compared *paired* over (latent size, seed): the test is
 a paired t-test on the differences, the effect size Cohen's d_z = mean(diff) / sd(diff).
+The tests of one metric (every pair of losses) are one family: their p-values are corrected
+with Holm's step-down method (``p_holm``), which holds the family-wise error rate at 5%.
 scipy.stats, not TensorFlow Probability: the study-level jobs (tables, plots, report) load no
 TensorFlow.
 """
@@ -26,21 +28,36 @@ def t_interval(values) -> tuple[float, float]:
 
 
 def paired_test(diff) -> dict:
-    """Paired t-test of mean(diff) = 0: n, mean difference, 95% CI, two-sided p, d_z."""
+    """Paired t-test of mean(diff) = 0: n, mean difference, 95% CI, two-sided p, d_z. A
+    difference with no spread (the same in every pair, e.g. active units 16 vs 0) has no
+    t-test: its p-value is NaN, not 0 (``sd_diff`` = 0 says why); a spread below 1e-9 of the
+    differences is float rounding and counts as none."""
     d = np.asarray(diff, dtype=float)
     n = len(d)
-    out = {"n_pairs": n, "mean_diff": float(d.mean()) if n else np.nan, "ci_low": np.nan, "ci_high": np.nan,
-           "p_value": np.nan, "effect_size_dz": np.nan}
+    out = {"n_pairs": n, "mean_diff": float(d.mean()) if n else np.nan, "sd_diff": np.nan,
+           "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "effect_size_dz": np.nan}
     if n < 2:
         return out
-    sd = d.std(ddof=1)
+    sd = float(d.std(ddof=1))
+    sd = out["sd_diff"] = 0.0 if sd <= 1e-9 * np.max(np.abs(d)) else sd  # rounding, not spread
     out["ci_low"], out["ci_high"] = t_interval(d)
     if sd > 0:
         t = d.mean() / (sd / np.sqrt(n))
         out["p_value"] = float(2 * stats.t.sf(abs(t), n - 1))
         out["effect_size_dz"] = float(d.mean() / sd)
-    else:  # identical differences: no noise at all
-        out["p_value"] = 1.0 if d.mean() == 0 else 0.0
+    return out
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (NaN stays NaN and is not
+    counted): the i-th smallest of m is multiplied by m - i + 1, then made monotone."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adjusted
     return out
 
 
@@ -55,5 +72,8 @@ def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFram
             pair = wide[col][[a, b]].dropna()
             rows.append({"metric": col, "loss_a": a, "loss_b": b,
                          **paired_test(pair[a] - pair[b])})
-    columns = ["metric", "loss_a", "loss_b", *paired_test([]).keys()]
-    return pd.DataFrame(rows, columns=columns)  # a one-loss study has no pairs: no rows
+    columns = ["metric", "loss_a", "loss_b", *paired_test([]).keys(), "p_holm"]
+    table = pd.DataFrame(rows, columns=columns)  # a one-loss study has no pairs: no rows
+    for _, index in table.groupby("metric").groups.items():  # one family per metric
+        table.loc[index, "p_holm"] = holm(table.loc[index, "p_value"])
+    return table

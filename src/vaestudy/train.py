@@ -66,7 +66,7 @@ def make_train_step(encoder, decoder, scale: Scale, optimizer, cfg: RunConfig,
     def step(x):
         eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])  # [B, L]
         with tf.GradientTape() as tape:
-            terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, scale())
+            terms = elbo_terms(encoder, decoder, x, cfg.likelihood.family, eps, scale())
             loss = tf.reduce_mean(terms.neg_elbo)
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss, tf.reduce_mean(terms.recon), tf.reduce_mean(terms.kl)
@@ -80,7 +80,7 @@ def make_eval_step(encoder, decoder, scale: Scale, cfg: RunConfig, gen: tf.rando
     @tf.function(input_signature=[IMAGE_SPEC])
     def step(x):
         eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])
-        terms = elbo_terms(encoder, decoder, x, cfg.loss, eps, scale())
+        terms = elbo_terms(encoder, decoder, x, cfg.likelihood.family, eps, scale())
         return terms.recon, terms.kl
 
     return step
@@ -101,7 +101,7 @@ def evaluate_elbo(eval_step, x: np.ndarray, batch_size: int, samples: int = 1) -
 
 def decode_mean(decoder, z: tf.Tensor, cfg: RunConfig) -> np.ndarray:
     """Mean of p(x|z) for latents z [N, L] as an array [N, 28, 28] in [0, 1]."""
-    return pixel_mean(cfg.loss, decoder(z, training=False)).numpy()
+    return pixel_mean(cfg.likelihood.family, decoder(z, training=False)).numpy()
 
 
 def _epoch_images(x_train: np.ndarray, cfg: RunConfig, epoch: int) -> np.ndarray:
@@ -141,7 +141,7 @@ def _build(cfg: RunConfig) -> tuple[_Parts, callable]:
     precision = cfg.training.precision
     parts = _Parts(make_encoder(cfg.latent_dim, cfg.model, precision),
                    make_decoder(cfg.latent_dim, cfg.model, precision),
-                   Scale(cfg.loss, cfg.likelihood),
+                   Scale(cfg.likelihood),
                    keras.optimizers.Adam(learning_rate=cfg.training.learning_rate),
                    tf.random.Generator.from_seed(cfg.seed))
     step = make_train_step(parts.encoder, parts.decoder, parts.scale, parts.optimizer, cfg,

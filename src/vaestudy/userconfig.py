@@ -48,8 +48,9 @@ def coerce(value: Any, schema: dict) -> Any:
     if isinstance(value, str) and kind in ("number", "integer"):
         return _number(value.strip(), kind)
     if isinstance(value, dict) and kind == "object":
-        props = schema.get("properties", {})
-        return {k: coerce(v, props[k]) if k in props else v for k, v in value.items()}
+        props, rest = schema.get("properties", {}), schema.get("additionalProperties")
+        return {k: coerce(v, props[k]) if k in props
+                else coerce(v, rest) if isinstance(rest, dict) else v for k, v in value.items()}
     if isinstance(value, list) and kind == "array" and isinstance(schema.get("items"), dict):
         return [coerce(item, schema["items"]) for item in value]
     return value

@@ -1,6 +1,7 @@
 # Shared helpers: config validation, the grid and its paths, what each rule depends on.
 import json
 import os
+import re
 import sys
 
 import yaml
@@ -13,6 +14,7 @@ min_version("9.0")
 ROOT = os.path.abspath(os.path.join(workflow.current_basedir, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 from vaestudy import config as cfg_lib  # noqa: E402
+from vaestudy import losses as loss_lib  # noqa: E402
 from vaestudy.userconfig import normalize  # noqa: E402
 
 SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
@@ -41,6 +43,11 @@ def check_config_and_output_dir():
             f"config 'training.batch_size' = {batch} is larger than the {n_train} training "
             f"images (data.train_subset / data.validation_size); use at most {n_train}."
         )
+    for loss in config["study"]["losses"]:
+        try:
+            loss_lib.resolve(loss, config["loss_variants"])
+        except loss_lib.LossError as err:
+            raise WorkflowError(f"config 'study.losses': {err}") from None
     existing = os.path.abspath(OUT)
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
@@ -83,7 +90,7 @@ RUN_GROUP = "run_{loss}_{latent}_{seed}"
 
 
 wildcard_constraints:
-    loss="|".join(GRID["loss"]),
+    loss="|".join(map(re.escape, GRID["loss"])),
     latent=r"\d+",
     seed=r"\d+",
 

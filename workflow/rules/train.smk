@@ -30,6 +30,6 @@ checkpoint train:
         gpu=RES["gpu"],
     params:
         # exactly what training reads (vaestudy.config.train_settings): a change re-trains
-        settings=cfg_lib.train_settings(config),
+        settings=lambda wc: cfg_lib.train_settings(config, wc.loss),
     script:
         "../scripts/train.py"
