@@ -6,7 +6,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: study test test-all lint report
+.PHONY: study test test-all lint report mutate
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP)
 ## The slow tests too (none are deselected).
 test-all: $(STAMP)
 	$(BIN)/pytest -m ""
+
+## Mutation testing of the core modules: plant one small bug at a time, run their unit tests,
+## print the score and the survivors (about 40 minutes on 2 cores; not part of CI).
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate.py $(MODULES)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -33,6 +33,12 @@ def test_kl_per_dim_and_active_units():
     assert kl[1] == pytest.approx(0.5 * 0.001**2, abs=1e-9)  # the prior: no information
     assert kl[0] == pytest.approx(0.5 * (1 + np.exp(-2) + 2 - 1), rel=0.1)
     assert latent.active_units(mean) == 1
+    # Burda et al.'s threshold 0.01 on the variance across images, exclusive: a variance of
+    # 0.02 is active, 0.01 and 0.005 are not
+    edge = rng.normal(size=(100_000, 1))
+    spread = np.concatenate([s * edge / edge.std() for s in (0.02**0.5, 0.01**0.5, 0.005**0.5)],
+                            axis=1)
+    assert latent.active_units(spread) == 1
     assert [latent.collapse(a, 2) for a in (0, 1, 2)] == ["full", "partial", "none"]
 
 
@@ -131,8 +137,9 @@ def test_what_changes_follows_sigma_and_finds_the_bce_like_loss():
     lines = what_changes(_sweep())
     assert "mse-mean (σ = 19.8, β = 784) → mse (σ = 1, β = 2) → mse-sigma0.3" in lines[0]
     kl_line = next(line for line in lines if line.startswith("KL per image"))
-    assert kl_line.startswith("KL per image (nats): 0 ± 0 → 8 ± ")  # order of falling beta
-    assert any("mse-mean, β = 784): KL 0 ± 0 nats per image, every unit inactive: posterior "
+    assert kl_line.startswith("KL per image (nats): 0 (below 0.0001) → 8 ± ")  # falling beta
+    assert any("mse-mean, β = 784): KL 0 (below 0.0001) nats per image, every unit inactive: "
+               "posterior "
                "collapse" in line for line in lines)
     closest = lines[-1]
     assert closest.startswith("Closest to bce: <b>mse-sigma0.3</b> (β = 0.18), "

@@ -45,6 +45,40 @@ def test_same_seed_gives_the_same_history(tiny_data):
     assert a.equals(b)
 
 
+def test_each_epoch_draws_a_fresh_binarization_and_dequantization(root):
+    """Dynamic binarization and dequantization draw new noise every epoch (the same draw
+    every epoch would be a fixed, static data set), reproducibly for a given seed and epoch."""
+    x = np.full((64, 28, 28, 1), 0.5, np.float32)  # identical images: the order cannot matter
+    for loss, values in (("bce", {0.0, 1.0}), ("cbern", None)):
+        cfg = run_config(TINY, loss, 2, 0)
+        one, two = (train_mod._epoch_images(x, cfg, epoch) for epoch in (1, 2))
+        assert not np.array_equal(one, two)
+        np.testing.assert_array_equal(one, train_mod._epoch_images(x, cfg, 1))
+        if values:
+            assert set(np.unique(one)) == values and 0.45 < one.mean() < 0.55
+        else:  # level 128 of 255 dequantized: inside [128/256, 129/256]
+            assert one.min() >= 128 / 256 and one.max() <= 129 / 256
+
+
+def test_the_best_epoch_is_kept_not_the_last(tiny_data, monkeypatch):
+    """With a validation loss that rises after epoch 1, the run keeps epoch 1's weights: the
+    same as a run of one epoch with the same seed."""
+    cfg1 = run_config({**TINY, "training": {**TINY["training"], "epochs": 1}}, "bce", 2, 3)
+    cfg2 = run_config({**TINY, "training": {**TINY["training"], "epochs": 2}}, "bce", 2, 3)
+    scores = iter([10.0, 20.0, 10.0])  # epoch 1 of the 2-epoch run, epoch 2, the 1-epoch run
+
+    def fake_validation(*args, **kwargs):
+        return {"neg_elbo": next(scores), "recon": 0.0, "kl": 0.0}
+
+    monkeypatch.setattr(train_mod, "evaluate_elbo", fake_validation)
+    two = train_mod.train(cfg2, tiny_data)
+    one = train_mod.train(cfg1, tiny_data)
+    assert two.best_epoch == 1 and list(two.history.epoch) == [1, 2]
+    for a, b in zip(two.encoder.get_weights() + two.decoder.get_weights(),
+                    one.encoder.get_weights() + one.decoder.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_bfloat16_training_learns_is_reproducible_and_saves_float32(tiny_data):
     cfg = run_config({**TINY, "training": {**TINY["training"], "precision": "mixed_bfloat16"}},
                      "bce", 2, 5)

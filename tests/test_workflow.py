@@ -203,9 +203,13 @@ def test_tiny_study_report_is_self_contained(tiny_study):
     assert html.count('src="data:image/gif;base64,') == RUNS
     assert 'src=""' not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
-    for section in ("Study design", "Results", "Samples and reconstructions", "Latent space",
-                    "Theory", "Reproducibility"):
+    for section in ("What changes when the loss changes", "Study design", "Results",
+                    "Samples and reconstructions", "Latent space", "Theory", "Reproducibility"):
         assert section in html
+    assert html.index('id="changes"') < html.index('id="design"')  # the question first
+    # one Gaussian loss only (no sigma sweep), binary and gray losses side by side
+    assert "no &sigma; sweep to describe" in html and 'id="mixed-data"' in html
+    assert "mse-sigma0.3</code> &beta; = 0.18" in html
     # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
     for rule in ("prepare_data", "train", "evaluate", "run_figures", "plots"):
         assert f"<td>{rule}</td>" in html

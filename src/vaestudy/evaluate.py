@@ -70,7 +70,11 @@ def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) 
     t0 = time.perf_counter()
     log_w = make_log_weights(encoder, decoder, cfg.likelihood.family, cfg.latent_dim, sigma)
     est = iwae_estimate(log_w, x, ev.iwae_samples, cfg.latent_dim, ev.seed)
-    out = {"test_log_px": float(est["log_px"].mean()), "test_elbo_same_draws":
+    out = {"test_log_px": float(est["log_px"].mean()),
+           # the standard error over images (the spread of log p(x) across test digits)
+           "test_log_px_se": float(est["log_px"].std(ddof=1) / np.sqrt(len(x))) if len(x) > 1
+           else None,
+           "test_elbo_same_draws":
            float(est["elbo"].mean()), "iwae_gap": float((est["log_px"] - est["elbo"]).mean()),
            "iwae_samples": ev.iwae_samples, "iwae_images": int(len(x)),
            "log_px_data": data_description(cfg.binarization),

@@ -27,9 +27,13 @@ SHORT = {"test_kl": "KL per image (nats)", "active_units": "active units",
 
 
 def _fmt(values) -> str:
+    """Mean ± 95% CI half-width; values indistinguishable from 0 (below 1e-4, e.g. the KL
+    of a collapsed posterior, 1e-7 nats) are written as such, not as float noise."""
     lo, hi = t_interval(values)
-    mean = float(np.mean(values))
-    return f"{mean:.3g}" if len(values) < 2 else f"{mean:.3g} ± {(hi - lo) / 2:.2g}"
+    mean, half = float(np.mean(values)), (hi - lo) / 2
+    if max(abs(lo), abs(hi)) < 1e-4:
+        return "0 (below 0.0001)"
+    return f"{mean:.3g}" if len(values) < 2 else f"{mean:.3g} ± {half:.2g}"
 
 
 def separated(test: dict, p_adjusted: float) -> bool:

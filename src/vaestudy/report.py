@@ -108,6 +108,7 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         first_seed=min(metrics.seed),
         likelihoods=dict(zip(metrics.loss, metrics.likelihood)),  # as the evaluation wrote it
         data_per_loss=dict(zip(metrics.loss, metrics.log_px_data)),
+        mixed_data=metrics.data.nunique() > 1,  # binary and gray losses side by side
         betas={r.loss: r.beta for r in metrics.drop_duplicates("loss").itertuples()
                if r.family == "mse"},
         comparable=_table_html(summary_table(metrics, COMPARABLE_TABLE)),
