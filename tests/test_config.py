@@ -112,3 +112,23 @@ def test_schema_names_the_registry_families(root):
     assert set(variant) == {"family", "data"} | settings
     assert props["study"]["properties"]["losses"]["items"]["pattern"] == NAME.pattern
     assert props["loss_variants"]["propertyNames"]["pattern"] == NAME.pattern
+
+
+def test_loss_registry_refuses_what_the_schema_cannot_see():
+    """Names and saved settings that reach the registry without the workflow's schema (a
+    script, a hand-edited config.json) are errors too; a variant on the other kind of data
+    says so in its description."""
+    from vaestudy import losses
+
+    with pytest.raises(losses.LossError, match="must match"):
+        losses.resolve("Mse", {"Mse": {"family": "mse"}})
+    with pytest.raises(losses.LossError, match="family mse takes settings"):
+        losses.resolve("m", {"m": {"family": "mse", "data": "grey"}})
+    spec = losses.resolve("bce-gray", {"bce-gray": {"family": "bce", "data": "gray"}})
+    assert spec.describe().endswith("; on gray data") and spec.sigma is None
+    assert spec.beta is None and not losses.resolve("bce").describe().endswith("data")
+    saved = {"name": "mse", "family": "mse", "settings": {"sigma": 1.0}, "data": "binary"}
+    assert losses.from_saved("mse", saved) == losses.resolve("mse")
+    for wrong in ({**saved, "name": "bce"}, {**saved, "family": "l2"}):
+        with pytest.raises(losses.LossError, match="does not belong"):
+            losses.from_saved("mse", wrong)

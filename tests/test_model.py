@@ -19,6 +19,27 @@ def test_encoder_decoder_shapes(latent):
     assert dec(tf.zeros((3, latent))).shape == (3, 28, 28, 1)
 
 
+def test_the_architecture_is_the_tensorflow_tutorials():
+    """Layer by layer, the output shapes and parameter counts of the TensorFlow CVAE tutorial
+    (latent 2): kernel 3, strides 2, 2, then 2, 2, 1 in the decoder."""
+    enc, dec = make_encoder(2, ModelConfig()), make_decoder(2, ModelConfig())
+    assert [(tuple(layer.output.shape[1:]), layer.count_params()) for layer in enc.layers] == [
+        ((13, 13, 32), 320), ((6, 6, 64), 18_496), ((2304,), 0), ((4,), 9_220)]
+    assert [(tuple(layer.output.shape[1:]), layer.count_params()) for layer in dec.layers] == [
+        ((1568,), 4_704), ((7, 7, 32), 0), ((14, 14, 64), 18_496), ((28, 28, 32), 18_464),
+        ((28, 28, 1), 289)]
+    assert [layer.activation.__name__ for layer in dec.layers if hasattr(layer, "activation")
+            ] == ["relu", "relu", "relu", "linear"]
+
+
+def test_learned_scale_starts_near_one():
+    """gauss-learned starts at log sigma = m + softplus(0 - m) (sigma ~ 1 for m = -6); the
+    fixed scales are exactly their sigma."""
+    assert float(Scale(resolve("gauss-learned"))()) == pytest.approx(
+        np.exp(-6.0 + np.log1p(np.exp(6.0))), rel=1e-6)
+    assert float(Scale(resolve("mse-mean"))()) == pytest.approx(np.sqrt(392), rel=1e-6)
+
+
 def test_mixed_bfloat16_computes_in_bfloat16_and_returns_float32():
     cfg = ModelConfig()
     enc, dec = make_encoder(4, cfg, "mixed_bfloat16"), make_decoder(4, cfg, "mixed_bfloat16")
