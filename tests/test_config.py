@@ -60,6 +60,8 @@ def test_loss_variants_resolve_and_are_saved_with_the_run(tmp_path):
     mean = run_config({}, "mse-mean", 2, 0).likelihood
     assert mean.beta == pytest.approx(784) and "β = 784" in mean.describe()
     assert run_config({}, "gauss-learned", 2, 0).likelihood.settings == {"min_log_sigma": -6.0}
+    plain = run_config({}, "mse", 2, 0).likelihood
+    assert (plain.sigma, plain.beta) == (1.0, 2.0) and "σ = 1, β = 2" in plain.describe()
 
 
 def test_train_settings_of_a_loss_ignore_other_losses_variants():
@@ -124,6 +126,8 @@ def test_loss_registry_refuses_what_the_schema_cannot_see():
         losses.resolve("Mse", {"Mse": {"family": "mse"}})
     with pytest.raises(losses.LossError, match="family mse takes settings"):
         losses.resolve("m", {"m": {"family": "mse", "data": "grey"}})
+    with pytest.raises(losses.LossError, match="sigma must be > 0"):
+        losses.resolve("m", {"m": {"family": "mse", "sigma": 0}})
     spec = losses.resolve("bce-gray", {"bce-gray": {"family": "bce", "data": "gray"}})
     assert spec.describe().endswith("; on gray data") and spec.sigma is None
     assert spec.beta is None and not losses.resolve("bce").describe().endswith("data")

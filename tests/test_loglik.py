@@ -113,3 +113,5 @@ def test_dequantization_and_bits_per_dim():
     assert 0.45 < np.mean(d * 256 - xi) < 0.55  # and is spread over it (u ~ U[0, 1))
     # A uniform density on [0, 1]^D (log p = 0) codes 8-bit data in exactly 8 bits/dim.
     assert bits_per_dim(np.zeros(5), dims=784) == 8.0
+    # one bit per pixel worse than uniform, with the default D = 784 pixels of an MNIST image
+    assert bits_per_dim(np.full(3, -784 * math.log(2))) == pytest.approx(9.0, abs=1e-12)

@@ -7,7 +7,7 @@ import pytest
 from vaestudy import latent
 from vaestudy.classifier import class_histogram, frechet_distance
 from vaestudy.findings import collapse_sentence, findings
-from vaestudy.stats import holm, paired_comparisons, paired_test
+from vaestudy.stats import holm, paired_comparisons, paired_test, t_interval
 
 
 def test_frechet_distance_of_gaussians():
@@ -42,6 +42,16 @@ def test_kl_per_dim_and_active_units():
     assert [latent.collapse(a, 2) for a in (0, 1, 2)] == ["full", "partial", "none"]
 
 
+def test_knn_ties_go_to_the_class_of_the_nearest_neighbour():
+    train_z, train_y = np.array([[0.0], [0.3], [5.0]]), np.array([1, 2, 3])
+    # k = 2: one vote each for classes 1 and 2; the nearer neighbour decides
+    assert latent.knn_accuracy(train_z, train_y, np.array([[0.1]]), np.array([1]), k=2) == 1.0
+    assert latent.knn_accuracy(train_z, train_y, np.array([[0.25]]), np.array([2]), k=2) == 1.0
+    # a majority beats a nearer single vote: two of class 9 against one nearer of class 0
+    z, y = np.array([[0.0], [0.5], [0.6]]), np.array([0, 9, 9])
+    assert latent.knn_accuracy(z, y, np.array([[0.1]]), np.array([9]), k=3) == 1.0
+
+
 def test_knn_accuracy():
     train_z = np.array([[0.0], [0.1], [5.0], [5.1], [5.2]])
     train_y = np.array([1, 1, 7, 7, 7])
@@ -55,7 +65,18 @@ def test_paired_test_known_values():
     out = paired_test([1.0, 2.0, 3.0])  # t = 2 / (1 / sqrt 3) = 3.464 on 2 df: p = 0.0742
     assert out["p_value"] == pytest.approx(0.0742, abs=1e-3)
     assert out["effect_size_dz"] == pytest.approx(2.0)
+    assert paired_test([1.0, 3.0, 5.0])["effect_size_dz"] == pytest.approx(1.5)  # 3 / sd 2
     assert np.isnan(paired_test([1.0])["p_value"])
+    two = paired_test([1.0, 3.0])  # the smallest sample with a test: 1 df
+    assert (two["ci_low"], two["ci_high"]) == pytest.approx((2 - 12.7062, 2 + 12.7062), abs=1e-4)
+
+
+def test_t_interval_known_values():
+    # mean 2, sd 1, t(0.975, 2 df) = 4.3027: 2 -+ 4.3027 / sqrt(3)
+    assert t_interval([1.0, 2.0, 3.0]) == pytest.approx((2 - 2.48414, 2 + 2.48414), abs=1e-5)
+    # two values: t(0.975, 1 df) = 12.7062, sd sqrt 2, n 2
+    assert t_interval([1.0, 3.0]) == pytest.approx((2 - 12.7062, 2 + 12.7062), abs=1e-4)
+    assert t_interval([4.0]) == (4.0, 4.0)
 
 
 def test_a_difference_without_spread_has_no_p_value():
@@ -68,6 +89,7 @@ def test_holm_adjustment_known_values():
     adjusted = holm([0.01, 0.04, 0.03, np.nan, 0.005])  # m = 4 tests: NaN is not one
     np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06, np.nan, 0.02])
     assert holm([0.3, 0.2])[0] == pytest.approx(0.4)  # 2 x 0.2 = 0.4 carried up (monotone)
+    assert holm([0.6, 0.7]).tolist() == [1.0, 1.0]  # 2 x 0.6 = 1.2 is capped at 1
 
 
 def _metrics():

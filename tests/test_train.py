@@ -79,6 +79,85 @@ def test_the_best_epoch_is_kept_not_the_last(tiny_data, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_evaluate_elbo_averages_draws_over_every_image():
+    """Every image counts once (batches cover the whole set), ``samples`` draws are averaged,
+    and the negative ELBO is recon + KL."""
+    import tensorflow as tf
+
+    calls = []
+
+    def step(batch):  # recon = the image's first pixel, KL = which draw this is
+        calls.append(1)
+        n = batch.shape[0]
+        return tf.constant(batch[:, 0, 0, 0]), tf.fill([n], float(len(calls) % 3))
+
+    x = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 28, 28, 1), np.float32)
+    out = train_mod.evaluate_elbo(step, x, batch_size=4, samples=3)
+    assert len(calls) == 9  # 3 batches (4, 4, 2 images) x 3 draws
+    assert out["recon"] == pytest.approx(4.5)  # the mean of 0..9: no image skipped
+    assert out["kl"] == pytest.approx(1.0)  # draws 1, 2, 0 (mod 3) averaged in every batch
+    assert out["neg_elbo"] == pytest.approx(5.5)
+
+
+def test_history_is_the_image_weighted_mean_of_the_steps(tiny_data, monkeypatch):
+    """Every training image is seen once per epoch; the epoch's train_* columns are the
+    means of the step losses weighted by batch size; timings are real durations."""
+    import time
+
+    seen = []
+    make = train_mod.make_train_step
+
+    def counting(*args, **kwargs):
+        step = make(*args, **kwargs)
+
+        def wrapped(batch):
+            values = step(batch)
+            seen.append((batch.shape[0], [float(v) for v in values]))
+            return values
+        return wrapped
+
+    monkeypatch.setattr(train_mod, "make_train_step", counting)
+    cfg = run_config({**TINY, "training": {"epochs": 2, "batch_size": 100},
+                      "figures": {"grid_size": 3}}, "bce", 2, 0)
+    t0 = time.perf_counter()
+    result = train_mod.train(cfg, tiny_data)
+    wall = time.perf_counter() - t0
+    per_epoch = len(seen) // 2
+    assert [n for n, _ in seen[:per_epoch]] == [100] * 5 + [12]  # 512 images, batch 100
+    for epoch, row in result.history.iterrows():
+        steps = seen[epoch * per_epoch : (epoch + 1) * per_epoch]
+        weighted = np.sum([n * np.array(v) for n, v in steps], axis=0) / 512
+        np.testing.assert_allclose(row[["train_neg_elbo", "train_recon", "train_kl"]],
+                                   weighted, rtol=1e-6)
+    assert 0 < result.history.seconds.sum() <= result.seconds <= wall
+    assert result.epoch_samples.shape == (2, 9, 28, 28)  # grid_size^2 fixed draws per epoch
+    if result.best_epoch == 2:  # the last frame is the returned decoder's mean, in 0..255
+        z = train_mod.latent_grid_draws(2, 9, cfg.figures.latent_seed)
+        mean = train_mod.decode_mean(result.decoder, z, cfg)
+        np.testing.assert_array_equal(result.epoch_samples[-1],
+                                      (mean * 255).round().astype(np.uint8))
+
+
+def test_early_stopping_counts_epochs_without_improvement(tiny_data, monkeypatch):
+    """Patience 2: the counter restarts at every improvement; training stops after the
+    second epoch in a row without one."""
+    scores = iter([10.0, 20.0, 5.0, 30.0, 40.0, 1.0, 1.0])
+
+    def fake_validation(*args, **kwargs):
+        return {"neg_elbo": next(scores), "recon": 0.0, "kl": 0.0}
+
+    monkeypatch.setattr(train_mod, "evaluate_elbo", fake_validation)
+    cfg = run_config({**TINY, "training": {**TINY["training"], "epochs": 7,
+                                           "early_stopping_patience": 2}}, "bce", 2, 0)
+    result = train_mod.train(cfg, tiny_data)
+    assert list(result.history.epoch) == [1, 2, 3, 4, 5] and result.best_epoch == 3
+
+
+def test_a_batch_as_large_as_the_data_is_one_step(tiny_data):
+    cfg = run_config({**TINY, "training": {"epochs": 1, "batch_size": 512}}, "bce", 2, 0)
+    assert len(train_mod.train(cfg, tiny_data).history) == 1
+
+
 def test_bfloat16_training_learns_is_reproducible_and_saves_float32(tiny_data):
     cfg = run_config({**TINY, "training": {**TINY["training"], "precision": "mixed_bfloat16"}},
                      "bce", 2, 5)
