@@ -82,6 +82,18 @@ def diverged_runs(runs: pd.DataFrame) -> list[dict]:
              else None} for r in bad.itertuples()]
 
 
+def likelihood_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The log-likelihood table: mean ± CI per (loss, latent size), with the data each number
+    is measured on and the importance samples K x test images of log p(x)."""
+    table = summary_table(metrics, columns)
+    first = metrics.groupby(["loss", "latent_dim"]).first()
+    keys = list(zip(table.loss, table.latent_dim))
+    table.insert(3, "data", [first.loc[k, "log_px_data"] for k in keys])
+    table.insert(4, "K x images", [f"{first.loc[k, 'iwae_samples']} x {first.loc[k, 'iwae_images']}"
+                                   for k in keys])
+    return table
+
+
 def _table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, classes="metrics", border=0, float_format="{:.4g}".format,
                          na_rep="")
@@ -112,7 +124,7 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         betas={r.loss: r.beta for r in metrics.drop_duplicates("loss").itertuples()
                if r.family == "mse"},
         comparable=_table_html(summary_table(metrics, COMPARABLE_TABLE)),
-        loglik=_table_html(summary_table(metrics, ll_cols)),
+        loglik=_table_html(likelihood_table(metrics, ll_cols)),
         cost=_table_html(summary_table(metrics, COST_TABLE)),
         comparisons=_table_html(comparisons.rename(columns={"effect_size_dz": "d_z"})),
         findings=findings(metrics, comparisons),
