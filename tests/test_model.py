@@ -7,7 +7,7 @@ import tensorflow_probability as tfp
 
 from vaestudy.config import ModelConfig
 from vaestudy.losses import resolve
-from vaestudy.likelihoods import Scale, elbo_terms, likelihood
+from vaestudy.likelihoods import Scale, elbo_terms, likelihood, pixel_mean
 from vaestudy.model import (latent_grid_draws, make_decoder, make_encoder, reparameterize,
                             split_moments)
 
@@ -142,6 +142,17 @@ def test_learned_scale_has_a_soft_floor_and_round_trips():
     assert float(scale()) == pytest.approx(0.2, rel=1e-5)
     fixed = Scale(resolve("half", variants))
     assert not fixed.trainable_variables and float(fixed()) == pytest.approx(0.5)
+
+
+def test_pixel_mean_is_the_likelihoods_mean_per_pixel():
+    logits = tf.constant(np.linspace(-6, 6, 784, dtype=np.float32).reshape(1, 28, 28, 1))
+    for family in ("bce", "mse", "gauss-learned"):
+        np.testing.assert_allclose(pixel_mean(family, logits).numpy(),
+                                   tf.sigmoid(logits).numpy()[..., 0], rtol=1e-6)
+    cbern = pixel_mean("cbern", logits).numpy()
+    expected = tfp.distributions.ContinuousBernoulli(logits=logits).mean().numpy()[..., 0]
+    np.testing.assert_allclose(cbern, expected, rtol=1e-5)
+    assert cbern.shape == (1, 28, 28) and 0 < cbern.min() < 0.2 and 0.8 < cbern.max() < 1
 
 
 def test_likelihood_is_a_tfp_distribution_over_images():
