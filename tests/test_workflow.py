@@ -207,8 +207,9 @@ def test_tiny_study_report_is_self_contained(tiny_study):
                     "Samples and reconstructions", "Latent space", "Theory", "Reproducibility"):
         assert section in html
     assert html.index('id="changes"') < html.index('id="design"')  # the question first
-    # one Gaussian loss only (no sigma sweep), binary and gray losses side by side
-    assert "no &sigma; sweep to describe" in html and 'id="mixed-data"' in html
+    # one Gaussian loss (no sigma sweep) beside bce; binary and gray losses side by side
+    assert "Closest to bce: <b>mse-sigma0.3</b>" in html and "Along the Gaussian" not in html
+    assert 'id="mixed-data"' in html
     assert "mse-sigma0.3</code> &beta; = 0.18" in html
     # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
     for rule in ("prepare_data", "train", "evaluate", "run_figures", "plots"):
