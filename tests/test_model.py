@@ -6,7 +6,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from vaestudy.config import ModelConfig
-from vaestudy.losses import resolve
+from vaestudy.losses import FAMILIES, resolve
 from vaestudy.likelihoods import Scale, elbo_terms, likelihood, pixel_mean
 from vaestudy.model import (latent_grid_draws, make_decoder, make_encoder, reparameterize,
                             split_moments)
@@ -156,9 +156,14 @@ def test_pixel_mean_is_the_likelihoods_mean_per_pixel():
 
 
 def test_likelihood_is_a_tfp_distribution_over_images():
-    dist = likelihood("bce", tf.zeros((4, 28, 28, 1)))
-    assert isinstance(dist, tfp.distributions.Distribution)
-    assert dist.event_shape == (28, 28, 1) and dist.batch_shape == (4,)
+    for family, fam in FAMILIES.items():  # every registered family has its distribution
+        dist = likelihood(family, tf.zeros((4, 28, 28, 1)), sigma=0.5)
+        assert isinstance(dist, tfp.distributions.Distribution)
+        assert dist.event_shape == (28, 28, 1) and dist.batch_shape == (4,)
+        normal = isinstance(dist.distribution, tfp.distributions.Normal)
+        assert normal == (fam.scale != "none"), family  # the registry says which have a sigma
+        if normal:
+            assert float(dist.distribution.scale) == 0.5
     with pytest.raises(ValueError, match="unknown likelihood family 'l1'"):
         likelihood("l1", tf.zeros((1, 28, 28, 1)))
 
@@ -166,3 +171,14 @@ def test_likelihood_is_a_tfp_distribution_over_images():
 def test_split_moments_halves_the_encoder_output():
     mean, logvar = split_moments(tf.reshape(tf.range(8.0), (2, 4)))
     assert mean.numpy().tolist() == [[0, 1], [4, 5]] and logvar.numpy().tolist() == [[2, 3], [6, 7]]
+
+
+def test_metrics_carry_sigma_and_beta_of_the_gaussian_losses_only():
+    from vaestudy.evaluate import gaussian_scale
+
+    variants = {"mse-sigma0.1": {"family": "mse", "sigma": 0.1}}
+    assert gaussian_scale(resolve("mse-sigma0.1", variants), 0.1) == pytest.approx(
+        {"sigma": 0.1, "beta": 0.02})
+    assert gaussian_scale(resolve("gauss-learned"), 0.25) == {"sigma": 0.25, "beta": 0.125}
+    for loss in ("bce", "cbern"):
+        assert gaussian_scale(resolve(loss), 1.0) == {"sigma": None, "beta": None}

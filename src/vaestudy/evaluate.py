@@ -123,7 +123,7 @@ def latent_metrics(encoder, cfg: RunConfig, data: Split) -> dict:
 def gaussian_scale(spec: LossSpec, sigma: float) -> dict:
     """sigma of a Gaussian likelihood (fixed, or learned: the value training ended with) and
     its KL weight beta = 2 sigma^2 relative to the summed squared error; None otherwise."""
-    if spec.family not in ("mse", "gauss-learned"):
+    if spec.scale == "none":
         return {"sigma": None, "beta": None}
     return {"sigma": sigma, "beta": 2 * sigma**2}
 

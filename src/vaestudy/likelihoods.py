@@ -37,7 +37,7 @@ class Scale(tf.Module):
 
     def __init__(self, spec: LossSpec, value: float | None = None):
         super().__init__(name="scale")
-        self.learned = spec.family == "gauss-learned"
+        self.learned = spec.scale == "learned"
         self.floor = spec.settings.get("min_log_sigma", 0.0)
         start = 0.0 if self.learned else math.log(spec.settings.get("sigma", 1.0))
         self.raw = tf.Variable(start, trainable=self.learned, dtype=tf.float32)
@@ -60,14 +60,17 @@ class Scale(tf.Module):
 def likelihood(family: str, logits: tf.Tensor, sigma=1.0) -> tfd.Distribution:
     """p(x|z) of a family for decoder outputs ``logits`` [B, 28, 28, 1], event shape [28, 28,
     1]. ``sigma`` (a float or a scalar tensor) is used by the Gaussian families only."""
-    if family == "bce":
-        pixel = tfd.Bernoulli(logits=logits, dtype=logits.dtype)
-    elif family in ("mse", "gauss-learned"):
+    if family not in FAMILIES:
+        raise ValueError(f"unknown likelihood family {family!r}; allowed: {sorted(FAMILIES)}")
+    if FAMILIES[family].scale != "none":
         pixel = tfd.Normal(loc=tf.sigmoid(logits), scale=tf.cast(sigma, logits.dtype))
+    elif family == "bce":
+        pixel = tfd.Bernoulli(logits=logits, dtype=logits.dtype)
     elif family == "cbern":
         pixel = tfd.ContinuousBernoulli(logits=logits, dtype=logits.dtype)
     else:
-        raise ValueError(f"unknown likelihood family {family!r}; allowed: {sorted(FAMILIES)}")
+        raise NotImplementedError(f"family {family!r} is in vaestudy.losses.FAMILIES but has "
+                                  f"no distribution here: add it to this function")
     return tfd.Independent(pixel, reinterpreted_batch_ndims=3)
 
 

@@ -28,23 +28,26 @@ REPRESENTATIONS = ("binary", "gray")
 @dataclass(frozen=True)
 class Family:
     """A likelihood family p(x|z): ``settings`` are its parameters with their defaults,
-    ``data`` the representation its variants see unless they say otherwise."""
+    ``data`` the representation its variants see unless they say otherwise, ``scale`` whether
+    it is a Gaussian with a scale sigma that is a setting (``fixed``) or trained with the
+    model (``learned``), or has no scale (``none``)."""
 
     name: str
     description: str
     data: str
     settings: dict[str, float] = field(default_factory=dict)
+    scale: str = "none"
 
 
 FAMILIES = {f.name: f for f in (
     Family("bce", "Bernoulli(logits) per pixel: binary cross-entropy summed over 784 pixels",
            "binary"),
     Family("mse", "Normal(sigmoid(logits), σ fixed) per pixel: SSE/(2σ²) + constant, i.e. "
-           "SSE + β·KL with β = 2σ²", "binary", {"sigma": 1.0}),
+           "SSE + β·KL with β = 2σ²", "binary", {"sigma": 1.0}, "fixed"),
     Family("cbern", "Continuous Bernoulli(logits) per pixel: a normalised density on [0, 1]",
            "gray"),
     Family("gauss-learned", "Normal(sigmoid(logits), σ learned, shared by all pixels)", "gray",
-           {"min_log_sigma": -6.0}),
+           {"min_log_sigma": -6.0}, "learned"),
 )}
 
 #: The variants every study can name without defining them. ``mse-mean``: averaging the
@@ -74,6 +77,11 @@ class LossSpec:
     family: str
     settings: dict[str, float]
     data: str
+
+    @property
+    def scale(self) -> str:
+        """``none``, ``fixed`` or ``learned``: see :class:`Family`."""
+        return FAMILIES[self.family].scale
 
     @property
     def sigma(self) -> float | None:
