@@ -237,3 +237,28 @@ def test_full_disk_while_checkpointing_names_the_file_and_keeps_the_last_one(tmp
     monkeypatch.undo()
     assert ckpt.load(path, {}, {}, "abc")[0].epoch == 2
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]
+
+
+def test_validation_elbo_is_one_fixed_draw_per_image_every_epoch(tiny_data):
+    """The history's val_neg_elbo of the kept (best) epoch is recomputed from the returned
+    models: one z draw per validation image from the generator seeded VALIDATION_SEED,
+    re-seeded every epoch (so that epochs differ only in their weights)."""
+    import tensorflow as tf
+
+    from vaestudy.likelihoods import Scale
+
+    cfg = run_config(TINY, "mse", 2, 4)
+    result = train_mod.train(cfg, tiny_data)
+    assert result.best_epoch == 3  # re-seeding matters only after epoch 1
+    scale = Scale(cfg.likelihood, value=result.sigma)
+    gen = tf.random.Generator.from_seed(train_mod.VALIDATION_SEED)
+    step = train_mod.make_eval_step(result.encoder, result.decoder, scale, cfg, gen)
+    val = train_mod.evaluate_elbo(step, tiny_data.x_val, cfg.training.batch_size, samples=1)
+    assert val["neg_elbo"] == pytest.approx(result.history.val_neg_elbo.iloc[-1], rel=1e-6)
+    assert val["kl"] == pytest.approx(result.history.val_kl.iloc[-1], rel=1e-6)
+
+
+def test_the_stopwatch_goes_on_from_the_seconds_spent_before_a_resume():
+    ticks = iter([100.0, 103.0, 110.0])
+    watch = train_mod.Stopwatch(5.0, clock=lambda: next(ticks))  # 5 s before this process
+    assert watch() == 8.0 and watch() == 15.0

@@ -292,10 +292,10 @@ def run_project_loop(args, cfg, data, name, bf16=False, xla=False, sync=True) ->
 
     eval_gen = tf.random.Generator.from_seed(0)
     eval_step = make_eval_step(encoder, decoder, scale, cfg, eval_gen)
-    evaluate_elbo(eval_step, data.x_val[:500], cfg.evaluation.batch_size)  # trace
+    evaluate_elbo(eval_step, data.x_val[:500], cfg.evaluation.batch_size, 1)  # trace
     eval_gen.reset_from_seed(0)
     t0 = time.perf_counter()
-    val = evaluate_elbo(eval_step, data.x_val, cfg.evaluation.batch_size)
+    val = evaluate_elbo(eval_step, data.x_val, cfg.evaluation.batch_size, 1)
     val_seconds = time.perf_counter() - t0
     tail = max(1, len(losses) // 5)
     return {"variant": name, "images": len(images), "steps": len(losses), "seconds": seconds,

@@ -22,6 +22,18 @@ from vaestudy.likelihoods import Scale, elbo_terms, pixel_mean
 from vaestudy.model import latent_grid_draws, make_decoder, make_encoder
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+VALIDATION_SEED = 0  # the z noise of the validation ELBO: the same draws every epoch
+
+
+class Stopwatch:
+    """Training seconds across restarts: a resumed run goes on from the seconds it had spent
+    before (saved in its checkpoint)."""
+
+    def __init__(self, spent: float = 0.0, clock: Callable[[], float] = time.perf_counter):
+        self.clock, self.start = clock, clock() - spent
+
+    def __call__(self) -> float:
+        return self.clock() - self.start
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -86,7 +98,7 @@ def make_eval_step(encoder, decoder, scale: Scale, cfg: RunConfig, gen: tf.rando
     return step
 
 
-def evaluate_elbo(eval_step, x: np.ndarray, batch_size: int, samples: int = 1) -> dict:
+def evaluate_elbo(eval_step, x: np.ndarray, batch_size: int, samples: int) -> dict:
     """Mean negative ELBO and its terms over images x, averaging ``samples`` draws of z."""
     recon, kl = [], []
     for i in range(0, len(x), batch_size):
@@ -178,9 +190,9 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
             ckpt.save(checkpoint, models, variables, state, best_weights, samples, fingerprint)
 
     fixed_z = latent_grid_draws(cfg.latent_dim, cfg.figures.grid_size**2, cfg.figures.latent_seed)
-    eval_gen = tf.random.Generator.from_seed(0)
+    eval_gen = tf.random.Generator.from_seed(VALIDATION_SEED)
     eval_step = make_eval_step(parts.encoder, parts.decoder, parts.scale, cfg, eval_gen)
-    start = time.perf_counter() - state.elapsed
+    watch = Stopwatch(state.elapsed)
     while state.epoch <= tc.epochs and not state.stopped_early:
         epoch, t0 = state.epoch, time.perf_counter()
         images = _epoch_images(data.x_train, cfg, epoch)
@@ -195,12 +207,12 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
             state.sums = (np.array(state.sums) + values * len(batch)).tolist()
             state.step = n_step + 1
             if should_stop():
-                state.elapsed = time.perf_counter() - start
+                state.elapsed = watch()
                 save()
                 raise Interrupted(f"stopped at epoch {epoch}, step {n_step}; checkpoint saved")
         train_terms = np.array(state.sums) / len(images)
-        eval_gen.reset_from_seed(0)  # the same validation noise every epoch
-        val = evaluate_elbo(eval_step, data.x_val, tc.batch_size)
+        eval_gen.reset_from_seed(VALIDATION_SEED)
+        val = evaluate_elbo(eval_step, data.x_val, tc.batch_size, samples=1)
         state.rows.append({"epoch": epoch, "train_neg_elbo": train_terms[0],
                            "train_recon": train_terms[1], "train_kl": train_terms[2],
                            "val_neg_elbo": val["neg_elbo"], "val_recon": val["recon"],
@@ -218,7 +230,7 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
                 log.info("early stopping after epoch %d", epoch)
                 state.stopped_early = True
         state.epoch, state.step, state.sums = epoch + 1, 0, [0.0, 0.0, 0.0]
-        state.elapsed = time.perf_counter() - start
+        state.elapsed = watch()
         on_epoch(pd.DataFrame(state.rows))  # before the checkpoint: it implies the history
         save()
     encoder, decoder = _float32_models(parts, cfg)
@@ -228,7 +240,7 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
     history = pd.DataFrame(state.rows)
     best_epoch = int(history.loc[history.val_neg_elbo.idxmin(), "epoch"])
     return TrainResult(encoder, decoder, sigma, history, best_epoch,
-                       time.perf_counter() - start, np.stack(samples))
+                       watch(), np.stack(samples))
 
 
 def _float32_models(parts: _Parts, cfg: RunConfig) -> tuple[keras.Model, keras.Model]:
