@@ -6,7 +6,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: study test test-all lint report mutate
+.PHONY: study test test-all lint report mutate envs lock
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,14 @@ lint: $(STAMP)
 ## Snakemake's own interactive report (categories, captions, labels) of the default study.
 report: $(STAMP)
 	$(BIN)/snakemake --report results/snakemake-report.zip
+
+## The conda files (environment.yml, workflow/envs/vae.yaml) from requirements.txt.
+envs:
+	$(PYTHON) tools/envfiles.py
+
+## requirements.lock from requirements.txt: a fresh venv, then pip freeze (needs the network).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements.txt
+	{ sed -n '1,3p' requirements.lock; .lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
