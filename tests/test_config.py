@@ -21,7 +21,7 @@ def test_defaults_and_round_trip(tmp_path):
         ({"loss_variants": {"mse": {"family": "mse", "sigma": 2}}}, "mse", 2, 0,
          r"loss_variants \['mse'\] redefine built-in losses"),
         ({"loss_variants": {"m2": {"family": "mse", "scale": 2}}}, "m2", 2, 0,
-         r"family mse takes settings \['sigma'\]"),
+         r"family mse takes settings \['sigma'\] and data in .*; got \['scale'\]"),
         ({"loss_variants": {"m2": {"family": "mse", "sigma": -1}}}, "m2", 2, 0,
          "sigma must be > 0"),
         ({"loss_variants": {"m2": {"family": "l2"}}}, "m2", 2, 0, "'family' must be one of"),

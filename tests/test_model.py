@@ -100,7 +100,7 @@ def test_bce_terms_match_hand_computation():
     mean = np.array([[0.3, -0.2], [1.0, 0.0]], np.float32)
     logvar = np.array([[0.0, -1.0], [0.5, 0.2]], np.float32)
     enc, dec = _fixed_nets(mean, logvar, logits)
-    terms = elbo_terms(enc, dec, x, "bce", eps=tf.zeros((2, 2)))
+    terms = elbo_terms(enc, dec, x, "bce", eps=tf.zeros((2, 2)), sigma=1.0)
     p = 1 / (1 + np.exp(-logits.astype(np.float64)))
     bce = -(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=(1, 2, 3))
     kl = 0.5 * (mean**2 + np.exp(logvar) - logvar - 1).sum(axis=1)

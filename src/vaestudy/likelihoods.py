@@ -38,8 +38,8 @@ class Scale(tf.Module):
     def __init__(self, spec: LossSpec, value: float | None = None):
         super().__init__(name="scale")
         self.learned = spec.scale == "learned"
-        self.floor = spec.settings.get("min_log_sigma", 0.0)
-        start = 0.0 if self.learned else math.log(spec.settings.get("sigma", 1.0))
+        self.floor = spec.settings["min_log_sigma"] if self.learned else None
+        start = math.log(spec.sigma) if spec.scale == "fixed" else 0.0  # learned: sigma ~ 1
         self.raw = tf.Variable(start, trainable=self.learned, dtype=tf.float32)
         if value is not None:
             self.set_sigma(value)
@@ -96,7 +96,7 @@ def elbo_terms(
     x: tf.Tensor,
     family: str,
     eps: tf.Tensor,
-    sigma=1.0,
+    sigma,
 ) -> ElboTerms:
     """One-sample Monte-Carlo estimate of the negative ELBO's two terms for images x [B, 28,
     28, 1], with noise eps [B, L]. The KL is analytic (TFP's Gaussian-Gaussian KL)."""

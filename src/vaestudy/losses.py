@@ -135,7 +135,7 @@ def resolve(name: str, user: dict[str, dict] | None = None) -> LossSpec:
                         f"{sorted(family.settings)} and data in {REPRESENTATIONS}; got "
                         f"{unknown or data!r}")
     settings = {**family.settings, **{k: float(v) for k, v in raw.items()}}
-    if settings.get("sigma", 1.0) <= 0:
+    if "sigma" in settings and settings["sigma"] <= 0:
         raise LossError(f"loss {name!r}: sigma must be > 0")
     return LossSpec(name, family.name, settings, data)
 
