@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vaestudy.batches import batched
+
 FEATURE_LAYER = "features"
 
 
@@ -85,10 +87,8 @@ def train_classifier(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.
 def _outputs(model: keras.Model, x: np.ndarray, batch_size: int = 1000) -> list[np.ndarray]:
     """Every output of ``model`` on images x [N, 28, 28, 1], inference mode, batch by batch,
     each concatenated over the batches ([N, ...] per output)."""
-    batches = [model(tf.constant(x[i : i + batch_size], tf.float32), training=False)
-               for i in range(0, len(x), batch_size)]
-    batches = [b if isinstance(b, (list, tuple)) else [b] for b in batches]
-    return [np.concatenate([b[k].numpy() for b in batches]) for k in range(len(batches[0]))]
+    out = batched(lambda b: model(b, training=False), x, batch_size)
+    return list(out) if isinstance(out, tuple) else [out]
 
 
 def features_and_predictions(model: keras.Model, x: np.ndarray, batch_size: int = 1000
