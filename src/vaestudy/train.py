@@ -16,6 +16,7 @@ import pandas as pd
 import tensorflow as tf
 
 from vaestudy import checkpoint as ckpt
+from vaestudy.batches import batched
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize
 from vaestudy.likelihoods import Scale, elbo_terms, pixel_mean
@@ -29,7 +30,7 @@ class Stopwatch:
     """Training seconds across restarts: a resumed run goes on from the seconds it had spent
     before (saved in its checkpoint)."""
 
-    def __init__(self, spent: float = 0.0, clock: Callable[[], float] = time.perf_counter):
+    def __init__(self, spent: float, clock: Callable[[], float] = time.perf_counter):
         self.clock, self.start = clock, clock() - spent
 
     def __call__(self) -> float:
@@ -100,13 +101,13 @@ def make_eval_step(encoder, decoder, scale: Scale, cfg: RunConfig, gen: tf.rando
 
 def evaluate_elbo(eval_step, x: np.ndarray, batch_size: int, samples: int) -> dict:
     """Mean negative ELBO and its terms over images x, averaging ``samples`` draws of z."""
-    recon, kl = [], []
-    for i in range(0, len(x), batch_size):
-        batch = tf.constant(x[i : i + batch_size])
+
+    def mean_of_draws(batch: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:  # [B], [B]
         draws = [eval_step(batch) for _ in range(samples)]
-        recon.append(np.mean([d[0].numpy() for d in draws], axis=0))
-        kl.append(np.mean([d[1].numpy() for d in draws], axis=0))
-    recon, kl = np.concatenate(recon), np.concatenate(kl)
+        return (np.mean([d[0].numpy() for d in draws], axis=0),
+                np.mean([d[1].numpy() for d in draws], axis=0))
+
+    recon, kl = batched(mean_of_draws, x, batch_size)
     return {"neg_elbo": float(np.mean(recon + kl)), "recon": float(recon.mean()),
             "kl": float(kl.mean())}
 
@@ -148,7 +149,7 @@ class _Parts:
                 "scale": [np.float32(float(self.scale()))]}
 
 
-def _build(cfg: RunConfig) -> tuple[_Parts, callable]:
+def _build(cfg: RunConfig, jit_compile: bool) -> tuple[_Parts, callable]:
     keras.utils.set_random_seed(cfg.seed)
     precision = cfg.training.precision
     parts = _Parts(make_encoder(cfg.latent_dim, cfg.model, precision),
@@ -157,27 +158,29 @@ def _build(cfg: RunConfig) -> tuple[_Parts, callable]:
                    keras.optimizers.Adam(learning_rate=cfg.training.learning_rate),
                    tf.random.Generator.from_seed(cfg.seed))
     step = make_train_step(parts.encoder, parts.decoder, parts.scale, parts.optimizer, cfg,
-                           parts.gen)
+                           parts.gen, jit_compile)
     return parts, step
 
 
 def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
           checkpoint: Path | str | None = None,
           should_stop: Callable[[], bool] = lambda: False,
-          on_epoch: Callable[[pd.DataFrame], None] = lambda history: None) -> TrainResult:
+          on_epoch: Callable[[pd.DataFrame], None] = lambda history: None,
+          jit_compile: bool = False) -> TrainResult:
     """Train one run of ``cfg`` on ``data``; ``log`` receives one line per epoch.
 
     With ``checkpoint``, the loop's full state is saved there after every epoch, and a run
     started again resumes from it with bit-identical results. ``should_stop`` is polled after
     every step: when it returns True the exact position is checkpointed and
     :class:`Interrupted` is raised. ``on_epoch`` receives the history after every epoch (for
-    progress files). A non-finite loss raises :class:`NonFiniteLossError`."""
+    progress files). A non-finite loss raises :class:`NonFiniteLossError`. ``jit_compile``
+    compiles the step with XLA (tools/benchmark.py: slower on the CPUs measured)."""
     log = log or logging.getLogger(__name__)
     tc = cfg.training
     if tc.batch_size > len(data.x_train):
         raise ValueError(f"training.batch_size={tc.batch_size} exceeds the "
                          f"{len(data.x_train)} training images")
-    parts, step = _build(cfg)
+    parts, step = _build(cfg, jit_compile)
     models, variables = parts.checkpointed()
     fingerprint = ckpt.config_hash(cfg.training_dict())
     resumed = ckpt.load(checkpoint, models, variables, fingerprint) if checkpoint else None
