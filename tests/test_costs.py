@@ -47,16 +47,20 @@ def test_benchmark_files_become_one_row_per_job(jobs):
     assert jobs.peak_mb.max() == 2100
 
 
-def test_a_job_records_its_exact_usage_in_its_log_at_exit(tmp_path):
-    log = tmp_path / "job.log"
-    log.write_text("first line\n")
-    code = ("from vaestudy.runtime import record_usage_at_exit; record_usage_at_exit(%r); "
-            "sum(i * i for i in range(3_000_000))" % str(log))
-    subprocess.run([sys.executable, "-c", code], check=True)
-    lines = log.read_text().splitlines()
-    assert lines[0] == "first line"
-    cpu, peak = costs.USAGE.fullmatch(lines[1]).groups()
-    assert 0.05 < float(cpu) < 30 and 5 < float(peak) < 2000
+def test_a_job_logs_its_exact_usage_when_it_ends_failed_or_not(tmp_path):
+    for fails in (False, True):
+        log = tmp_path / f"job{fails}.log"
+        code = ("from vaestudy.runtime import logged\n"
+                f"with logged({str(log)!r}) as logger:\n"
+                "    logger.info('first line')\n"
+                "    sum(i * i for i in range(3_000_000))\n"
+                f"    assert not {fails}, 'planted failure'\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True)
+        assert done.returncode == (1 if fails else 0)
+        text = log.read_text()
+        assert "first line" in text and ("planted failure" in text) == fails
+        cpu, peak = costs.USAGE.search(text.splitlines()[-1]).groups()
+        assert 0.05 < float(cpu) < 30 and 5 < float(peak) < 2000
 
 
 def test_rule_costs_sum_jobs_and_measure_cpu_per_thread(jobs):

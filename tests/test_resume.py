@@ -76,8 +76,8 @@ def train_job_code(root, run, epochs=2) -> tuple[str, dict]:
     settings = {**TINY, "data": {**TINY["data"], "train_subset": 4096},
                 "training": {"epochs": epochs, "batch_size": 32}}
     settings.pop("test_subset", None)
-    code = (f"from vaestudy.jobs import train_job; train_job({settings!r}, {str(manifest)!r}, "
-            f"'bce', 2, 0, {out!r}, 1, 0, None)")
+    code = (f"from vaestudy.jobs import train_job; train_job(settings={settings!r}, "
+            f"manifest={str(manifest)!r}, loss='bce', latent=2, seed=0, out={out!r}, threads=1)")
     return code, out
 
 

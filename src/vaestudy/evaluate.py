@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from vaestudy import classifier as clf
+from vaestudy.batches import batched
 from vaestudy import latent
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize
@@ -27,26 +28,22 @@ from vaestudy.train import decode_mean, evaluate_elbo, make_eval_step
 _EPS = 1e-6
 
 
-def load_models(run_dir: Path | str) -> tuple[keras.Model, keras.Model]:
-    """Load ``model/encoder.keras`` and ``model/decoder.keras`` of a run directory."""
-    run_dir = Path(run_dir) / "model"
-    return (keras.models.load_model(run_dir / "encoder.keras", compile=False),
-            keras.models.load_model(run_dir / "decoder.keras", compile=False))
+def load_models(model_dir: Path | str) -> tuple[keras.Model, keras.Model]:
+    """Load ``encoder.keras`` and ``decoder.keras`` of a run's model folder."""
+    model_dir = Path(model_dir)
+    return (keras.models.load_model(model_dir / "encoder.keras", compile=False),
+            keras.models.load_model(model_dir / "decoder.keras", compile=False))
 
 
 def encode(encoder, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means and log-variances [N, L] of images x [N, 28, 28, 1]."""
-    out = [split_moments(encoder(tf.constant(x[i : i + batch_size]), training=False))
-           for i in range(0, len(x), batch_size)]
-    return (np.concatenate([m.numpy() for m, _ in out]),
-            np.concatenate([v.numpy() for _, v in out]))
+    return batched(lambda b: split_moments(encoder(b, training=False)), x, batch_size)
 
 
 def reconstruct(encoder, decoder, x: np.ndarray, cfg: RunConfig, batch_size: int) -> np.ndarray:
     """Mean of p(x|z) at z = E_q[z|x] for images x [N, 28, 28, 1] -> [N, 28, 28]."""
     mean, _ = encode(encoder, x, batch_size)
-    return np.concatenate([decode_mean(decoder, tf.constant(mean[i : i + batch_size]), cfg)
-                           for i in range(0, len(mean), batch_size)])
+    return batched(lambda z: decode_mean(decoder, z, cfg), mean, batch_size)
 
 
 def pixel_errors(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
@@ -96,8 +93,7 @@ def sample_quality(decoder, model: keras.Model, recon: np.ndarray, cfg: RunConfi
     histogram of the samples, accuracy on reconstructions of the test digits."""
     n = cfg.evaluation.n_generated
     z = latent_grid_draws(cfg.latent_dim, n, cfg.evaluation.seed)  # the same draws per latent size
-    samples = np.concatenate([decode_mean(decoder, z[i : i + 1000], cfg)
-                              for i in range(0, n, 1000)])[..., None]
+    samples = batched(lambda b: decode_mean(decoder, b, cfg), z, cfg.evaluation.batch_size)[..., None]
     feats, preds = clf.features_and_predictions(model, samples)
     _, recon_preds = clf.features_and_predictions(model, recon[..., None])
     return {"fid_classifier": clf.frechet_distance(feats, test_feats), "n_generated": n,

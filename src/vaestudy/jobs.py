@@ -1,8 +1,10 @@
-"""The work of each workflow job, called by the thin scripts in ``workflow/scripts``.
+"""The work of each workflow job: one function per rule, called by the rule's script in
+``workflow/scripts`` with the rule's inputs, outputs and params by name.
 
-Each function takes plain paths and values (no Snakemake objects) so that it can be run and
-tested without Snakemake. Files are written through :mod:`vaestudy.files`, so a killed job
-never leaves a complete-looking but half-written output.
+Each function takes the paths the rule declares and plain values (no Snakemake objects, no
+file names rebuilt here), so that it can be run and tested without Snakemake. Files are
+written through :mod:`vaestudy.files`, so a killed job never leaves a complete-looking but
+half-written output.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ def _load_data(d: DataConfig, binarization: str):
                       d.eval_binarization_seed, d.train_subset, d.test_subset)
 
 
-def train_job(settings: dict, manifest: str, loss: str, latent: int, seed: int, out: dict,
-              threads: int, gpus: int, log: str | None) -> None:
+def train_job(*, settings: dict, manifest: str, loss: str, latent: int, seed: int, out: dict,
+              threads: int, gpus: int = 0, log: str | None = None) -> None:
     """Train one grid point with ``settings`` (:func:`vaestudy.config.train_settings`).
-    ``out`` maps model (a folder), history, summary, config and epoch_samples to their paths.
-    ``config.json`` is written first and ``history.csv`` after every epoch (progress files).
-    A run that diverges writes its status and history and an empty model folder."""
+    ``out`` maps model (a folder), history, summary, config and epoch_samples to their paths
+    (the rule's outputs); the checkpoint and the lock go beside them. ``config`` is written
+    first and ``history`` after every epoch (progress files). A run that diverges writes its
+    status and history and an empty model folder."""
     settings = {**settings, "data": {**settings["data"], "dir": data_dir(manifest)}}
     with runtime.job(log, threads, seed, gpus) as logger:
         from vaestudy.train import NonFiniteLossError, train
@@ -101,36 +104,36 @@ def _write_run(out: dict, history, epoch_samples: np.ndarray, threads: int, **su
                                 "train_code": code_version()})
 
 
-def _trained_run(run_dir: str, manifest: str, **settings) -> RunConfig:
-    """The config of a trained run with the current settings of the rule that reads it and
-    the data folder of this workflow run."""
-    cfg = with_settings(load_run_config(Path(run_dir) / "config.json"), **settings)
+def _trained_run(config: str, manifest: str, settings: dict) -> RunConfig:
+    """The saved config of a trained run with the current settings of the rule that reads it
+    and the data folder of this workflow run."""
+    cfg = with_settings(load_run_config(config), **settings)
     return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=data_dir(manifest)))
 
 
-def evaluate_job(run_dir: str, settings: dict, manifest: str, classifier: str,
-                 out_metrics: str, threads: int, gpus: int, log: str | None) -> None:
-    """Evaluate a trained run on the test set with ``settings``
-    (:func:`vaestudy.config.evaluation_settings`) and write its metrics JSON (a diverged run
-    has no model: the workflow evaluates the trained runs only)."""
-    summary = json.loads((Path(run_dir) / "train_summary.json").read_text())
-    cfg = _trained_run(run_dir, manifest, **settings)
+def evaluate_job(*, model: str, config: str, summary: str, manifest: str, classifier: str,
+                 settings: dict, metrics: str, threads: int, gpus: int = 0,
+                 log: str | None = None) -> None:
+    """Evaluate the trained run of ``model`` (its folder), ``config`` and ``summary`` on the
+    test set with ``settings`` (:func:`vaestudy.config.evaluation_settings`) and write the
+    ``metrics`` JSON (a diverged run has no model: the workflow evaluates trained runs only)."""
+    sigma = json.loads(Path(summary).read_text())["sigma"]
+    cfg = _trained_run(config, manifest, settings)
     with runtime.job(log, threads, cfg.seed, gpus) as logger:
         import keras
 
         from vaestudy.evaluate import evaluate, load_models
 
-        sigma = summary["sigma"]
-        model = keras.models.load_model(classifier, compile=False)
-        metrics = evaluate(*load_models(run_dir), sigma, cfg,
-                           _load_data(cfg.data, cfg.binarization), model)
-        metrics.update(eval_code=code_version(), settings=settings)
-        write_json(out_metrics, metrics)
-        logger.info("metrics: %s", json.dumps(metrics))
+        digits = keras.models.load_model(classifier, compile=False)
+        values = evaluate(*load_models(model), sigma, cfg,
+                          _load_data(cfg.data, cfg.binarization), digits)
+        values.update(eval_code=code_version(), settings=settings)
+        write_json(metrics, values)
+        logger.info("metrics: %s", json.dumps(values))
 
 
-def classifier_job(settings: dict, manifest: str, out_model: str, out_summary: str,
-                   threads: int, gpus: int, log: str | None) -> None:
+def classifier_job(*, settings: dict, manifest: str, model: str, summary: str, threads: int,
+                   gpus: int = 0, log: str | None = None) -> None:
     """Train the digit classifier with ``settings`` (:func:`vaestudy.config.classifier_settings`)
     on the grayscale training split; report its accuracy on the validation split and on the
     test set (it is a measuring tool, not a study result)."""
@@ -145,39 +148,41 @@ def classifier_job(settings: dict, manifest: str, out_model: str, out_summary: s
         t0 = time.perf_counter()
         d = DataConfig(**{**settings["data"], "dir": data_dir(manifest)})
         data = _load_data(d, "none")
-        model, history = train_classifier(data.x_train, data.y_train, data.x_val_gray,
-                                          data.y_val, cc.epochs, cc.seed)
-        _, preds = features_and_predictions(model, data.x_test_gray)
-        summary = {"test_accuracy": float((preds == data.y_test).mean()),
-                   "val_accuracy": history["val_accuracy"][-1], "epochs": cc.epochs,
-                   "n_train": int(len(data.x_train)), "n_test": int(len(data.x_test_gray)),
-                   "seconds": time.perf_counter() - t0, "history": history}
-        with atomic_path(out_model) as tmp:
-            model.save(tmp)
-        write_json(out_summary, summary)
-        logger.info("classifier: test accuracy %.4f", summary["test_accuracy"])
+        net, history = train_classifier(data.x_train, data.y_train, data.x_val_gray,
+                                        data.y_val, cc.epochs, cc.seed)
+        _, preds = features_and_predictions(net, data.x_test_gray)
+        result = {"test_accuracy": float((preds == data.y_test).mean()),
+                  "val_accuracy": history["val_accuracy"][-1], "epochs": cc.epochs,
+                  "n_train": int(len(data.x_train)), "n_test": int(len(data.x_test_gray)),
+                  "seconds": time.perf_counter() - t0, "history": history}
+        with atomic_path(model) as tmp:
+            net.save(tmp)
+        write_json(summary, result)
+        logger.info("classifier: test accuracy %.4f", result["test_accuracy"])
 
 
-def figures_job(run_dir: str, settings: dict, manifest: str, out: dict, threads: int,
-                log: str | None) -> None:
-    """Write the pictures named in ``out`` (see :data:`vaestudy.pictures.NAMES`) of one
-    trained run with ``settings`` (:func:`vaestudy.config.figure_settings`), choosing latent
-    dimensions by the KL per dimension of the run's ``metrics.json``."""
-    cfg = _trained_run(run_dir, manifest, **settings)
+def figures_job(*, model: str, config: str, epoch_samples: str, metrics: str, manifest: str,
+                settings: dict, out: dict, threads: int, log: str | None = None) -> None:
+    """Write the pictures named in ``out`` (see :data:`vaestudy.pictures.NAMES`) of the
+    trained run of ``model``, ``config`` and ``epoch_samples`` with ``settings``
+    (:func:`vaestudy.config.figure_settings`), choosing latent dimensions by the KL per
+    dimension in the run's ``metrics``."""
+    cfg = _trained_run(config, manifest, settings)
     with runtime.job(log, threads, cfg.seed) as logger:
         from vaestudy.pictures import RunPictures
 
         logger.info("figure settings: %s", json.dumps(settings))
-        kl_dims = json.loads((Path(run_dir) / "metrics.json").read_text())["kl_per_dim"]
-        pictures = RunPictures(run_dir, cfg, _load_data(cfg.data, cfg.binarization), kl_dims)
+        kl_dims = json.loads(Path(metrics).read_text())["kl_per_dim"]
+        pictures = RunPictures(model, epoch_samples, cfg,
+                               _load_data(cfg.data, cfg.binarization), kl_dims)
         for name, path in out.items():
             with atomic_path(path) as tmp:
                 pictures.write(name, tmp)
         logger.info("wrote %s", sorted(out))
 
 
-def aggregate_job(metric_files: list[str], summary_files: list[str], history_files: list[str],
-                  config_files: list[str], out: dict) -> None:
+def aggregate_job(*, metric_files: list[str], summary_files: list[str],
+                  history_files: list[str], config_files: list[str], out: dict) -> None:
     """Tidy study tables: ``metrics`` (one row per evaluated run), ``runs`` (every run of the
     grid with its training status), ``history`` (run x epoch) and ``comparisons`` (paired
     tests between losses of the metrics comparable across them; diverged runs have no
@@ -197,7 +202,7 @@ def aggregate_job(metric_files: list[str], summary_files: list[str], history_fil
         collect_histories(history_files, configs).to_csv(tmp, index=False)
 
 
-def plots_job(metrics_csv: str, history_csv: str, out: dict) -> None:
+def plots_job(*, metrics_csv: str, history_csv: str, out: dict) -> None:
     """The study's seaborn comparison plots (see :mod:`vaestudy.plots`)."""
     import pandas as pd
 
@@ -214,7 +219,7 @@ def plots_job(metrics_csv: str, history_csv: str, out: dict) -> None:
         plots.plot_heatmap(metrics, "fid_classifier", COMPARABLE["fid_classifier"][0], tmp)
 
 
-def side_by_side_job(pictures: list[str], latent: int, out: str) -> None:
+def side_by_side_job(*, pictures: list[str], latent: int, out: str) -> None:
     """One figure with the sample grids of every loss at latent size ``latent``; the paths
     are ``.../loss~L/latent~D/seed~S/samples.png``."""
     from vaestudy.plots import plot_side_by_side
@@ -225,7 +230,7 @@ def side_by_side_job(pictures: list[str], latent: int, out: str) -> None:
                           f"each loss", tmp)
 
 
-def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str,
+def report_job(*, inputs: dict, image_files: list[str], config: dict, out_html: str,
                execution: dict) -> None:
     """Render the self-contained HTML report. ``inputs`` names the template, metrics (CSV),
     the plots (comparable, loglik, training, heatmap, side_by_side: one per latent size),
@@ -267,3 +272,23 @@ def report_job(inputs: dict, image_files: list[str], config: dict, out_html: str
                          yaml.safe_dump(config, sort_keys=False), study, extra)
     with atomic_path(out_html) as tmp:
         tmp.write_text(html)
+
+
+def theory_job(*, table: str, log: str | None = None) -> None:
+    """The numerical checks of docs/theory.md (:func:`vaestudy.theory.run_all`) as a CSV
+    ``table``, written first; then the job fails if any check failed, so that the failure is
+    visible (Snakemake removes a failed job's outputs; the log keeps the table)."""
+    import pandas as pd
+
+    from vaestudy.theory import run_all
+
+    with runtime.logged(log) as logger:
+        checks = pd.DataFrame(run_all(0), columns=["identity", "max_abs_error", "tolerance",
+                                                   "passed"])
+        with atomic_path(table) as tmp:
+            checks.to_csv(tmp, index=False)
+        logger.info("theory checks:\n%s", checks.to_string(index=False))
+        failed = checks.loc[~checks["passed"], "identity"].tolist()
+        if failed:
+            raise RuntimeError(f"{len(failed)} theory check(s) failed: {failed}")
+        logger.info("all %d theory checks passed", len(checks))

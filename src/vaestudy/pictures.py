@@ -1,7 +1,7 @@
 """All pictures of one trained run, each made on demand from the run's models and data.
 
-``RunPictures(run_dir, cfg, data).write(name, path)`` writes one of :data:`NAMES`; the thin
-workflow script asks for the ones its rule declares.
+``RunPictures(model_dir, epoch_samples, cfg, data).write(name, path)`` writes one of
+:data:`NAMES`; :func:`vaestudy.jobs.figures_job` asks for the ones its rule declares.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ STEPS = 10  # points per interpolation row
 
 
 class RunPictures:
-    """Lazily computed pictures of the run in ``run_dir``."""
+    """Lazily computed pictures of the run whose models are in ``model_dir`` and whose
+    per-epoch sample grids are in ``epoch_samples`` (.npy)."""
 
-    def __init__(self, run_dir: Path | str, cfg: RunConfig, data: Split,
-                 kl_dims: np.ndarray | None = None):
-        self.run_dir, self.cfg, self.data = Path(run_dir), cfg, data
-        self.encoder, self.decoder = load_models(run_dir)
+    def __init__(self, model_dir: Path | str, epoch_samples: Path | str, cfg: RunConfig,
+                 data: Split, kl_dims: np.ndarray | None = None):
+        self.epoch_samples, self.cfg, self.data = Path(epoch_samples), cfg, data
+        self.encoder, self.decoder = load_models(model_dir)
         self._kl_dims = kl_dims
 
     @cached_property
@@ -73,7 +74,7 @@ class RunPictures:
         return figures.manifold_picture(self.decoder, self.cfg, (int(first), int(second)))
 
     def training(self) -> list[np.ndarray]:
-        epochs = np.load(self.run_dir / "epoch_samples.npy")  # [epochs, n, 28, 28] uint8
+        epochs = np.load(self.epoch_samples)  # [epochs, n, 28, 28] uint8
         return lf.gif_frames(epochs, cols=self.cfg.figures.grid_size)
 
     def interpolations(self) -> np.ndarray:

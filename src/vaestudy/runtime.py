@@ -7,7 +7,6 @@ would each use every core. :func:`configure` must run before TensorFlow executes
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import logging
@@ -48,14 +47,18 @@ def configure(threads: int, seed: int | None = None, gpus: int = 0) -> str:
 
 @contextlib.contextmanager
 def logged(log: str | None) -> Iterator[logging.Logger]:
-    """The job's logger (the rule's log file); any exception of the block is written to the
-    log before it propagates, so that ``--show-failed-logs`` shows the error itself."""
+    """The frame of every job: its logger (the rule's log file). Any exception of the block
+    is written to the log before it propagates, so that ``--show-failed-logs`` shows the
+    error itself; when the block ends, failed or not, the job's exact CPU seconds and peak
+    memory are logged (:func:`usage_line`, read by :mod:`vaestudy.costs`)."""
     logger = job_logger(log)
     try:
         yield logger
     except BaseException as err:
         logger.error("job failed: %s: %s", type(err).__name__, err, exc_info=True)
         raise
+    finally:
+        logger.info(usage_line())
 
 
 @contextlib.contextmanager
@@ -118,35 +121,17 @@ def job_logger(path: str | None, name: str = "vaestudy") -> logging.Logger:
     return logger
 
 
-#: The line :func:`record_usage_at_exit` appends to a job's log (read by vaestudy.costs).
+#: The start of the line :func:`logged` writes to a job's log (read by vaestudy.costs).
 USAGE_PREFIX = "job usage:"
 
 
 def usage_line() -> str:
     """This process's exact CPU seconds (user + system, all threads, plus waited-for child
-    processes) and peak resident memory so far, as one parseable line."""
+    processes) and peak resident memory so far, as one parseable line. Why: Snakemake's
+    ``benchmark:`` files sample CPU time and memory every 30 s after a job's first 15 s, so
+    a job's last seconds (up to 30) are missing from their ``cpu_time``; the report's
+    efficiency figures need the exact number, which only the process itself knows."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     peak_mb = max(me.ru_maxrss, kids.ru_maxrss) / 1024  # Linux reports KiB
     return f"{USAGE_PREFIX} cpu_seconds={cpu:.2f} peak_rss_mb={peak_mb:.1f}"
-
-
-def record_usage_at_exit(log_path: str | None = None) -> None:
-    """At process exit, append :func:`usage_line` to the job's log (by default the first log
-    of the ``snakemake`` object of a Snakemake script).
-
-    Why: Snakemake's ``benchmark:`` files sample CPU time and memory every 30 s after a job's
-    first 15 s, so a job's last seconds (up to 30) are missing from its ``cpu_time``; the
-    report's efficiency figures need the exact number, which only the process itself knows.
-    """
-
-    def append() -> None:
-        path = log_path
-        if path is None:
-            sm = getattr(sys.modules.get("__main__"), "snakemake", None)
-            path = sm.log[0] if sm is not None and len(sm.log) else None
-        if path:
-            with open(path, "a") as f:
-                f.write(usage_line() + "\n")
-
-    atexit.register(append)

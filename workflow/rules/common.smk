@@ -78,6 +78,16 @@ DATA = os.path.join(ROOT, config["data"]["dir"])
 # One run of the grid; wildcards are readable path parts: loss~bce/latent~16/seed~0.
 RUN_KEY = "loss~{loss}/latent~{latent}/seed~{seed}"
 RUN = f"{OUT}/runs/{RUN_KEY}"
+
+
+def job_file(kind, rule, key=""):
+    """The log (``kind`` "logs") or benchmark file ("benchmarks") of one job of ``rule``
+    (``key``: its wildcards, e.g. RUN_KEY). Both kinds have the same rule and key, which is how
+    vaestudy.costs pairs a job's benchmark with the usage line in its log."""
+    ext = {"logs": "log", "benchmarks": "tsv"}[kind]
+    return f"{OUT}/{kind}/{rule}/{key}.{ext}" if key else f"{OUT}/{kind}/{rule}.{ext}"
+
+
 GRID = dict(
     loss=config["study"]["losses"],
     latent=config["study"]["latent_dims"],
@@ -152,21 +162,18 @@ def run_images(wildcards):
 
 def study_benchmarks(wildcards):
     """The benchmark file (wall s, CPU s, peak memory) of every job before the report, for
-    the report's cost tables. The paths repeat the rules' ``benchmark:`` directives."""
-    b = f"{OUT}/benchmarks"
-    files = [
-        f"{b}/{name}.tsv"
-        for name in ("prepare_data", "theory_check", "train_classifier", "aggregate", "plots")
-    ]
-    files += expand(f"{b}/train/{RUN_KEY}.tsv", **GRID)
+    the report's cost tables."""
+    rules = ("prepare_data", "theory_check", "train_classifier", "aggregate", "plots")
+    files = [job_file("benchmarks", rule) for rule in rules]
+    files += expand(job_file("benchmarks", "train", RUN_KEY), **GRID)
     trained = trained_runs()
     files += [
-        f"{b}/{rule}/{RUN_KEY.format(**r)}.tsv"
+        job_file("benchmarks", rule, RUN_KEY.format(**r))
         for r in trained
         for rule in ("evaluate", "run_figures")
     ]
     latents = sorted({r["latent"] for r in trained})  # side_by_side runs for these only
-    files += expand(f"{b}/side_by_side/latent~{{latent}}.tsv", latent=latents)
+    files += [job_file("benchmarks", "side_by_side", f"latent~{x}") for x in latents]
     return files
 
 

@@ -7,9 +7,9 @@ rule prepare_data:
     output:
         f"{OUT}/data/mnist_manifest.json",
     log:
-        f"{OUT}/logs/prepare_data.log",
+        job_file("logs", "prepare_data"),
     benchmark:
-        f"{OUT}/benchmarks/prepare_data.tsv"
+        job_file("benchmarks", "prepare_data")
     conda:
         "../envs/vae.yaml"
     threads: 1

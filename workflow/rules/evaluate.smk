@@ -8,9 +8,9 @@ rule train_classifier:
         model=f"{OUT}/classifier/classifier.keras",
         summary=f"{OUT}/classifier/classifier.json",
     log:
-        f"{OUT}/logs/train_classifier.log",
+        job_file("logs", "train_classifier"),
     benchmark:
-        f"{OUT}/benchmarks/train_classifier.tsv"
+        job_file("benchmarks", "train_classifier")
     # Every evaluate job waits for the classifier: start it first, beside the first training,
     # so that it never runs alone at the end (measured: a core idle for 340 s without this).
     priority: 10
@@ -30,15 +30,17 @@ rule train_classifier:
 
 rule evaluate:
     input:
-        run=rules.train.output,
+        model=rules.train.output.model,
+        config=rules.train.output.config,
+        summary=rules.train.output.summary,
         manifest=rules.prepare_data.output[0],
         classifier=rules.train_classifier.output.model,
     output:
-        f"{RUN}/metrics.json",
+        metrics=f"{RUN}/metrics.json",
     log:
-        f"{OUT}/logs/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
+        job_file("logs", "evaluate", RUN_KEY),
     benchmark:
-        f"{OUT}/benchmarks/evaluate/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+        job_file("benchmarks", "evaluate", RUN_KEY)
     group:
         RUN_GROUP
     conda:
@@ -58,12 +60,14 @@ rule evaluate:
 
 rule run_figures:
     input:
-        run=rules.train.output,
+        model=rules.train.output.model,
+        config=rules.train.output.config,
+        epoch_samples=rules.train.output.epoch_samples,
         manifest=rules.prepare_data.output[0],
         # the KL of each latent dimension, measured by the evaluation, picks the dimensions of
         # the traversals and the manifold; ancient: a re-evaluation (new K, say) that leaves
         # the model as it was does not redraw the pictures
-        metrics=ancient(rules.evaluate.output[0]),
+        metrics=ancient(rules.evaluate.output.metrics),
     output:
         samples=run_figure("samples", "Samples"),
         reconstructions=run_figure("reconstructions", "Reconstructions"),
@@ -74,9 +78,9 @@ rule run_figures:
         traversal=run_figure("traversal", "Latent space"),
         manifold=run_figure("manifold", "Latent space"),
     log:
-        f"{OUT}/logs/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
+        job_file("logs", "run_figures", RUN_KEY),
     benchmark:
-        f"{OUT}/benchmarks/run_figures/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+        job_file("benchmarks", "run_figures", RUN_KEY)
     group:
         RUN_GROUP
     conda:

@@ -8,7 +8,7 @@ rule grid:
     output:
         f"{OUT}/grid.json",
     log:
-        f"{OUT}/logs/grid.log",
+        job_file("logs", "grid"),
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -44,9 +44,9 @@ rule aggregate:
             labels={"table": "paired comparisons of losses"},
         ),
     log:
-        f"{OUT}/logs/aggregate.log",
+        job_file("logs", "aggregate"),
     benchmark:
-        f"{OUT}/benchmarks/aggregate.tsv"
+        job_file("benchmarks", "aggregate")
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -88,9 +88,9 @@ rule plots:
             labels={"figure": "heat-map of the Fréchet distance"},
         ),
     log:
-        f"{OUT}/logs/plots.log",
+        job_file("logs", "plots"),
     benchmark:
-        f"{OUT}/benchmarks/plots.tsv"
+        job_file("benchmarks", "plots")
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -115,9 +115,9 @@ rule side_by_side:
             labels={"figure": "losses side by side", "latent": "{latent}"},
         ),
     log:
-        f"{OUT}/logs/side_by_side/latent~{{latent}}.log",
+        job_file("logs", "side_by_side", "latent~{latent}"),
     benchmark:
-        f"{OUT}/benchmarks/side_by_side/latent~{{latent}}.tsv"
+        job_file("benchmarks", "side_by_side", "latent~{latent}")
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -148,9 +148,9 @@ rule report:
     output:
         f"{OUT}/report.html",
     log:
-        f"{OUT}/logs/report.log",
+        job_file("logs", "report"),
     benchmark:
-        f"{OUT}/benchmarks/report.tsv"
+        job_file("benchmarks", "report")
     conda:
         "../envs/vae.yaml"
     threads: 1

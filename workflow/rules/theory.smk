@@ -5,9 +5,9 @@ rule theory_check:
     output:
         f"{OUT}/theory/checks.csv",
     log:
-        f"{OUT}/logs/theory_check.log",
+        job_file("logs", "theory_check"),
     benchmark:
-        f"{OUT}/benchmarks/theory_check.tsv"
+        job_file("benchmarks", "theory_check")
     conda:
         "../envs/vae.yaml"
     threads: 1

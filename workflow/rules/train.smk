@@ -13,9 +13,9 @@ checkpoint train:
         config=f"{RUN}/config.json",
         epoch_samples=f"{RUN}/epoch_samples.npy",
     log:
-        f"{OUT}/logs/train/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.log",
+        job_file("logs", "train", RUN_KEY),
     benchmark:
-        f"{OUT}/benchmarks/train/loss~{{loss}}/latent~{{latent}}/seed~{{seed}}.tsv"
+        job_file("benchmarks", "train", RUN_KEY)
     # The longest jobs first (after the classifier, priority 10): with equal priorities the
     # scheduler took evaluations first and left the last training alone at the end (measured:
     # one core idle for 230 s of a 1,216 s study).

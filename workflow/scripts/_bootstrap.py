@@ -1,7 +1,6 @@
-"""Imported first by every workflow script. Makes the ``vaestudy`` package importable even
-where it is not installed (a per-rule conda environment, a cluster node) by adding
-``<repo>/src`` to sys.path, and records the job's exact CPU time and peak memory in its log
-at exit (see vaestudy.runtime.record_usage_at_exit)."""
+"""Imported first by every workflow script: makes the ``vaestudy`` package importable where it
+is not installed (a per-rule conda environment, a cluster node) by adding ``<repo>/src`` to
+sys.path. It does nothing else."""
 
 import sys
 from pathlib import Path
@@ -10,7 +9,3 @@ try:
     import vaestudy  # noqa: F401
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-
-from vaestudy.runtime import record_usage_at_exit  # noqa: E402
-
-record_usage_at_exit()

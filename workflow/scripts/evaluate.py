@@ -1,10 +1,11 @@
-"""Rule evaluate: test-set metrics of one run (vaestudy.jobs.evaluate_job)."""
+"""Rule evaluate: the test-set metrics of one trained run."""
 
 import _bootstrap  # noqa: F401
-from pathlib import Path
 
 from vaestudy.jobs import evaluate_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-evaluate_job(str(Path(sm.output[0]).parent), sm.params.settings, sm.input.manifest,
-             sm.input.classifier, sm.output[0], sm.threads, sm.resources.gpu, sm.log[0])
+evaluate_job(model=sm.input.model, config=sm.input.config, summary=sm.input.summary,
+             manifest=sm.input.manifest, classifier=sm.input.classifier,
+             settings=sm.params.settings, metrics=sm.output.metrics, threads=sm.threads,
+             gpus=sm.resources.gpu, log=sm.log[0])

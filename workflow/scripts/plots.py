@@ -1,4 +1,4 @@
-"""Rule plots: seaborn comparison plots (vaestudy.jobs.plots_job)."""
+"""Rule plots: the seaborn comparison plots."""
 
 import _bootstrap  # noqa: F401
 
@@ -7,5 +7,6 @@ from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:
-    plots_job(sm.input.metrics, sm.input.history, dict(sm.output.items()))
+    plots_job(metrics_csv=sm.input.metrics, history_csv=sm.input.history,
+              out=dict(sm.output.items()))
     log.info("wrote %s", list(sm.output))

@@ -7,5 +7,6 @@ from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:
-    side_by_side_job(list(sm.input.samples), int(sm.wildcards.latent), sm.output[0])
+    side_by_side_job(pictures=list(sm.input.samples), latent=int(sm.wildcards.latent),
+                     out=sm.output[0])
     log.info("wrote %s", sm.output[0])

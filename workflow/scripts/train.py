@@ -1,10 +1,11 @@
-"""Rule train: fit the VAE of one grid point (vaestudy.jobs.train_job)."""
+"""Rule train: fit the VAE of one grid point."""
 
 import _bootstrap  # noqa: F401
 
 from vaestudy.jobs import train_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-train_job(sm.params.settings, sm.input.manifest, sm.wildcards.loss, int(sm.wildcards.latent),
-          int(sm.wildcards.seed), dict(sm.output.items()), sm.threads, sm.resources.gpu,
-          sm.log[0])
+train_job(settings=sm.params.settings, manifest=sm.input.manifest, loss=sm.wildcards.loss,
+          latent=int(sm.wildcards.latent), seed=int(sm.wildcards.seed),
+          out=dict(sm.output.items()), threads=sm.threads, gpus=sm.resources.gpu,
+          log=sm.log[0])

@@ -1,9 +1,10 @@
-"""Rule train_classifier: the digit classifier of the sample metrics (vaestudy.jobs)."""
+"""Rule train_classifier: the digit classifier of the sample metrics."""
 
 import _bootstrap  # noqa: F401
 
 from vaestudy.jobs import classifier_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-classifier_job(sm.params.settings, sm.input.manifest, sm.output.model, sm.output.summary,
-               sm.threads, sm.resources.gpu, sm.log[0])
+classifier_job(settings=sm.params.settings, manifest=sm.input.manifest, model=sm.output.model,
+               summary=sm.output.summary, threads=sm.threads, gpus=sm.resources.gpu,
+               log=sm.log[0])
