@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from vaestudy.plots import summary_table, t_interval
+from vaestudy.plots import loss_order, plot_comparable, summary_table, t_interval
 
 
 def test_t_interval_matches_textbook_value():
@@ -19,3 +19,23 @@ def test_summary_table_has_one_row_per_loss_and_latent():
     table = summary_table(metrics, ["recon_mse"])
     assert table.shape == (3, 4)
     assert table.loc[0, "recon_mse"].startswith("2 ± ") and table.loc[0, "seeds"] == 2
+
+
+def test_losses_are_ordered_along_the_kl_weight():
+    metrics = pd.DataFrame({
+        "loss": ["bce", "mse-sigma0.1", "mse", "mse-mean", "gauss-learned", "mse"],
+        "family": ["bce", "mse", "mse", "mse", "gauss-learned", "mse"],
+        "beta": [np.nan, 0.02, 2.0, 784.0, 0.01, 2.0]})
+    assert loss_order(metrics) == ["mse-mean", "mse", "mse-sigma0.1", "bce", "gauss-learned"]
+
+
+def test_one_latent_size_plots_the_metrics_per_loss(tmp_path):
+    from vaestudy.aggregate import COMPARABLE
+
+    rng = np.random.default_rng(0)
+    rows = [{"loss": loss, "family": "mse" if beta else "bce", "beta": beta or np.nan,
+             "latent_dim": 16, "seed": seed, **{c: rng.normal() for c in COMPARABLE}}
+            for loss, beta in (("bce", None), ("mse", 2.0), ("mse-mean", 784.0))
+            for seed in range(3)]
+    plot_comparable(pd.DataFrame(rows), tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 10_000

@@ -26,19 +26,39 @@ def _latent_axis(ax, latents) -> None:
     ax.minorticks_off()
 
 
+def loss_order(metrics: pd.DataFrame) -> list[str]:
+    """The losses along the KL weight: fixed-sigma Gaussians by falling beta = 2 sigma^2
+    (from collapse to sharp), then the other losses in the order of the table."""
+    first = metrics.drop_duplicates("loss")
+    fixed = first[first.beta.notna() & (first.family == "mse")].sort_values("beta",
+                                                                            ascending=False)
+    return list(fixed.loss) + [loss for loss in first.loss if loss not in set(fixed.loss)]
+
+
 def plot_comparable(metrics: pd.DataFrame, path: Path | str) -> None:
-    """Every metric comparable across likelihoods vs latent size, one line per loss, mean
-    and 95% CI over seeds."""
+    """Every metric comparable across likelihoods, mean and 95% CI over seeds: against the
+    latent size, one line per loss; with one latent size, against the loss, ordered by the
+    KL weight (:func:`loss_order`), which shows what the sigma of an MSE loss does."""
     cols = 4
     rows = -(-len(COMPARABLE) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.5 * rows), squeeze=False)
+    one_size = metrics.latent_dim.nunique() == 1
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, (4.2 if one_size else 3.5) * rows),
+                             squeeze=False)
     for ax, (col, (label, higher)) in zip(axes.flat, COMPARABLE.items()):
-        sns.lineplot(metrics, x="latent_dim", y=col, hue="loss", style="loss", markers=True,
-                     dashes=False, errorbar=t_interval, err_style="bars", ax=ax,
-                     legend=ax is axes.flat[0])
-        _latent_axis(ax, metrics.latent_dim)
+        if one_size:
+            sns.pointplot(metrics, x="loss", y=col, order=loss_order(metrics), hue="loss",
+                          errorbar=t_interval, linestyle="none", capsize=0.2, ax=ax,
+                          legend=False)
+            ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+            xlabel = f"loss by falling KL weight β (latent size {metrics.latent_dim.iloc[0]})"
+        else:
+            sns.lineplot(metrics, x="latent_dim", y=col, hue="loss", style="loss", markers=True,
+                         dashes=False, errorbar=t_interval, err_style="bars", ax=ax,
+                         legend=ax is axes.flat[0])
+            _latent_axis(ax, metrics.latent_dim)
+            xlabel = "latent size"
         arrow = "" if higher is None else (" ↑" if higher else " ↓")
-        ax.set(xlabel="latent size", ylabel="", title=label + arrow)
+        ax.set(xlabel=xlabel, ylabel="", title=label + arrow)
         ax.title.set_fontsize(9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
