@@ -40,7 +40,7 @@ def test_gpu_requested_without_gpu_names_both_fixes(tmp_path):
     with pytest.raises(DeviceError) as err:
         fake.select(1, tmp_path)
     msg = str(err.value)
-    assert "resources.gpu=1" in msg and "resources.gpu: 0" in msg
+    assert "requests the resource gpu=1" in msg and "--set-resources <rule>:gpu=1" in msg
     assert "tensorflow[and-cuda]==" in msg and "sees no GPU" in msg
     assert fake.visible is None  # nothing was configured before failing
 
@@ -56,7 +56,7 @@ def test_error_message_reports_build_and_pinning(monkeypatch):
 
 def test_two_requested_one_visible_raises(tmp_path):
     fake = FakeTF(1)
-    with pytest.raises(DeviceError, match="resources.gpu=2 but TensorFlow sees only 1 GPU"):
+    with pytest.raises(DeviceError, match="resource gpu=2 but TensorFlow sees only 1 GPU"):
         fake.select(2, tmp_path)
     assert fake.visible is None
 

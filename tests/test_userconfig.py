@@ -41,3 +41,13 @@ def test_coerce_leaves_what_is_not_a_number_of_that_kind(value, kind, expected):
 def test_strings_are_not_numbers_where_the_schema_wants_strings(schema):
     config = normalize({"output_dir": "2026", "study": {"losses": "mse"}}, schema)
     assert config["output_dir"] == "2026" and config["study"]["losses"] == "mse"
+
+
+@pytest.mark.parametrize("key, where", [("resources", "--set-threads train=4"),
+                                        ("likelihood", "loss_variants")])
+def test_a_retired_section_says_where_its_settings_went(schema, key, where):
+    from vaestudy.userconfig import RETIRED, RetiredKeyError
+
+    with pytest.raises(RetiredKeyError, match=f"config key '{key}' is no longer read: .*{where}"):
+        normalize({key: {}}, schema)
+    assert not set(RETIRED) & set(schema["properties"])  # retired keys are not in the schema

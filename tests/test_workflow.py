@@ -96,15 +96,15 @@ def test_a_gpu_job_on_a_machine_without_gpu_stops_at_once_with_the_fix(root, tmp
     import time
 
     out = tmp_path / "out"
-    cfg = write_config(tmp_path / "c.yaml", output_dir=str(out), resources={"gpu": 1})
+    cfg = write_config(tmp_path / "c.yaml", output_dir=str(out))
     target = str(out / "runs/loss~bce/latent~2/seed~0/history.csv")
     t0 = time.perf_counter()
-    result = snakemake(root, target, "--cores", "1", "--configfile",
-                       str(root / "config" / "tiny.yaml"), str(cfg), cwd=tmp_path)
+    result = snakemake(root, target, "--cores", "1", "--set-resources", "train:gpu=1",
+                       "--configfile", str(root / "config" / "tiny.yaml"), str(cfg), cwd=tmp_path)
     assert result.returncode != 0 and time.perf_counter() - t0 < 120
     log = (out / "logs/train/loss~bce/latent~2/seed~0.log").read_text()
-    assert "requests resources.gpu=1 but TensorFlow sees no GPU" in log
-    assert "tensorflow[and-cuda]" in log and "resources.gpu: 0" in log
+    assert "requests the resource gpu=1 but TensorFlow sees no GPU" in log
+    assert "tensorflow[and-cuda]" in log and "set-resources" in log
     assert "epoch 1" not in log  # it never trained on the CPU
 
 

@@ -280,7 +280,7 @@ if not target:
         errors.append("report.html too small")
 else:
     log = (results / "logs/train/loss~bce/latent~2/seed~0.log").read_text()
-    if "requests resources.gpu=1 but TensorFlow sees no GPU" not in log:
+    if "requests the resource gpu=1 but TensorFlow sees no GPU" not in log:
         errors.append("the GPU job's log does not say that TensorFlow sees no GPU")
     if Path(target).exists():
         errors.append(f"{target} was made without a GPU")

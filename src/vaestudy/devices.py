@@ -35,14 +35,14 @@ def check_request(requested: int, n_visible: int, tf_version: str = "?",
     pinned = os.environ.get("CUDA_VISIBLE_DEVICES")
     seen = "no GPU" if n_visible == 0 else f"only {n_visible} GPU(s)"
     raise DeviceError(
-        f"this job requests resources.gpu={requested} but TensorFlow sees {seen} "
+        f"this job requests the resource gpu={requested} but TensorFlow sees {seen} "
         f"(tensorflow {tf_version}, built with CUDA: {cuda}; CUDA_VISIBLE_DEVICES="
         f"{'unset' if pinned is None else repr(pinned)}). Either, on a machine with an NVIDIA "
         f"driver, install TensorFlow's CUDA build with its CUDA libraries ({sys.executable} -m "
         f"pip install "
         f"\"tensorflow[and-cuda]=={tf_version}\"; for --sdm conda, in workflow/envs/vae.yaml), "
-        f"or run on the CPU: set the gpu resource to 0 (workflow config `resources.gpu: 0`; "
-        f"drop a profile's `gpu: 1` under set-resources or `--set-resources <rule>:gpu=1`).")
+        f"or run on the CPU: set the gpu resource to 0 (drop a profile's `gpu: 1` under "
+        f"set-resources, or `--set-resources <rule>:gpu=1` from the command line).")
 
 
 def claim_gpus(n_visible: int, requested: int, lock_dir: Path | str | None = None,

@@ -20,6 +20,20 @@ from typing import Any
 #: Top-level shorthand key -> the ``study`` key it sets.
 GRID_SHORTHAND = {"losses": "losses", "latent_dims": "latent_dims", "seeds": "seeds"}
 
+#: Config sections that no longer exist -> where their settings live now.
+RETIRED = {
+    "resources": "threads and GPUs are settings of the machine, not of the study: give them in "
+                 "a profile (set-threads / set-resources, see profiles/slurm-gpu) or on the "
+                 "command line, e.g. --set-threads train=4 --set-resources train:gpu=1",
+    "likelihood": "a loss's settings live in 'loss_variants', e.g. {mse-sigma0.1: {family: "
+                  "mse, sigma: 0.1}}, named in study.losses",
+}
+
+
+class RetiredKeyError(ValueError):
+    """The config has a section this version no longer reads; the message says where its
+    settings went."""
+
 
 def _as_list(value: Any) -> list:
     """``"bce,mse"`` -> ``["bce", "mse"]``; ``"2"`` and ``2`` -> one-item lists; lists stay."""
@@ -59,7 +73,9 @@ def coerce(value: Any, schema: dict) -> Any:
 def normalize(config: dict, schema: dict) -> dict:
     """The config with the grid shorthand moved into ``study`` and numeric strings made
     numbers (see the module's docstring). Modifies ``config`` in place (Snakemake's config
-    object is shared) and returns it."""
+    object is shared) and returns it. A retired section is a :class:`RetiredKeyError`."""
+    for key in sorted(set(config) & set(RETIRED)):
+        raise RetiredKeyError(f"config key '{key}' is no longer read: {RETIRED[key]}.")
     for short, key in GRID_SHORTHAND.items():
         if short in config:
             study = config.get("study") or {}

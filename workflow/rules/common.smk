@@ -93,7 +93,6 @@ GRID = dict(
     latent=config["study"]["latent_dims"],
     seed=config["study"]["seeds"],
 )
-RES = config["resources"]
 # The per-run jobs after training (evaluate, then run_figures, which reads its metrics) share
 # one group per run: on a cluster they are one submission.
 RUN_GROUP = "run_{loss}_{latent}_{seed}"

@@ -16,12 +16,12 @@ rule train_classifier:
     priority: 10
     conda:
         "../envs/vae.yaml"
-    threads: RES["train_threads"]
+    threads: 1
     resources:
         # measured peak (max RSS, default study, two CPUs): 1,468 MB
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
-        gpu=RES["gpu"],
+        gpu=0,
     params:
         settings=cfg_lib.classifier_settings(config),
     script:
@@ -45,13 +45,13 @@ rule evaluate:
         RUN_GROUP
     conda:
         "../envs/vae.yaml"
-    threads: RES["eval_threads"]
+    threads: 1
     resources:
         # measured peak (max RSS, default study, AMD EPYC): 2,046 MB (importance sampling in
         # chunks of 1,000 decodes; 3,267 MB with 10,000)
         mem_mb=lambda wc, attempt: 3000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
-        gpu=RES["gpu"],
+        gpu=0,
     params:
         settings=cfg_lib.evaluation_settings(config),
     script:

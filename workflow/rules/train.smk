@@ -22,12 +22,14 @@ checkpoint train:
     priority: 5
     conda:
         "../envs/vae.yaml"
-    threads: RES["train_threads"]
+    # threads and GPUs are machine settings: a profile's set-threads / set-resources (or
+    # --set-threads train=4 --set-resources train:gpu=1) change them, never the config
+    threads: 1
     resources:
         # measured peak (max RSS, default study, two CPUs): 1,721 MB
         mem_mb=lambda wc, attempt: 2500 * attempt,
         runtime=train_runtime,
-        gpu=RES["gpu"],
+        gpu=0,
     params:
         # exactly what training reads (vaestudy.config.train_settings): a change re-trains
         settings=lambda wc: cfg_lib.train_settings(config, wc.loss),
