@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from vaestudy.aggregate import COMPARABLE
+from vaestudy.losses import FAMILIES
 from vaestudy.stats import holm, paired_test, t_interval
 
 #: Burda et al. (2016), Table 1: one-stochastic-layer VAE, dynamically binarized MNIST, K=5000.
@@ -106,15 +107,16 @@ def pooled_comparisons(comparisons: pd.DataFrame, metric: str) -> list[str]:
     return out
 
 
-def _gaussians(group: pd.DataFrame) -> list[str]:
-    """The fixed-sigma Gaussian losses of ``group``, largest KL weight first."""
-    mse = group[group.family == "mse"].groupby("loss").beta.first()
-    return list(mse.sort_values(ascending=False).index)
+def by_falling_beta(group: pd.DataFrame) -> list[str]:
+    """The fixed-sigma Gaussian losses of ``group`` (the registry's scale ``fixed``), largest
+    KL weight beta = 2 sigma^2 first: from collapse to sharp."""
+    fixed = group[group.family.map(lambda f: FAMILIES[f].scale) == "fixed"]
+    return list(fixed.groupby("loss").beta.first().sort_values(ascending=False).index)
 
 
 def sigma_sweep(group: pd.DataFrame) -> list[str]:
     """How the fixed sigma moves the mechanism metrics, in order of falling beta."""
-    order = _gaussians(group)
+    order = by_falling_beta(group)
     if len(order) < 2:
         return []
     beta = group.groupby("loss").beta.first()
@@ -129,7 +131,7 @@ def sigma_sweep(group: pd.DataFrame) -> list[str]:
 
 def pixel_averaged(group: pd.DataFrame) -> list[str]:
     """Where the pixel-averaged squared error (beta = 784) lands."""
-    hit = group[(group.family == "mse") & np.isclose(group.beta, 784.0)]
+    hit = group[group.loss.isin(by_falling_beta(group)) & np.isclose(group.beta, 784.0)]
     if hit.empty:
         return []
     loss, latent = hit.loss.iloc[0], int(hit.latent_dim.iloc[0])
@@ -146,7 +148,7 @@ def pixel_averaged(group: pd.DataFrame) -> list[str]:
 def closest_to_bce(group: pd.DataFrame) -> list[str]:
     """Which Gaussian loss differs from bce on the fewest mechanism metrics (paired over
     seeds, Holm-corrected within each metric), ties broken by the smaller relative gaps."""
-    order = _gaussians(group)
+    order = by_falling_beta(group)
     if "bce" not in set(group.loss) or not order:
         return []
     tests = {m: {loss: _paired(group, m, loss, "bce") for loss in order} for m in MECHANISM}

@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from vaestudy.aggregate import COMPARABLE  # noqa: E402
+from vaestudy.findings import by_falling_beta  # noqa: E402
 from vaestudy.stats import t_interval  # noqa: E402
 
 def _latent_axis(ax, latents) -> None:
@@ -29,10 +30,8 @@ def _latent_axis(ax, latents) -> None:
 def loss_order(metrics: pd.DataFrame) -> list[str]:
     """The losses along the KL weight: fixed-sigma Gaussians by falling beta = 2 sigma^2
     (from collapse to sharp), then the other losses in the order of the table."""
-    first = metrics.drop_duplicates("loss")
-    fixed = first[first.beta.notna() & (first.family == "mse")].sort_values("beta",
-                                                                            ascending=False)
-    return list(fixed.loss) + [loss for loss in first.loss if loss not in set(fixed.loss)]
+    fixed = by_falling_beta(metrics)
+    return fixed + [loss for loss in metrics.loss.unique() if loss not in fixed]
 
 
 def plot_comparable(metrics: pd.DataFrame, path: Path | str) -> None:

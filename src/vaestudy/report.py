@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from vaestudy.findings import findings
+from vaestudy.findings import by_falling_beta, findings
 from vaestudy.plots import summary_table
 from vaestudy.provenance import code_version
 
@@ -121,8 +121,8 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         likelihoods=dict(zip(metrics.loss, metrics.likelihood)),  # as the evaluation wrote it
         data_per_loss=dict(zip(metrics.loss, metrics.log_px_data)),
         mixed_data=metrics.data.nunique() > 1,  # binary and gray losses side by side
-        betas={r.loss: r.beta for r in metrics.drop_duplicates("loss").itertuples()
-               if r.family == "mse"},
+        betas={loss: metrics[metrics.loss == loss].beta.iloc[0]
+               for loss in by_falling_beta(metrics)},
         comparable=_table_html(summary_table(metrics, COMPARABLE_TABLE)),
         loglik=_table_html(likelihood_table(metrics, ll_cols)),
         cost=_table_html(summary_table(metrics, COST_TABLE)),
