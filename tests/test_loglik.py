@@ -95,7 +95,7 @@ def test_vae_log_weights_match_hand_computation():
     enc, dec = make_encoder(2, cfg), make_decoder(2, cfg)
     x = (np.random.default_rng(0).random((3, 28, 28, 1)) > 0.5).astype(np.float32)
     eps = tf.random.stateless_normal((4, 3, 2), seed=[0, 1])
-    log_w = make_log_weights(enc, dec, "bce", 2)(tf.constant(x), eps).numpy()  # [4, 3]
+    log_w = make_log_weights(enc, dec, "bce", 2, 1.0)(tf.constant(x), eps).numpy()  # [4, 3]
     mean, logvar = np.split(enc(x).numpy(), 2, axis=-1)
     z = mean + np.exp(logvar / 2) * eps.numpy()
     logits = dec(z.reshape(12, 2)).numpy().reshape(4, 3, 784).astype(np.float64)

@@ -83,6 +83,9 @@ def test_a_difference_without_spread_has_no_p_value():
     """Active units 16 vs 0 in every seed: no t-test exists; the p-value is not 0."""
     out = paired_test([16.0, 16.0, 16.0])
     assert np.isnan(out["p_value"]) and out["sd_diff"] == 0 and out["mean_diff"] == 16
+    # a small difference with a real (if tiny) spread is tested: the tolerance is relative
+    small = paired_test(1e-3 * (1 + np.array([0.0, 1e-8, 2e-8])))
+    assert small["sd_diff"] == pytest.approx(1e-11, rel=1e-3) and small["p_value"] < 1e-6
 
 
 def test_holm_adjustment_known_values():

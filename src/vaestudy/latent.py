@@ -20,7 +20,7 @@ def active_units(mean: np.ndarray) -> int:
 
 
 def knn_accuracy(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray,
-                 test_y: np.ndarray, k: int = 5, chunk: int = 1000) -> float:
+                 test_y: np.ndarray, k: int, chunk: int = 1000) -> float:
     """Accuracy of a k-nearest-neighbour (Euclidean, majority vote, ties to the nearest
     class) classifier on latent means: how much label information the code keeps."""
     correct = 0
@@ -30,9 +30,10 @@ def knn_accuracy(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray,
         dist = sq_train[None, :] - 2 * q @ train_z.T  # [c, N_train], + |q|^2 is constant
         nearest = np.argsort(dist, axis=1, kind="stable")[:, :k]  # [c, k], nearest first
         votes = train_y[nearest]
-        # Count votes, breaking ties by the smaller rank of the class's nearest neighbour.
+        # Count votes, breaking ties by the smaller rank of the class's nearest neighbour: a
+        # vote is worth k + 1, more than any rank (0 .. k - 1); a class without votes scores 0.
         score = np.stack([(votes == c).sum(1) * (k + 1) - np.argmax(votes == c, axis=1)
-                          * (votes == c).any(1) for c in range(10)], axis=1)
+                          for c in range(10)], axis=1)
         correct += int((score.argmax(axis=1) == test_y[i : i + chunk]).sum())
     return correct / len(test_z)
 

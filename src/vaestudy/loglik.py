@@ -18,7 +18,7 @@ from vaestudy.likelihoods import likelihood
 from vaestudy.model import posterior, prior, reparameterize, split_moments
 
 
-def make_log_weights(encoder, decoder, family: str, latent_dim: int, sigma=1.0):
+def make_log_weights(encoder, decoder, family: str, latent_dim: int, sigma):
     """Compile log w [c, B] for images x [B, 28, 28, 1] and noise eps [c, B, L]."""
     p_z = prior(latent_dim)
 
