@@ -17,3 +17,21 @@ def test_benchmark_times_the_packages_training(root, tmp_path):
     result = json.loads(out.read_text())["results"][0]
     assert result["step_seconds"] > 0 and result["images_per_s"] > 0
     assert result["val_neg_elbo"] > 0 and result["epoch_seconds"] > 3 * result["step_seconds"]
+
+
+def test_study_efficiency_reads_rules_and_checkpoints_from_the_snakemake_log(root, tmp_path):
+    """A checkpoint's resources belong to it, not to the rule logged before it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("eff", root / "tools" / "study_efficiency.py")
+    eff = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(eff)
+    log = tmp_path / "snakemake.log"
+    log.write_text("localrule train_classifier:\n    threads: 1\n"
+                   "    resources: tmpdir=/tmp, gpu=0, mem_mb=2000, mem=2 GB\n"
+                   "localcheckpoint train:\n    threads: 1\n"
+                   "    resources: tmpdir=/tmp, gpu=0, mem_mb=2500, mem=3 GB\n"
+                   "Elapsed time: 0:18:51.5\n")
+    threads, mem_mb, elapsed = eff.parse_log(log)
+    assert mem_mb == {"train_classifier": 2000, "train": 2500}
+    assert threads == {"train_classifier": 1, "train": 1} and elapsed == 1131.5

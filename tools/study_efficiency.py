@@ -52,7 +52,7 @@ def parse_log(path: Path) -> tuple[dict[str, int], dict[str, int], float | None]
     """Threads and mem_mb per rule as Snakemake scheduled them, and the elapsed seconds."""
     threads, mem_mb, rule, elapsed = {}, {}, None, None
     for line in path.read_text(errors="replace").splitlines():
-        if m := re.match(r"^(?:local)?rule (\w+):$", line):
+        if m := re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line):
             rule = m.group(1)
         elif rule and (m := re.match(r"^\s+threads: (\d+)$", line)):
             threads[rule] = int(m.group(1))
