@@ -34,7 +34,7 @@ def test_classifier_is_reproducible_per_seed(digits):
         return train_classifier(digits.x_train[:512], digits.y_train[:512], digits.x_val_gray,
                                 digits.y_val, epochs=1, seed=seed)
 
-    (m0, h0), (m1, h1), (m2, h2) = fit(0), fit(0), fit(1)
+    (m0, h0), (m1, h1), (_, h2) = fit(0), fit(0), fit(1)
     assert h0 == h1
     assert all(np.array_equal(a, b) for a, b in zip(m0.get_weights(), m1.get_weights()))
     assert h2 != h0

@@ -44,7 +44,7 @@ def test_the_jobs_environment_gets_the_pins_above_the_tools_line(tmp_path):
 def test_lock_pins_every_requirement_at_the_same_version():
     lock = _pins((ROOT / "requirements.lock").read_text())
     for name, version in _pins((ROOT / "requirements.txt").read_text()).items():
-        assert lock.get(name) == version, f"{name}: requirements.txt {version}, lock {lock.get(name)}"
+        assert lock.get(name) == version, f"{name}: {version} in requirements.txt, not in the lock"
 
 
 def test_the_conda_python_is_one_pyproject_allows():

@@ -219,7 +219,6 @@ def test_full_disk_while_checkpointing_names_the_file_and_keeps_the_last_one(tmp
     """The training checkpoint goes through the same atomic write: on a full disk the error
     names the checkpoint and the fix, and the previous checkpoint is intact."""
     import errno
-    import os
 
     from vaestudy import checkpoint as ckpt
     from vaestudy import files

@@ -51,8 +51,8 @@ def read_pins(text: str) -> tuple[list[str], list[str]]:
 
 def render(path: str, pins: list[str]) -> str:
     """The text of one generated conda file."""
-    lines = [f"# GENERATED from requirements.txt by tools/envfiles.py: edit that file, then "
-             f"`make envs`.\n", HEADERS[path], "channels:\n  - conda-forge\n  - nodefaults\n",
+    lines = ["# GENERATED from requirements.txt by tools/envfiles.py: edit that file, then "
+             "`make envs`.\n", HEADERS[path], "channels:\n  - conda-forge\n  - nodefaults\n",
              f"dependencies:\n  - python={PYTHON}\n  - pip\n  - pip:\n"]
     lines += [f"      - {pin}\n" for pin in pins]
     return "".join(lines)

@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from vaestudy import classifier as clf
-from vaestudy.batches import batched
 from vaestudy import latent
+from vaestudy.batches import batched
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize
 from vaestudy.likelihoods import Scale
@@ -93,7 +93,8 @@ def sample_quality(decoder, model: keras.Model, recon: np.ndarray, cfg: RunConfi
     histogram of the samples, accuracy on reconstructions of the test digits."""
     n = cfg.evaluation.n_generated
     z = latent_grid_draws(cfg.latent_dim, n, cfg.evaluation.seed)  # the same draws per latent size
-    samples = batched(lambda b: decode_mean(decoder, b, cfg), z, cfg.evaluation.batch_size)[..., None]
+    samples = batched(lambda b: decode_mean(decoder, b, cfg), z, cfg.evaluation.batch_size)
+    samples = samples[..., None]  # [n, 28, 28, 1]: the classifier's input
     feats, preds = clf.features_and_predictions(model, samples)
     _, recon_preds = clf.features_and_predictions(model, recon[..., None])
     return {"fid_classifier": clf.frechet_distance(feats, test_feats), "n_generated": n,

@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from vaestudy.config import PRECISIONS, ModelConfig
+from vaestudy.config import ModelConfig
 
 tfd = tfp.distributions
 
@@ -20,7 +20,7 @@ IMAGE_SHAPE = (28, 28, 1)
 
 
 def _outputs_float32(layers: list, precision: str) -> list:
-    """Under a mixed ``precision`` (one of :data:`PRECISIONS`), end with a weightless float32
+    """Under a mixed ``precision`` (one of :data:`vaestudy.config.PRECISIONS`), end with a weightless float32
     cast so that the TFP distributions, the ELBO and the noise stay float32; the weights
     list is unchanged, so weights move freely between precisions."""
     if precision == "float32":
@@ -31,7 +31,7 @@ def _outputs_float32(layers: list, precision: str) -> list:
 def make_encoder(latent_dim: int, cfg: ModelConfig,
                  precision: str = "float32") -> keras.Sequential:
     """Image [B, 28, 28, 1] -> [B, 2L]: the mean and log-variance of a diagonal Gaussian.
-    ``precision`` is a Keras dtype policy of :data:`PRECISIONS`; the output is float32."""
+    ``precision`` is a Keras dtype policy of :data:`vaestudy.config.PRECISIONS`; the output is float32."""
     f1, f2 = cfg.encoder_filters
     p = {"dtype": precision}
     layers = [

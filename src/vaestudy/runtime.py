@@ -131,7 +131,8 @@ def usage_line() -> str:
     ``benchmark:`` files sample CPU time and memory every 30 s after a job's first 15 s, so
     a job's last seconds (up to 30) are missing from their ``cpu_time``; the report's
     efficiency figures need the exact number, which only the process itself knows."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     peak_mb = max(me.ru_maxrss, kids.ru_maxrss) / 1024  # Linux reports KiB
     return f"{USAGE_PREFIX} cpu_seconds={cpu:.2f} peak_rss_mb={peak_mb:.1f}"
