@@ -156,7 +156,6 @@ def main(argv=None) -> int:
     import yaml
 
     from vaestudy.config import run_config
-    from vaestudy.data import load_split
 
     def config(precision: str) -> dict:
         base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -168,9 +167,7 @@ def main(argv=None) -> int:
         return run_config(base, args.loss, args.latent, 0)
 
     fp32 = config("float32")
-    d = fp32.data
-    data = load_split(d.dir, d.validation_size, d.split_seed, fp32.binarization,
-                      d.eval_binarization_seed, d.train_subset, d.test_subset)
+    data = fp32.data.load(fp32.binarization)
     plan = {"vaestudy.train.train, fp32": lambda: time_train(fp32, data, False)}
     if args.bf16:
         plan["vaestudy.train.train, bf16"] = lambda: time_train(config("mixed_bfloat16"), data,

@@ -64,6 +64,15 @@ class DataConfig:
             _check(getattr(self, key) >= 0, f"data.{key}", getattr(self, key), ">= 0")
         _check(self.test_subset >= 0, "data.test_subset", self.test_subset, ">= 0")
 
+    def load(self, binarization: str):
+        """The split these settings describe (:func:`vaestudy.data.load_split`), its
+        validation and test images binarized by ``binarization`` (a run's
+        :attr:`RunConfig.binarization`, or ``none`` for gray images)."""
+        from vaestudy.data import load_split
+
+        return load_split(self.dir, self.validation_size, self.split_seed, binarization,
+                          self.eval_binarization_seed, self.train_subset, self.test_subset)
+
 
 @dataclass(frozen=True)
 class ModelConfig:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from vaestudy.aggregate import COMPARABLE
-from vaestudy.losses import FAMILIES
+from vaestudy.losses import FAMILIES, PIXELS
 from vaestudy.stats import holm, paired_test, t_interval
 
 #: Burda et al. (2016), Table 1: one-stochastic-layer VAE, dynamically binarized MNIST, K=5000.
@@ -130,8 +130,8 @@ def sigma_sweep(group: pd.DataFrame) -> list[str]:
 
 
 def pixel_averaged(group: pd.DataFrame) -> list[str]:
-    """Where the pixel-averaged squared error (beta = 784) lands."""
-    hit = group[group.loss.isin(by_falling_beta(group)) & np.isclose(group.beta, 784.0)]
+    """Where the pixel-averaged squared error (beta = 784, one per pixel) lands."""
+    hit = group[group.loss.isin(by_falling_beta(group)) & np.isclose(group.beta, PIXELS)]
     if hit.empty:
         return []
     loss, latent = hit.loss.iloc[0], int(hit.latent_dim.iloc[0])

@@ -28,14 +28,6 @@ def data_dir(manifest: Path | str) -> str:
     return json.loads(Path(manifest).read_text())["dir"]
 
 
-def _load_data(d: DataConfig, binarization: str):
-    """The split of ``d`` with validation and test images binarized by ``binarization``."""
-    from vaestudy.data import load_split
-
-    return load_split(d.dir, d.validation_size, d.split_seed, binarization,
-                      d.eval_binarization_seed, d.train_subset, d.test_subset)
-
-
 def train_job(*, settings: dict, manifest: str, loss: str, latent: int, seed: int, out: dict,
               threads: int, gpus: int = 0, log: str | None = None) -> None:
     """Train one grid point with ``settings`` (:func:`vaestudy.config.train_settings`).
@@ -57,7 +49,7 @@ def train_job(*, settings: dict, manifest: str, loss: str, latent: int, seed: in
             write_history = functools.partial(_write_history, out["history"])
             with runtime.stop_on_sigterm() as stopped:
                 try:
-                    result = train(cfg, _load_data(cfg.data, cfg.binarization), logger,
+                    result = train(cfg, cfg.data.load(cfg.binarization), logger,
                                    checkpoint, should_stop=stopped, on_epoch=write_history)
                 except NonFiniteLossError as err:
                     logger.error("diverged: %s", err)
@@ -126,7 +118,7 @@ def evaluate_job(*, model: str, config: str, summary: str, manifest: str, classi
 
         digits = keras.models.load_model(classifier, compile=False)
         values = evaluate(*load_models(model), sigma, cfg,
-                          _load_data(cfg.data, cfg.binarization), digits)
+                          cfg.data.load(cfg.binarization), digits)
         values.update(eval_code=code_version(), settings=settings)
         write_json(metrics, values)
         logger.info("metrics: %s", json.dumps(values))
@@ -147,7 +139,7 @@ def classifier_job(*, settings: dict, manifest: str, model: str, summary: str, t
 
         t0 = time.perf_counter()
         d = DataConfig(**{**settings["data"], "dir": data_dir(manifest)})
-        data = _load_data(d, "none")
+        data = d.load("none")
         net, history = train_classifier(data.x_train, data.y_train, data.x_val_gray,
                                         data.y_val, cc.epochs, cc.seed)
         _, preds = features_and_predictions(net, data.x_test_gray)
@@ -174,7 +166,7 @@ def figures_job(*, model: str, config: str, epoch_samples: str, metrics: str, ma
         logger.info("figure settings: %s", json.dumps(settings))
         kl_dims = json.loads(Path(metrics).read_text())["kl_per_dim"]
         pictures = RunPictures(model, epoch_samples, cfg,
-                               _load_data(cfg.data, cfg.binarization), kl_dims)
+                               cfg.data.load(cfg.binarization), kl_dims)
         for name, path in out.items():
             with atomic_path(path) as tmp:
                 pictures.write(name, tmp)
