@@ -1,6 +1,10 @@
 """The data loader: verified reading, clear errors, the download fallback, split, binarization."""
 
 import gzip
+import socket
+import threading
+import time
+import urllib.error
 
 import numpy as np
 import pytest
@@ -70,6 +74,80 @@ def test_corrupt_download_is_not_kept(mnist_copy, tmp_path):
     with pytest.raises(DataError, match="could not be downloaded and verified"):
         data.download(name, target, mirrors=(mirror.as_uri() + "/",))
     assert list(target.iterdir()) == []
+
+
+# Offsets of .gz bytes that carry data: the magic, the method, the flags, the first and a
+# middle byte of the deflate stream (a flip there raised a raw zlib.error), the CRC-32 and
+# the length. (Bytes 4-9, the time stamp and OS, carry none: flipping them changes nothing.)
+FLIPS = [0, 2, 3, 10, "middle", -8, -1]
+
+
+def _damaged(raw: bytes, damage: str) -> bytes:
+    """The .gz bytes ``raw`` with one damage: ``flip@K`` inverts byte K, ``truncate`` keeps
+    the first half, ``payload`` is a valid gzip file of other bytes."""
+    if damage == "truncate":
+        return raw[: len(raw) // 2]
+    if damage == "payload":
+        return gzip.compress(b"not the MNIST file")
+    where = damage.removeprefix("flip@")
+    offset = len(raw) // 2 if where == "middle" else int(where)
+    flipped = bytearray(raw)
+    flipped[offset] ^= 0xFF
+    return bytes(flipped)
+
+
+@pytest.mark.parametrize("damage", [f"flip@{k}" for k in FLIPS] + ["truncate", "payload"])
+@pytest.mark.parametrize("name", sorted(data.FILES.values()))
+def test_every_damage_of_a_data_file_is_one_error_naming_it(root, tmp_path, name, damage):
+    raw = (root / "resources" / "mnist" / f"{name}.gz").read_bytes()
+    (tmp_path / f"{name}.gz").write_bytes(_damaged(raw, damage))
+    error = rf"{name}\.gz: corrupt, not the official MNIST file \(.*\)\. Delete it and re-run"
+    with pytest.raises(DataError, match=rf"{error}: .* Offline: copy the official file into"):
+        data.read_idx(tmp_path, name)
+
+
+def test_download_has_a_timeout_and_names_each_url_and_the_offline_fix(tmp_path, monkeypatch):
+    """The network mocked: every mirror times out. The download gives urlopen a timeout
+    (without one a silent mirror hung the workflow) and the error names each URL tried."""
+    seen = []
+
+    def timing_out(url, timeout=None):
+        seen.append((url, timeout))
+        raise urllib.error.URLError(TimeoutError("timed out"))
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", timing_out)
+    name = "t10k-labels-idx1-ubyte"
+    with pytest.raises(DataError) as err:
+        data.download(name, tmp_path)
+    urls = [mirror + name + ".gz" for mirror in data.MIRRORS]
+    assert seen == [(url, data.DOWNLOAD_TIMEOUT_S) for url in urls]
+    assert all(f"{url}: <urlopen error timed out>" in str(err.value) for url in urls)
+    assert f"Offline: copy the official file into {tmp_path} " in str(err.value)
+
+
+def test_a_silent_mirror_fails_within_the_timeout(tmp_path, monkeypatch):
+    """A server on this machine that accepts the connection and never answers: the download
+    gives up after its timeout and says which URL failed."""
+    for proxy in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    name, errors = "t10k-labels-idx1-ubyte", []
+    with socket.create_server(("127.0.0.1", 0)) as server:  # listens, never answers
+        mirror = f"http://127.0.0.1:{server.getsockname()[1]}/"
+
+        def attempt():
+            try:
+                data.download(name, tmp_path, mirrors=(mirror,), timeout=0.5)
+            except DataError as err:
+                errors.append(str(err))
+
+        worker = threading.Thread(target=attempt, daemon=True)
+        started = time.monotonic()
+        worker.start()
+        worker.join(timeout=10)
+        hung = worker.is_alive()
+    assert not hung, "the download hung on a silent mirror"
+    assert time.monotonic() - started < 5
+    assert errors and f"{mirror}{name}.gz: " in errors[0] and "timed out" in errors[0]
 
 
 def test_prepare_downloads_only_missing_files(mnist_copy, tmp_path, monkeypatch):

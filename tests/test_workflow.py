@@ -40,6 +40,7 @@ from conftest import snakemake, write_config
          "'data.train_subset' = 56000 is larger than the 55000 images of that split"),
         ({"data": {"test_subset": 10001}}, "10001 is greater than the maximum of 10000"),
         ({"training": {"learning_rate": "fast"}}, "'fast' is not of type 'number'"),
+        ({"data": {"dir": ""}}, "config 'data.dir' is empty"),
     ],
 )
 def test_bad_config_stops_before_any_job(root, tmp_path, config, message):
@@ -126,6 +127,48 @@ def test_output_dir_that_is_not_a_directory_stops_the_workflow(root, tmp_path):
     result = snakemake(root, "-n", "--configfile", str(cfg))
     assert result.returncode != 0
     assert "is not a writable directory" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "output_dir, message",
+    [
+        ("", "config 'output_dir' is empty"),
+        ("/", "config 'output_dir' = '/' is the filesystem root"),
+        ("..", "config 'output_dir' = '..' leaves the working directory"),
+        (".", "config 'output_dir' = '.' is or contains the working directory"),
+        ("{repository}/..", "is or contains the workflow's repository"),
+    ],
+)
+def test_output_dir_must_be_a_folder_of_its_own(root, tmp_path, output_dir, message):
+    """Before any job: "" planned /theory/checks.csv; "/", ".." and the folder holding the
+    repository would put the study's folders among other files."""
+    work = tmp_path / "work"
+    work.mkdir()
+    cfg = write_config(tmp_path / "c.yaml", output_dir=output_dir.format(repository=root))
+    result = snakemake(root, "-n", "--configfile", str(cfg), cwd=work)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Job stats" not in output
+    assert message in output, output[-2000:]
+    assert "choose a folder of its own, e.g. --config output_dir=results" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "work"]
+
+
+def test_a_missing_data_dir_stops_before_any_job_and_says_how_to_fill_it(root, tmp_path):
+    """A data.dir that does not exist (a typo, or nowhere to download into) is refused at
+    once; the folder once created is accepted: prepare_data downloads what it lacks."""
+    missing = tmp_path / "nonexistent" / "mnist"
+    cfg = write_config(tmp_path / "c.yaml", output_dir=str(tmp_path / "out"),
+                       data={"dir": str(missing)})
+    result = snakemake(root, "-n", "--configfile", str(cfg))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Job stats" not in output
+    assert f"config 'data.dir' = '{missing}': {missing} is not an existing folder" in output
+    assert "create the folder: the rule prepare_data then downloads the missing" in output
+    assert not (tmp_path / "out").exists()
+    missing.mkdir(parents=True)
+    result = snakemake(root, "-n", "--configfile", str(cfg))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"^prepare_data\s+1$", result.stdout, re.M)
 
 
 def test_full_config_plans_one_training_per_grid_point(root):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,12 @@ MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 )
 _MAGIC = {3: 2051, 1: 2049}  # IDX magic numbers: images (3-D) and labels (1-D)
+#: Seconds a mirror may stay silent (to connect, or between two reads) before it counts as
+#: failed and the next one is tried: a missing file never hangs the workflow.
+DOWNLOAD_TIMEOUT_S = 30.0
+#: What damaged gzip data raises: a bad header or trailer, a truncation, or (zlib.error) a
+#: flipped byte inside the deflate stream.
+_GZIP_DAMAGE = (OSError, EOFError, zlib.error)
 
 
 class DataError(RuntimeError):
@@ -60,30 +66,51 @@ class Split:
     x_test_gray: np.ndarray
 
 
+def _offline_help(directory: Path) -> str:
+    """How to supply the MNIST files without a download."""
+    return (f"Offline: copy the official file into {directory} (this repository commits all "
+            f"four in resources/mnist, see its README.md; `git restore resources/mnist` repairs "
+            f"that copy), or set data.dir to a folder that holds them.")
+
+
+def _corrupt(path: Path, detail: str) -> DataError:
+    """The one error of a damaged data file, whatever the damage (a flipped byte anywhere,
+    truncation, a wrong payload): it names the file, what was found and the fix."""
+    return DataError(
+        f"{path}: corrupt, not the official MNIST file ({detail}). Delete it and re-run: the "
+        f"workflow downloads it again from the official mirrors. {_offline_help(path.parent)}"
+    )
+
+
 def _decompress(path: Path) -> bytes:
+    """The decompressed bytes of ``path``; any gzip or deflate damage is :func:`_corrupt`."""
     try:
         with gzip.open(path, "rb") as f:
             return f.read()
-    except (OSError, EOFError) as err:
-        raise DataError(
-            f"{path}: cannot be decompressed ({err}); the file is truncated or not gzip. "
-            f"Delete it and re-run: the workflow downloads it again from the official mirrors."
-        ) from err
+    except _GZIP_DAMAGE as err:
+        raise _corrupt(path, f"cannot be decompressed: {err}; truncated or damaged gzip") from err
 
 
 def _parse_idx(raw: bytes, path: Path, ndim: int) -> np.ndarray:
     """Parse an IDX byte string, checking the magic number and that the size matches."""
     magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else -1
     if magic != _MAGIC[ndim]:
-        raise DataError(
-            f"{path}: IDX magic number is {magic}, expected {_MAGIC[ndim]} "
-            f"(a {ndim}-D unsigned-byte array). The file is not the MNIST file it is named after."
-        )
+        raise _corrupt(path, f"IDX magic number is {magic}, expected {_MAGIC[ndim]} "
+                             f"(a {ndim}-D unsigned-byte array)")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     body = raw[4 + 4 * ndim :]
     if len(body) != int(np.prod(dims)):
-        raise DataError(f"{path}: header says shape {dims} but holds {len(body)} bytes of data.")
+        raise _corrupt(path, f"header says shape {dims} but holds {len(body)} bytes of data")
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+
+
+def _checksum_mismatch(raw: bytes, name: str) -> str | None:
+    """How the decompressed bytes ``raw`` differ from the official file ``name`` (None: they
+    are the official bytes)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest == SHA256[name]:
+        return None
+    return f"SHA-256 of the decompressed bytes is {digest}, expected {SHA256[name]}"
 
 
 def read_idx(directory: Path, name: str, verify: bool = True) -> np.ndarray:
@@ -95,14 +122,9 @@ def read_idx(directory: Path, name: str, verify: bool = True) -> np.ndarray:
             f"official MNIST files into {directory}."
         )
     raw = _decompress(path)
-    if verify:
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != SHA256[name]:
-            raise DataError(
-                f"{path}: SHA-256 of the decompressed bytes is {digest}, expected "
-                f"{SHA256[name]}. The file is corrupt or not the official one: delete it and "
-                f"re-run to download it again."
-            )
+    mismatch = _checksum_mismatch(raw, name) if verify else None
+    if mismatch:
+        raise _corrupt(path, mismatch)
     return _parse_idx(raw, path, ndim=3 if "images" in name else 1)
 
 
@@ -124,12 +146,30 @@ def check_counts(arrays: dict[str, np.ndarray], directory: Path | str) -> None:
             )
 
 
-def download(name: str, directory: Path | str, mirrors: tuple[str, ...] = MIRRORS) -> Path:
-    """Download ``name.gz`` from the first mirror that serves a file with the right checksum.
+def _fetch_verified(url: str, name: str, timeout: float) -> bytes:
+    """The gzip file at ``url`` if it decompresses to the official bytes of ``name``, else a
+    DataError saying what is wrong; a server silent for ``timeout`` seconds (to connect, or
+    between two reads) raises TimeoutError (or URLError) instead of hanging."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        payload = response.read()
+    try:
+        mismatch = _checksum_mismatch(gzip.decompress(payload), name)
+    except _GZIP_DAMAGE as err:
+        mismatch = f"not a valid gzip file: {err}"
+    if mismatch:
+        raise DataError(mismatch)
+    return payload
+
+
+def download(name: str, directory: Path | str, mirrors: tuple[str, ...] = MIRRORS,
+             timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+    """Download ``name.gz`` from the first mirror that serves a file with the right checksum,
+    giving each mirror ``timeout`` seconds of silence before trying the next.
 
     The file is written to a temporary name and renamed only once verified, so a corrupt or
     partial download is never left where a later step would read it. An existing file is
-    never overwritten.
+    never overwritten. The error names every URL tried, why it failed, and how to supply the
+    file offline.
     """
     target = Path(directory) / f"{name}.gz"
     if target.exists():
@@ -137,25 +177,24 @@ def download(name: str, directory: Path | str, mirrors: tuple[str, ...] = MIRROR
     target.parent.mkdir(parents=True, exist_ok=True)
     errors = []
     for mirror in mirrors:
+        url = mirror + name + ".gz"
+        try:
+            payload = _fetch_verified(url, name, timeout)
+        except Exception as err:  # noqa: BLE001 - every mirror failure is reported below
+            errors.append(f"{url}: {err}")
+            continue
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(mirror + name + ".gz") as r:
-                shutil.copyfileobj(r, out)
-            raw = _decompress(Path(tmp))
-            digest = hashlib.sha256(raw).hexdigest()
-            if digest != SHA256[name]:
-                raise DataError(f"checksum {digest}, expected {SHA256[name]}")
+            with os.fdopen(fd, "wb") as out:
+                out.write(payload)
             os.replace(tmp, target)
-            return target
-        except Exception as err:  # noqa: BLE001 - every mirror failure is reported below
-            errors.append(f"{mirror}: {err}")
         finally:
-            if os.path.exists(tmp):
+            if os.path.exists(tmp):  # a failed write leaves nothing behind
                 os.unlink(tmp)
+        return target
     raise DataError(
-        f"{target}: could not be downloaded and verified from any mirror:\n  "
-        + "\n  ".join(errors)
-        + f"\nCopy the official file by hand into {target.parent} (see resources/mnist/README.md)."
+        f"{target}: could not be downloaded and verified from any mirror (each may stay silent "
+        f"for {timeout:g} s):\n  " + "\n  ".join(errors) + f"\n{_offline_help(target.parent)}"
     )
 
 

@@ -23,12 +23,63 @@ with open(SCHEMA) as schema_file:
 validate(config, SCHEMA)
 
 OUT = config["output_dir"]
+# Paths that belong to the workflow resolve against it, not against the working directory.
+DATA = os.path.join(ROOT, config["data"]["dir"])
+
+
+def check_output_dir_is_its_own(out: str) -> None:
+    """``output_dir`` must be a folder of the study's own, because the study writes runs/,
+    data/, logs/, report.html ... directly in it: a non-empty relative path inside the working
+    directory, or an absolute path; never the filesystem root, the working directory, the
+    repository or a folder that contains either (``""`` planned /theory/checks.csv)."""
+    fix = "choose a folder of its own, e.g. --config output_dir=results (or an absolute path)"
+    if not out.strip():
+        raise WorkflowError(
+            f"config 'output_dir' is empty: the study would be written to the filesystem "
+            f"root; {fix}."
+        )
+    cwd = os.getcwd()
+    if not os.path.isabs(out) and os.path.normpath(out).split(os.sep)[0] == os.pardir:
+        raise WorkflowError(
+            f"config 'output_dir' = '{out}' leaves the working directory {cwd}: a relative "
+            f"output_dir must stay inside it; {fix}."
+        )
+    target = os.path.realpath(out)
+    if target == os.path.dirname(target):
+        raise WorkflowError(f"config 'output_dir' = '{out}' is the filesystem root; {fix}.")
+    for what, place in (("the working directory", cwd), ("the workflow's repository", ROOT)):
+        if os.path.commonpath([target, os.path.realpath(place)]) == target:
+            raise WorkflowError(
+                f"config 'output_dir' = '{out}' is or contains {what} {place}: the study "
+                f"would write its folders among other files; {fix}."
+            )
+
+
+def check_data_dir_exists() -> None:
+    """``data.dir`` must be an existing folder before any job starts: prepare_data downloads
+    the files missing from it, but a folder that does not exist is more likely a typo than a
+    wish to download (and offline it failed only inside prepare_data, after other jobs)."""
+    raw = config["data"]["dir"]
+    if not raw.strip():
+        raise WorkflowError(
+            "config 'data.dir' is empty; name the folder of the four MNIST .gz files (the "
+            "default resources/mnist is the copy this repository commits)."
+        )
+    if not os.path.isdir(DATA):
+        raise WorkflowError(
+            f"config 'data.dir' = '{raw}': {DATA} is not an existing folder (a relative "
+            f"data.dir is relative to the workflow's repository {ROOT}). Point it at a folder "
+            f"with the four official MNIST .gz files (this repository commits them in "
+            f"resources/mnist, the default), or create the folder: the rule prepare_data then "
+            f"downloads the missing files into it from the official mirrors."
+        )
 
 
 def check_config_and_output_dir():
     """Checks the JSON schema cannot express, run before any job (and without writing
-    anything): the subsets and the batch must fit their splits, and the output directory must
-    be (or be creatable as) a writable directory."""
+    anything): the subsets and the batch must fit their splits, data.dir must exist, and the
+    output directory must be a folder of its own that is (or can be created as) a writable
+    directory."""
     data, batch = config["data"], config["training"]["batch_size"]
     n_split = 60000 - data["validation_size"]
     for key, size in (("train_subset", n_split), ("test_subset", 10000)):
@@ -48,6 +99,8 @@ def check_config_and_output_dir():
             loss_lib.resolve(loss, config["loss_variants"])
         except loss_lib.LossError as err:
             raise WorkflowError(f"config 'study.losses': {err}") from None
+    check_data_dir_exists()
+    check_output_dir_is_its_own(OUT)
     existing = os.path.abspath(OUT)
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
@@ -73,8 +126,6 @@ def limit_local_memory():
 
 
 limit_local_memory()
-# Paths that belong to the workflow resolve against it, not against the working directory.
-DATA = os.path.join(ROOT, config["data"]["dir"])
 # One run of the grid; wildcards are readable path parts: loss~bce/latent~16/seed~0.
 RUN_KEY = "loss~{loss}/latent~{latent}/seed~{seed}"
 RUN = f"{OUT}/runs/{RUN_KEY}"
