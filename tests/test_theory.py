@@ -174,7 +174,7 @@ def _mutants():
     """(name, check function, [(module, attribute, replacement factory)], failing records):
     one planted bug per check record; each must fail the records named (substrings) and no
     other record of its check function."""
-    from vaestudy import likelihoods, loglik, model, theory_data
+    from vaestudy import data, likelihoods, loglik, model, theory_data
 
     lik = likelihoods.likelihood
 
@@ -233,10 +233,17 @@ def _mutants():
          [(likelihoods, "likelihood", family_bug("mse", lambda lo, s: lik("mse", lo, s**0.5)))],
          ["mse:"]),
         ("dequantization without log 256", theory_data.check_dequantization,
-         [(theory_data, "LOG_LEVELS", 0.0)], ["log P(i) >=", "equality"]),
+         [(theory_data, "LOG_LEVELS", 0.0)], ["log P(i) >="]),
+        ("dequantization by 255, not 256", theory_data.check_dequantization,
+         [(data, "binarize", lambda x, scheme, rng=None: _ORIGINALS["binarize"](x, scheme, rng)
+           * (256 / 255 if scheme == "dequantized" else 1))],
+         ["in [i/256", "uniform on [0, 1)", "bits/dim:"]),
+        ("dequantization without noise", theory_data.check_dequantization,
+         [(data, "binarize", lambda x, scheme, rng=None: (np.round(x * 255) + 0.5) / 256)],
+         ["uniform on [0, 1)"]),
         ("bits/dim without D log 256", theory_data.check_dequantization,
          [(loglik, "bits_per_dim", lambda lp, dims=784: float(-np.mean(lp) / (dims * np.log(2))))],
-         ["bits/dim"]),
+         ["bits/dim:"]),
         ("continuous Bernoulli normaliser without the 2", theory_data.check_grayscale_likelihoods,
          [(theory_data, "cbern_log_norm", lambda lam: theory_cbern(lam) - np.log(2))],
          ["int_0^1", "cbern: log_prob"]),
@@ -271,8 +278,10 @@ def tf_exp(x):
 def _originals():
     from vaestudy import theory_data
 
+    from vaestudy import data
+
     return {"kl_mvn": theory.kl_mvn, "kl_diag": theory.kl_diag_standard_normal,
-            "cbern": theory_data.cbern_log_norm}
+            "cbern": theory_data.cbern_log_norm, "binarize": data.binarize}
 
 
 _ORIGINALS = _originals()
@@ -298,3 +307,74 @@ def test_every_check_record_has_a_planted_bug(records):
     untargeted = [r["identity"] for r in records
                   if not any(e in r["identity"] for e in expected)]
     assert not untargeted
+
+
+# ---------------------------------------------------------------- planted NaN
+def _nan_like(value):
+    """``value`` (a number, array, tensor or tuple of them) with every entry NaN."""
+    import tensorflow as tf
+
+    if isinstance(value, tuple):
+        return tuple(_nan_like(v) for v in value)
+    if tf.is_tensor(value):
+        return value * tf.constant(np.nan, value.dtype)
+    return np.asarray(value) * np.nan  # a float32 array stays float32 (a Python scalar)
+
+
+def _nan_output(fn):
+    return lambda *args, **kwargs: _nan_like(fn(*args, **kwargs))
+
+
+def _nan_cases():
+    """(check, module or class, attribute, NaN version): every project function a theory
+    check calls; functions that return a distribution get NaN parameters."""
+    from vaestudy import data, likelihoods, loglik, model, theory_data
+
+    lik, post, lg = likelihoods.likelihood, model.posterior, theory.LinearGaussian
+    cases = [(theory.check_discrete_kl, theory, "kl_discrete"),
+             (theory.check_gaussian_kl, theory, "kl_gaussian"),
+             (theory.check_gaussian_kl, theory, "_log_ratio"),
+             *[(theory.check_linear_gaussian, theory, name)
+               for name in ("kl_mvn", "mvn_logpdf", "iwae_bound")],
+             *[(theory.check_linear_gaussian, lg, name)
+               for name in ("log_evidence", "posterior", "log_joint", "expected_log_lik",
+                            "elbo")],
+             (theory.check_vae_code, theory, "kl_diag_standard_normal"),
+             (theory.check_vae_code, model, "reparameterize"),
+             (theory_data.check_dequantization, data, "binarize"),
+             (theory_data.check_dequantization, loglik, "bits_per_dim"),
+             (theory_data.check_grayscale_likelihoods, theory_data, "cbern_log_norm")]
+    out = [(check, owner, name, _nan_output(getattr(owner, name)))
+           for check, owner, name in cases]
+    nan_logits = lambda family, logits, sigma=1.0: lik(family, _nan_like(logits), sigma)  # noqa: E731
+    return out + [
+        (theory.check_vae_code, likelihoods, "likelihood", nan_logits),
+        (theory_data.check_grayscale_likelihoods, likelihoods, "likelihood", nan_logits),
+        (theory.check_vae_code, model, "posterior", lambda m, lv: post(_nan_like(m), lv)),
+        (theory.check_vae_code, model, "prior",
+         lambda dim: post(np.full(dim, np.nan, np.float32), np.zeros(dim, np.float32))),
+    ]
+
+
+NAN_CASES = _nan_cases()
+
+
+@pytest.mark.parametrize("case", NAN_CASES,
+                         ids=[f"{c[0].__name__}-{c[2]}" for c in NAN_CASES])
+def test_a_planted_nan_fails_its_check(case, monkeypatch):
+    """NaN from any project function a check calls fails at least one of its records (a
+    check that accumulated errors with Python's max() passed on NaN)."""
+    check, owner, name, nan_version = case
+    monkeypatch.setattr(owner, name, nan_version)
+    with np.errstate(all="ignore"):
+        records = check(np.random.default_rng(7))
+    assert any(not r["passed"] for r in records), records
+
+
+def test_worst_and_record_fail_on_nan():
+    from vaestudy.check_records import record, worst
+
+    assert np.isnan(worst(0.0, np.nan)) and np.isnan(worst(np.array([1.0, np.nan]), 0.0))
+    assert max(0.0, np.nan) == 0.0  # why worst exists
+    assert worst(0.0, np.array([-1.0, -2.0])) == 0.0 and worst(-3.0, [2.0]) == 2.0
+    assert not record("x", np.nan, 1.0)["passed"] and record("x", 1.0, 1.0)["passed"]

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from vaestudy.theory import _record
+from vaestudy.check_records import MC_SE_TOL, record, worst
 
 LEVELS = 256  # 8-bit pixels
 LOG_LEVELS = math.log(LEVELS)
@@ -37,17 +37,21 @@ def cbern_log_norm(lam: np.ndarray) -> np.ndarray:
     return np.where(near, math.log(2) + a**2 / 3, exact)  # artanh(a)/a = 1 + a^2/3 + ...
 
 
-def check_dequantization(rng: np.random.Generator, pixels: int = 784) -> list[dict]:
-    """Uniform dequantization and bits/dim (``vaestudy.loglik.bits_per_dim``): for densities
+def check_dequantization(rng: np.random.Generator, pixels: int = 784,
+                         draws: int = 400) -> list[dict]:
+    """Uniform dequantization and bits/dim, the theorem and the study's code: for densities
     p on [0, 1] (Beta laws) and every 8-bit level i, log P(i) >= E_u log p((i + u)/256) -
-    log 256 with P(i) the density's mass on the bin; equality for a density constant on each
-    bin; and for such a density on a 784-pixel image, bits_per_dim of its log-density equals
-    -log2 P(image) / 784 exactly."""
+    log 256 with P(i) the density's mass on the bin; the study's dequantization
+    (``vaestudy.data.binarize(x, "dequantized")`` of gray images x = i/255) puts every level
+    in its bin with a uniform offset; and for a density constant on each bin, with known
+    masses P, ``vaestudy.loglik.bits_per_dim`` of its log-density on the study's dequantized
+    image equals -log2 P(image) / 784 exactly."""
+    from vaestudy.data import binarize
     from vaestudy.loglik import bits_per_dim
 
     u, w = _bin_quadrature()
     edges = np.arange(LEVELS + 1) / LEVELS
-    worst = 0.0
+    violation = 0.0
     for a, b in ((2.0, 5.0), (1.5, 1.5), (8.0, 2.0), (1.0, 1.0), (30.0, 30.0)):
         law = stats.beta(a, b)
         # P(i) [256] from whichever tail is smaller (no cancellation of 1 - tiny)
@@ -55,20 +59,32 @@ def check_dequantization(rng: np.random.Generator, pixels: int = 784) -> list[di
         x = (np.arange(LEVELS)[:, None] + u[None, :]) / LEVELS  # [256, n] inside each bin
         mean_log = law.logpdf(x) @ w  # E_u log p((i + u) / 256)
         ok = mass > 1e-200  # bins of no mass (float underflow far in a tail) bound nothing
-        worst = max(worst, float(np.max(mean_log[ok] - LOG_LEVELS - np.log(mass[ok]))))
+        violation = worst(violation, mean_log[ok] - LOG_LEVELS - np.log(mass[ok]))
+    # the study's dequantization of every level, `draws` times: offsets 256 y - i [draws, 256]
+    levels = np.arange(LEVELS)
+    gray = np.tile(levels / 255.0, (draws, 1)).astype(np.float32)[..., None, None]
+    offset = 256.0 * binarize(gray, "dequantized", rng)[..., 0, 0].astype(float) - levels
+    outside = worst(0.0, -offset, offset - 1)  # distance outside [i/256, (i+1)/256]
+    n = offset.size
+    uniform = worst(abs(offset.mean() - 0.5) / math.sqrt(1 / 12 / n),
+                    abs(offset.var(ddof=1) - 1 / 12) / math.sqrt((1 / 80 - 1 / 144) / n))
+    # a density constant on each bin: p(y) = 256 P_d(i) on bin i of pixel d
     pmf = rng.dirichlet(np.full(LEVELS, 0.5), size=pixels)  # [D, 256]: one law per pixel
-    image = rng.integers(0, LEVELS, pixels)
-    p_bins = pmf[np.arange(pixels), image]
-    log_density = np.log(LEVELS * p_bins)  # the density is 256 P(i) on bin i
-    equality = float(np.max(np.abs(log_density - LOG_LEVELS - np.log(p_bins))))
-    bits = bits_per_dim(np.array([log_density.sum()]), dims=pixels)
-    exact_bits = -np.log2(p_bins).sum() / pixels
+    image = rng.integers(0, LEVELS, pixels)  # [D] 8-bit levels
+    y = binarize((image / 255.0).astype(np.float32), "dequantized", rng).astype(float)
+    bins = np.clip(np.floor(LEVELS * y).astype(int), 0, LEVELS - 1)
+    log_density = np.log(LEVELS * pmf[np.arange(pixels), bins]).sum()
+    bits = bits_per_dim(np.array([log_density]), dims=pixels)
+    exact_bits = -np.log2(pmf[np.arange(pixels), image]).sum() / pixels
     return [
-        _record("dequantization: log P(i) >= E_u log p((i+u)/256) - log 256, 256 levels x 5 "
-                "Beta densities [violation]", max(worst, 0.0), 1e-9),
-        _record("dequantization: equality for a density constant on each bin", equality, 1e-12),
-        _record("bits/dim: bits_per_dim(log p) = -log2 P(image) / 784 for a bin-constant "
-                "density", abs(bits - exact_bits), 1e-9),
+        record("dequantization: log P(i) >= E_u log p((i+u)/256) - log 256, 256 levels x 5 "
+               "Beta densities [violation]", violation, 1e-9),
+        record(f"dequantization: binarize(i/255, 'dequantized') in [i/256, (i+1)/256], 256 "
+               f"levels x {draws} draws [distance outside]", outside, 0.0),
+        record("dequantization: binarize's offsets 256 y - i uniform on [0, 1) (mean 1/2, "
+               "variance 1/12) [in SE]", uniform, MC_SE_TOL),
+        record("bits/dim: bits_per_dim(log p) on binarize(image, 'dequantized') = -log2 "
+               "P(image) / 784 for a bin-constant density", abs(bits - exact_bits), 1e-9),
     ]
 
 
@@ -103,10 +119,10 @@ def check_grayscale_likelihoods(rng: np.random.Generator) -> list[dict]:
                                          tf.exp(log_sigma)).log_prob(xs))
     grad = float(tape.gradient(nll, log_sigma)) / 784  # d/d log sigma, per pixel
     return [
-        _record("continuous Bernoulli: C(lambda) int_0^1 lambda^x (1-lambda)^(1-x) dx = 1, "
+        record("continuous Bernoulli: C(lambda) int_0^1 lambda^x (1-lambda)^(1-x) dx = 1, "
                 f"{len(lam)} lambdas incl. 1/2", np.max(np.abs(integral - 1)), 1e-10),
-        _record("cbern: log_prob = sum x log lambda + (1-x) log(1-lambda) + log C(lambda) "
+        record("cbern: log_prob = sum x log lambda + (1-x) log(1-lambda) + log C(lambda) "
                 "(per image)", np.max(np.abs(ours - formula)), 1e-6),
-        _record("gauss-learned: d(-log p)/d log sigma = 0 at sigma^2 = E[SSE]/D [per pixel]",
+        record("gauss-learned: d(-log p)/d log sigma = 0 at sigma^2 = E[SSE]/D [per pixel]",
                 abs(grad), 1e-9),
     ]
