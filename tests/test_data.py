@@ -188,6 +188,40 @@ def test_load_split_sizes_and_fixed_eval_binarization(mnist_copy):
     assert np.array_equal(a.x_test, b.x_test) and np.array_equal(a.x_val, b.x_val)
 
 
+def test_subsets_are_seeded_stratified_draws_over_the_whole_split(mnist_copy):
+    """The official test set is ordered (its first 5,000 digits are the cleaner NIST SD-3
+    writers): a test subset is a seeded draw over all 10,000, each digit keeping its share,
+    and records how it was drawn."""
+    full = data.load_mnist(mnist_copy)
+    split = data.load_split(mnist_copy, 5000, 3, "none", 7, train_subset=1000, test_subset=500)
+    labels = full["test_labels"]
+    keep = data.stratified_draw(labels, 500, 3)
+    assert np.array_equal(split.x_test[..., 0], full["test_images"][keep] / np.float32(255))
+    assert np.array_equal(split.y_test, labels[keep])
+    assert (keep >= 5000).mean() == pytest.approx(0.5, abs=0.06)  # both halves, not the first
+    shares = np.bincount(labels, minlength=10) / len(labels)
+    np.testing.assert_allclose(np.bincount(split.y_test, minlength=10) / 500, shares, atol=0.003)
+    assert split.test_images == {"n": 500, "of": 10000, "population": "official test images",
+                                 "drawn": True, "seed": 3, "stratified_by": "label"}
+    assert data.describe_subset(split.test_images) == (
+        "500 of the 10,000 official test images (seeded draw, seed 3, stratified by label)")
+    assert (data.stratified_draw(labels, 500, 4) != keep).any()  # the seed matters
+    train = data.load_split(mnist_copy, 5000, 3, "none", 7)
+    drawn_train = split.y_train
+    assert len(drawn_train) == 1000 and not np.array_equal(drawn_train, train.y_train[:1000])
+    whole = data.load_split(mnist_copy, 5000, 3, "none", 7)
+    assert data.describe_subset(whole.test_images) == "all 10,000 official test images"
+    assert len(whole.y_test) == 10000
+
+
+def test_stratified_draw_refuses_impossible_sizes():
+    labels = np.arange(10) % 2
+    assert len(data.stratified_draw(labels, 10, 0)) == 10
+    for n in (0, 11):
+        with pytest.raises(DataError, match=f"cannot draw {n} of 10"):
+            data.stratified_draw(labels, n, 0)
+
+
 def test_mismatched_image_and_label_counts_are_rejected():
     arrays = {"train_images": np.zeros((60000, 1)), "train_labels": np.zeros(59999),
               "test_images": np.zeros((10000, 1)), "test_labels": np.zeros(10000)}

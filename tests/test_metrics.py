@@ -7,7 +7,7 @@ import pytest
 from vaestudy import latent
 from vaestudy.classifier import class_histogram, frechet_distance
 from vaestudy.findings import collapse_sentence, findings
-from vaestudy.stats import holm, paired_comparisons, paired_test, t_interval
+from vaestudy.stats import holm, paired_comparisons, paired_test, seeds_needed, t_interval, verdict
 
 
 def test_frechet_distance_of_gaussians():
@@ -79,13 +79,28 @@ def test_t_interval_known_values():
     assert t_interval([4.0]) == (4.0, 4.0)
 
 
-def test_a_difference_without_spread_has_no_p_value():
-    """Active units 16 vs 0 in every seed: no t-test exists; the p-value is not 0."""
+def test_a_difference_without_spread_gets_the_sign_test():
+    """Active units 16 vs 0 in every seed: no t-test exists; the exact sign test gives
+    p = 2 / 2^n, which cannot reach 5% below 6 seeds: no difference is claimed."""
     out = paired_test([16.0, 16.0, 16.0])
-    assert np.isnan(out["p_value"]) and out["sd_diff"] == 0 and out["mean_diff"] == 16
+    assert (out["test"], out["p_value"], out["sd_diff"], out["mean_diff"]) == ("sign", 0.25, 0, 16)
+    assert verdict(out, out["p_value"]) == "too few seeds"
+    six = paired_test([16.0] * 6)
+    assert six["p_value"] == pytest.approx(2 / 64) and verdict(six, six["p_value"]) == "different"
+    assert seeds_needed() == 6 and seeds_needed(0.01) == 8  # 2/2^6 < .05 <= 2/2^5
+    assert paired_test([0.0, 0.0, 0.0])["p_value"] == 1.0  # no difference at all
     # a small difference with a real (if tiny) spread is tested: the tolerance is relative
     small = paired_test(1e-3 * (1 + np.array([0.0, 1e-8, 2e-8])))
     assert small["sd_diff"] == pytest.approx(1e-11, rel=1e-3) and small["p_value"] < 1e-6
+    assert small["test"] == "paired t"
+
+
+def test_verdict_never_calls_nan_different():
+    one = paired_test([3.0])
+    assert verdict(one, np.nan) == "too few seeds"
+    three = paired_test([1.0, 2.0, 3.5])
+    assert verdict(three, np.nan) == "indistinguishable"
+    assert verdict(three, 0.049) == "different" and verdict(three, 0.05) == "indistinguishable"
 
 
 def test_holm_adjustment_known_values():
@@ -115,15 +130,20 @@ def _metrics():
 def test_paired_comparisons_and_generated_findings():
     metrics = _metrics()
     comp = paired_comparisons(metrics, ["fid_classifier", "recon_accuracy"])
-    fid = comp[comp.metric == "fid_classifier"].iloc[0]
-    assert (fid.loss_a, fid.loss_b, fid.n_pairs, fid.mean_diff) == ("bce", "mse", 6, -20.0)
-    # FID differs by exactly -20 in every pair up to float rounding: no spread, no p = 1e-82
-    assert fid.sd_diff == 0 and np.isnan(fid.p_value) and np.isnan(fid.p_holm)
+    fid = comp[comp.metric == "fid_classifier"]
+    assert list(fid.latent_dim) == [2, 16]  # one family per metric and latent size
+    row = fid.iloc[0]
+    assert (row.loss_a, row.loss_b, row.n_pairs, row.mean_diff) == ("bce", "mse", 3, -20.0)
+    # FID differs by exactly -20 in every pair up to float rounding: no spread, no p = 1e-82,
+    # and 3 seeds are too few for the sign test to decide
+    assert row.sd_diff == 0 and row.p_value == 0.25 and row.verdict == "too few seeds"
     text = findings(metrics, comp)
-    assert "best Fréchet distance" in text["samples"][0] and "<b>bce</b>" in text["samples"][0]
-    assert "indistinguishable" not in text["samples"][0]
-    assert "the same difference in every one of the 6 pairs (no spread" in text["samples"][2]
-    assert any("IWAE paper" in line for line in text["likelihood"])
+    assert "<b>bce</b> has the best mean; 3 seed(s) are too few" in text["samples"][0]
+    assert "best Fréchet" not in " ".join(text["samples"])
+    assert "the same difference in all 3 pairs; a sign test needs ≥ 6 seeds" in text["samples"][2]
+    lik = [line for line in text["likelihood"] if line.startswith("<b>bce</b>, latent 2")][0]
+    assert "log p(x) -101 ± 2.5 nats over 3 seed(s)" in lik and "best" not in lik  # a mean
+    assert "50 latent units" in lik and "K = 5000 on all 10,000" in lik
     assert collapse_sentence(metrics).startswith("No run shows posterior collapse")
 
 
@@ -157,26 +177,67 @@ def _sweep(noise=1.0):
 
 
 def test_what_changes_follows_sigma_and_finds_the_bce_like_loss():
-    from vaestudy.findings import what_changes
+    from vaestudy.findings import MECHANISM, what_changes
 
-    lines = what_changes(_sweep())
+    sweep = _sweep()
+    lines = what_changes(sweep, paired_comparisons(sweep, list(MECHANISM)))
     assert "mse-mean (σ = 19.8, β = 784) → mse (σ = 1, β = 2) → mse-sigma0.3" in lines[0]
     kl_line = next(line for line in lines if line.startswith("KL per image"))
     assert kl_line.startswith("KL per image (nats): 0 (below 0.0001) → 8 ± ")  # falling beta
     assert any("mse-mean, β = 784): KL 0 (below 0.0001) nats per image, every unit inactive: "
                "posterior "
                "collapse" in line for line in lines)
-    closest = lines[-1]
-    assert closest.startswith("Closest to bce: <b>mse-sigma0.3</b> (β = 0.18), "
-                              "indistinguishable from bce in KL per image")
-    assert "different in" not in closest  # identical active units: no difference claimed
+    versus = next(line for line in lines if line.startswith("mse-sigma0.3 − bce (paired over 3 seeds"))
+    assert "active units +0 [0, 0]: identical in all 3 pairs" in versus
+    assert "Fréchet distance +1" in versus and "Closest" not in " ".join(lines)
+    collapsed = next(line for line in lines if line.startswith("mse-mean − bce"))
+    # 16 active units vs 0 in every seed: a sign test at 3 seeds cannot decide
+    assert "active units -16 [-16, -16]: the same difference in all 3 pairs" in collapsed
+
+
+def _separated_by_few_tests():
+    """Five losses; "top" beats each of the other four with a paired p of about 0.012 (3
+    seeds), the others do not differ among themselves: Holm over the 4 tests with the top
+    would separate it, Holm over all 10 pairs of losses does not."""
+    noise = [(-1.0, 0.2, 0.8), (0.2, 0.8, -1.0), (0.8, -1.0, 0.2), (-1.0, 0.8, 0.2)]
+    sd = np.std(noise[0], ddof=1)
+    gap = 9.0 * sd / np.sqrt(3)  # t = 9 on 2 df: p = 0.012
+    rows = [{"loss": "top", "latent_dim": 16, "seed": s, "fid_classifier": 50.0}
+            for s in range(3)]
+    rows += [{"loss": f"other{i}", "latent_dim": 16, "seed": s,
+              "fid_classifier": 50.0 + gap + e[s]} for i, e in enumerate(noise) for s in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_one_verdict_per_pair_wherever_it_is_printed():
+    from vaestudy.findings import best_per_latent, reference_pairs
+
+    metrics = _separated_by_few_tests()
+    comp = paired_comparisons(metrics, ["fid_classifier"])
+    top = comp[comp.loss_a == "top"]
+    assert (holm(top.p_value) < 0.05).all()  # the old family of 4 would call "top" best
+    assert (top.verdict == "indistinguishable").all()  # the family of all 10 pairs does not
+    line = best_per_latent(metrics, comp, "fid_classifier")[0]
+    assert "best Fréchet" not in line and "are not separated at 3 seed(s)" in line
+    pairs = reference_pairs(metrics, comp, "fid_classifier")
+    assert len(pairs) == 4 and all("indistinguishable at 3 seed(s)" in p for p in pairs)
+    # with a clear gap every printed verdict says "different", the table's too
+    clear = metrics.assign(fid_classifier=np.where(metrics.loss == "top", 0.0,
+                                                   metrics.fid_classifier * 10))
+    comp = paired_comparisons(clear, ["fid_classifier"])
+    assert (comp[comp.loss_a == "top"].verdict == "different").all()
+    assert "best Fréchet distance of samples (classifier features) with <b>top</b>" in \
+        best_per_latent(clear, comp, "fid_classifier")[0]
 
 
 def test_best_is_only_claimed_where_the_paired_test_separates():
     from vaestudy.findings import best_per_latent
 
-    line = best_per_latent(_sweep(), "fid_classifier")[0]
-    assert "<b>bce</b> and mse-sigma0.3 are indistinguishable at 3 seed(s)" in line
-    clear = _sweep()[lambda m: m.loss.isin(["bce", "mse"])]
+    sweep = _sweep()
+    line = best_per_latent(sweep, paired_comparisons(sweep, ["fid_classifier"]),
+                           "fid_classifier")[0]
+    assert "<b>bce</b> and mse-sigma0.3 are not separated at 3 seed(s)" in line
+    clear = sweep[lambda m: m.loss.isin(["bce", "mse"])]
     assert "best Fréchet distance of samples (classifier features) with <b>bce</b>" in \
-        best_per_latent(clear, "fid_classifier")[0]
+        best_per_latent(clear, paired_comparisons(clear, ["fid_classifier"]),
+                        "fid_classifier")[0]

@@ -204,6 +204,14 @@ def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
     assert (metrics.binarization[~binary] == "dequantized").all()
     assert metrics.bits_per_dim[~binary].gt(0).all() and metrics.bits_per_dim[binary].isna().all()
     assert (metrics.n_test == 256).all() and (metrics.iwae_images == 256).all()
+    drawn = {"n": 256, "of": 10000, "population": "official test images", "drawn": True,
+             "seed": 0, "stratified_by": "label"}  # data.split_seed: a draw, not the first 256
+    for path in tiny_study.glob("runs/*/*/*/metrics.json"):
+        record = json.loads(path.read_text())
+        assert record["test_images"] == drawn and record["log_px_images"] == drawn
+        assert record["knn_reference"]["n"] == 512 and record["knn_reference"]["drawn"]
+    assert (metrics.log_px_images_text == "256 of the 10,000 official test images (seeded "
+            "draw, seed 0, stratified by label)").all()
     # ELBO and log p(x) of every run on the same images (all 256): the bound holds within the
     # Monte Carlo noise of the ELBO. Before the gray losses were trained, validated and tested
     # on the same dequantized images, cbern's ELBO exceeded its log p(x) by hundreds of nats.
@@ -251,7 +259,8 @@ def test_tiny_study_report_is_self_contained(tiny_study):
         assert section in html
     assert html.index('id="changes"') < html.index('id="design"')  # the question first
     # one Gaussian loss (no sigma sweep) beside bce; binary and gray losses side by side
-    assert "Closest to bce: <b>mse-sigma0.3</b>" in html and "Along the Gaussian" not in html
+    assert "mse-sigma0.3 − bce (one seed: no interval, no test): KL per image" in html
+    assert "Along the Gaussian" not in html
     assert 'id="mixed-data"' in html
     assert "mse-sigma0.3</code> &beta; = 0.18" in html
     # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
@@ -264,7 +273,8 @@ def test_tiny_study_report_is_self_contained(tiny_study):
 def test_tiny_study_comparisons_pair_every_two_losses(tiny_study):
     comp = pd.read_csv(tiny_study / "comparisons.csv")
     assert len(comp.drop_duplicates(["loss_a", "loss_b"])) == 4 * 3 // 2
-    assert (comp.n_pairs == 2).all()  # two latent sizes x one seed
+    assert set(comp.latent_dim) == {2, 4}  # one family per metric and latent size
+    assert (comp.n_pairs == 1).all() and (comp.verdict == "too few seeds").all()  # one seed
 
 
 def test_snakemake_report_has_categories_and_labels(root, tiny_study):

@@ -64,6 +64,8 @@ class Split:
     y_test: np.ndarray
     x_val_gray: np.ndarray
     x_test_gray: np.ndarray
+    #: how the test images were chosen (:func:`subset_record`): all, or a seeded draw
+    test_images: dict | None = None
 
 
 def _offline_help(directory: Path) -> str:
@@ -198,20 +200,46 @@ def download(name: str, directory: Path | str, mirrors: tuple[str, ...] = MIRROR
     )
 
 
+def stratified_draw(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded draw of ``n`` of the ``len(labels)`` items, each label
+    keeping its share (every k-th item of a random permutation sorted by label). Why: the
+    official test set is ordered (its first 5,000 digits are the cleaner NIST SD-3 writers),
+    so "the first N" is not a sample of it; every subset of the study is such a draw."""
+    total = len(labels)
+    if not 0 < n <= total:
+        raise DataError(f"cannot draw {n} of {total} items: use 1 to {total}.")
+    order = np.random.default_rng(seed).permutation(total)
+    by_label = order[np.argsort(labels[order], kind="stable")]
+    picks = np.linspace(0, total, n, endpoint=False).astype(int)
+    return np.sort(by_label[picks])
+
+
+def subset_record(n: int, of: int, seed: int, population: str) -> dict:
+    """How a subset was drawn, as recorded beside every number measured on it (n = of: the
+    whole population, no draw)."""
+    whole = n >= of
+    return {"n": int(min(n, of)), "of": int(of), "population": population,
+            "drawn": not whole, "seed": None if whole else int(seed),
+            "stratified_by": None if whole else "label"}
+
+
+def describe_subset(record: dict) -> str:
+    """A subset record in words: "all 10,000 official test images" or "500 of the 10,000
+    official test images (seeded draw, seed 0, stratified by label)"."""
+    if not record["drawn"]:
+        return f"all {record['of']:,} {record['population']}"
+    return (f"{record['n']:,} of the {record['of']:,} {record['population']} (seeded draw, "
+            f"seed {record['seed']}, stratified by {record['stratified_by']})")
+
+
 def split_train_val(
     n: int, validation_size: int, seed: int, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seeded stratified split of ``range(n)``: each digit keeps its share in validation."""
     if not 0 < validation_size < n:
         raise DataError(f"validation_size={validation_size} must be between 1 and {n - 1}.")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n)
-    # A stable sort by label of a random permutation, then every k-th item: stratified.
-    by_label = order[np.argsort(labels[order], kind="stable")]
-    picks = np.linspace(0, n, validation_size, endpoint=False).astype(int)
-    val = np.sort(by_label[picks])
-    train = np.setdiff1d(np.arange(n), val)
-    return train, val
+    val = stratified_draw(labels[:n], validation_size, seed)
+    return np.setdiff1d(np.arange(n), val), val
 
 
 def binarize(x: np.ndarray, scheme: str, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -258,7 +286,8 @@ def load_split(
     is evaluated on the same pixels; the training images stay grayscale so that a training
     loop can draw a fresh dynamic binarization each epoch (see :func:`binarize`).
 
-    ``train_subset``/``test_subset`` keep the first N items (of the split) for quick tests.
+    ``train_subset``/``test_subset`` keep a seeded draw of N items of the split (stratified
+    by label, seed ``split_seed``: :func:`stratified_draw`), recorded in ``test_images``.
     """
     arrays = load_mnist(directory)
     labels = arrays["train_labels"]
@@ -270,16 +299,19 @@ def load_split(
             raise DataError(f"config 'data.{key}' = {subset} is larger than the {size} images "
                             f"of that split; use at most {size} (0 = all of them).")
     if train_subset:
-        train_idx = train_idx[:train_subset]
+        train_idx = train_idx[stratified_draw(labels[train_idx], train_subset, split_seed)]
+    test_images = subset_record(test_subset or len(y_test), len(y_test), split_seed,
+                                "official test images")
     if test_subset:
-        x_test, y_test = x_test[:test_subset], y_test[:test_subset]
+        keep = stratified_draw(y_test, test_subset, split_seed)
+        x_test, y_test = x_test[keep], y_test[keep]
     rng = np.random.default_rng(eval_binarization_seed)
     x_train = _to_float(arrays["train_images"][train_idx])
     x_val_gray, x_test_gray = _to_float(arrays["train_images"][val_idx]), _to_float(x_test)
     x_val = binarize(x_val_gray, binarization, rng)
     x_test = binarize(x_test_gray, binarization, rng)
     return Split(x_train, labels[train_idx], x_val, labels[val_idx], x_test, y_test,
-                 x_val_gray, x_test_gray)
+                 x_val_gray, x_test_gray, test_images)
 
 
 def prepare(directory: Path | str, log=print) -> dict:

@@ -18,7 +18,7 @@ from vaestudy import classifier as clf
 from vaestudy import latent
 from vaestudy.batches import batched
 from vaestudy.config import RunConfig
-from vaestudy.data import Split, binarize
+from vaestudy.data import Split, binarize, describe_subset, stratified_draw, subset_record
 from vaestudy.likelihoods import Scale
 from vaestudy.losses import LossSpec
 from vaestudy.loglik import bits_per_dim, iwae_estimate, make_log_weights
@@ -55,15 +55,28 @@ def pixel_errors(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
     return {"recon_mse": float(np.mean((recon - x) ** 2)), "recon_bce": float(bce.mean())}
 
 
+def evaluation_subset(data: Split, n: int, seed: int) -> tuple[np.ndarray, dict]:
+    """Indices of the test images a subset metric uses and its record: all of the test split
+    when ``n`` is 0 or covers it, else a seeded draw stratified by label (never "the first
+    N": the official test set is ordered)."""
+    total = len(data.y_test)
+    if not n or n >= total:
+        return np.arange(total), data.test_images or subset_record(total, total, seed,
+                                                                   "test images")
+    population = ("official test images" if not data.test_images or
+                  not data.test_images["drawn"] else "test images of this evaluation")
+    return stratified_draw(data.y_test, n, seed), subset_record(n, total, seed, population)
+
+
 def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) -> dict:
-    """Importance-weighted log p(x) (K = ``iwae_samples``) on the first ``iwae_images`` test
-    images, the same images as the test ELBO: binarized images for binary data (nats),
+    """Importance-weighted log p(x) (K = ``iwae_samples``) on ``iwae_images`` test images (a
+    seeded draw, :func:`evaluation_subset`): binarized images for binary data (nats),
     dequantized 8-bit images for grayscale data (nats of a density, and bits/dim of the
     discrete images)."""
     ev = cfg.evaluation
-    n = ev.iwae_images or len(data.x_test)
+    keep, record = evaluation_subset(data, ev.iwae_images, ev.seed)
     gray = cfg.binarization == "dequantized"
-    x = data.x_test[:n]
+    x = data.x_test[keep]
     t0 = time.perf_counter()
     log_w = make_log_weights(encoder, decoder, cfg.likelihood.family, cfg.latent_dim, sigma)
     est = iwae_estimate(log_w, x, ev.iwae_samples, cfg.latent_dim, ev.seed)
@@ -74,6 +87,7 @@ def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) 
            "test_elbo_same_draws":
            float(est["elbo"].mean()), "iwae_gap": float((est["log_px"] - est["elbo"]).mean()),
            "iwae_samples": ev.iwae_samples, "iwae_images": int(len(x)),
+           "log_px_images": record, "log_px_images_text": describe_subset(record),
            "log_px_data": data_description(cfg.binarization),
            "bits_per_dim": bits_per_dim(est["log_px"]) if gray else None}
     out["iwae_seconds"] = time.perf_counter() - t0
@@ -103,18 +117,23 @@ def sample_quality(decoder, model: keras.Model, recon: np.ndarray, cfg: RunConfi
 
 
 def latent_metrics(encoder, cfg: RunConfig, data: Split) -> dict:
-    """KL per dimension, active units, k-NN accuracy of the test means, posterior collapse."""
+    """KL per dimension, active units, k-NN accuracy of the test means (reference: a seeded
+    draw of ``knn_train_images`` training images, stratified by label), posterior collapse."""
     ev = cfg.evaluation
     mean, logvar = encode(encoder, data.x_test, ev.batch_size)
     rng = np.random.default_rng(ev.seed)
-    x_ref = binarize(data.x_train[: ev.knn_train_images], cfg.binarization, rng)
+    n_ref = min(ev.knn_train_images, len(data.y_train))
+    ref = stratified_draw(data.y_train, n_ref, ev.seed)
+    x_ref = binarize(data.x_train[ref], cfg.binarization, rng)
     ref_mean, _ = encode(encoder, x_ref, ev.batch_size)
     active = latent.active_units(mean)
     return {"kl_per_dim": latent.kl_per_dim(mean, logvar).round(4).tolist(),
             "active_units": active, "active_fraction": active / cfg.latent_dim,
             "posterior_collapse": latent.collapse(active, cfg.latent_dim),
-            "knn_accuracy": latent.knn_accuracy(ref_mean, data.y_train[: ev.knn_train_images],
-                                                mean, data.y_test, ev.knn_k)}
+            "knn_accuracy": latent.knn_accuracy(ref_mean, data.y_train[ref],
+                                                mean, data.y_test, ev.knn_k),
+            "knn_reference": subset_record(n_ref, len(data.y_train), ev.seed,
+                                           "training images of the split")}
 
 
 def gaussian_scale(spec: LossSpec, sigma: float) -> dict:
@@ -146,8 +165,7 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
         **sample_quality(decoder, model, recon, cfg, data, test_feats),
         **latent_metrics(encoder, cfg, data),
         "elbo_samples": ev.elbo_samples,
-        "split": "test (official 10,000 images)" if not cfg.data.test_subset
-        else f"test (first {cfg.data.test_subset} official test images)",
+        "test_images": data.test_images, "split": describe_subset(data.test_images),
         "n_test": int(len(data.x_test)), "n_train": int(len(data.x_train)),
         "n_val": int(len(data.x_val)), "binarization": cfg.binarization,
     }

@@ -1,10 +1,11 @@
 """The report's findings, written from the numbers of this run (no hand-written figures).
 
 Sentences compare losses only on metrics that are comparable across likelihoods; log-
-likelihoods are reported within their own family. A loss is called better only where the
-paired test separates it (Holm-corrected p < 0.05 over the tests of that comparison, or the
-same non-zero difference in every pair); otherwise the losses are "indistinguishable at this
-many seeds".
+likelihoods are reported within their own family. Every verdict on a pair of losses is the
+``verdict`` column of the study's paired comparisons (:func:`vaestudy.stats.
+paired_comparisons`: per metric and latent size, Holm-corrected over all pairs): a loss is
+called best only where that verdict separates it from every other loss; otherwise the losses
+are "indistinguishable", or there are too few seeds for any test to decide.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import pandas as pd
 
 from vaestudy.aggregate import COMPARABLE
 from vaestudy.losses import FAMILIES, PIXELS
-from vaestudy.stats import holm, paired_test, t_interval
+from vaestudy.stats import seeds_needed, t_interval
 
 #: Burda et al. (2016), Table 1: one-stochastic-layer VAE, dynamically binarized MNIST, K=5000.
 IWAE_PAPER_VAE_NLL = 86.76
-ALPHA = 0.05
+IWAE_PAPER = (f"the IWAE paper's one-stochastic-layer VAE reports −{IWAE_PAPER_VAE_NLL} nats "
+              "(Burda et al. 2016, Table 1: an MLP encoder and decoder with 50 latent units, "
+              "3,280 passes over the data, K = 5000 on all 10,000 test images)")
 #: What "what changes" follows along the Gaussian variants, in the report's order.
 MECHANISM = ("test_kl", "active_units", "recon_mse", "fid_classifier")
 SHORT = {"test_kl": "KL per image (nats)", "active_units": "active units",
@@ -37,73 +40,76 @@ def _fmt(values) -> str:
     return f"{mean:.3g}" if len(values) < 2 else f"{mean:.3g} ± {half:.2g}"
 
 
-def separated(test: dict, p_adjusted: float) -> bool:
-    """Whether a paired comparison shows a difference: Holm-adjusted p below 5%, or (no
-    t-test possible) the same non-zero difference in every one of >= 2 pairs."""
-    if test["n_pairs"] < 2:
-        return False
-    if test["sd_diff"] == 0:
-        return test["mean_diff"] != 0
-    return bool(p_adjusted < ALPHA)
+def pair_rows(comparisons: pd.DataFrame, metric: str, latent: int, loss: str) -> pd.DataFrame:
+    """The comparison rows of ``metric`` at latent size ``latent`` that involve ``loss``,
+    oriented as ``loss`` - other (``other``, ``mean_diff``, ``ci_low``, ``ci_high``)."""
+    rows = comparisons[(comparisons.metric == metric) & (comparisons.latent_dim == latent)
+                       & ((comparisons.loss_a == loss) | (comparisons.loss_b == loss))].copy()
+    flip = rows.loss_b == loss
+    rows["other"] = rows.loss_b.where(~flip, rows.loss_a)
+    rows.loc[flip, ["mean_diff", "ci_low", "ci_high"]] = -rows.loc[
+        flip, ["mean_diff", "ci_high", "ci_low"]].to_numpy() + 0.0  # + 0.0: no "-0"
+    return rows
 
 
-def _paired(group: pd.DataFrame, metric: str, a: str, b: str) -> dict:
-    """Paired test of loss a - loss b on ``metric`` over the seeds of one latent size."""
-    wide = group.pivot_table(index="seed", columns="loss", values=metric)[[a, b]].dropna()
-    return paired_test(wide[a] - wide[b])
+def _verdict_words(row, n_seeds: int) -> str:
+    """A row's verdict as the report prints it everywhere."""
+    if row.verdict == "too few seeds":
+        if row.n_pairs < 2:
+            return "too few seeds: one pair, no test"
+        return (f"the same difference in all {row.n_pairs} pairs; a sign test needs "
+                f"≥ {seeds_needed()} seeds to reach p < 0.05")
+    if row.test == "sign" and row.mean_diff == 0:
+        return f"identical in all {row.n_pairs} pairs"
+    if row.verdict == "different":
+        return f"different (Holm p = {row.p_holm:.2g})"
+    return f"indistinguishable at {n_seeds} seed(s) (Holm p = {row.p_holm:.2g})"
 
 
-def best_per_latent(metrics: pd.DataFrame, metric: str) -> list[str]:
-    """Per latent size: the loss with the best mean of ``metric``, called best only where the
-    paired tests against every other loss (Holm-corrected) separate it."""
+def best_per_latent(metrics: pd.DataFrame, comparisons: pd.DataFrame, metric: str) -> list[str]:
+    """Per latent size: the loss with the best mean of ``metric``, called best only where
+    the comparison table's verdict separates it from every other loss, in its favour."""
     label, higher = COMPARABLE[metric]
     out = []
     for latent, group in metrics.groupby("latent_dim"):
         by_loss = group.groupby("loss")[metric]
         means = by_loss.mean().sort_values(ascending=not higher)
         parts = ", ".join(f"{loss} {_fmt(by_loss.get_group(loss))}" for loss in means.index)
-        top, others = means.index[0], list(means.index[1:])
-        tests = [_paired(group, metric, top, other) for other in others]
-        p_adj = holm([t["p_value"] for t in tests])
-        tied = [o for o, t, p in zip(others, tests, p_adj) if not separated(t, p)]
-        n_seeds = group.seed.nunique()
-        if not others:
+        top, n_seeds = means.index[0], group.seed.nunique()
+        rows = pair_rows(comparisons, metric, latent, top)
+        better = (rows.mean_diff > 0) if higher else (rows.mean_diff < 0)
+        tied = list(rows.other[(rows.verdict != "different") | ~better])
+        if len(means) < 2:
             verdict = f"only <b>{top}</b> was run"
         elif not tied:
             verdict = f"best {label} with <b>{top}</b>"
+        elif (rows.verdict == "too few seeds").all():
+            verdict = (f"{label}: <b>{top}</b> has the best mean; {n_seeds} seed(s) are too "
+                       f"few for a test to separate it")
         else:
-            verdict = (f"{label}: <b>{top}</b> and {', '.join(tied)} are indistinguishable "
-                       f"at {n_seeds} seed(s)")
+            verdict = (f"{label}: <b>{top}</b> and {', '.join(tied)} are not separated at "
+                       f"{n_seeds} seed(s)")
         out.append(f"Latent size {latent}: {verdict} ({parts}; mean ± 95% CI over seeds; "
-                   f"paired tests over seeds, Holm-corrected).")
+                   f"paired tests over seeds, Holm-corrected over all pairs of losses).")
     return out
 
 
-def pooled_comparisons(comparisons: pd.DataFrame, metric: str) -> list[str]:
-    """Per pair of losses that includes the reference (bce if run, else the first loss; the
-    other pairs are in the table): the paired difference pooled over every (latent size,
-    seed) point both losses ran on, with its Holm-corrected p-value (family: this metric's
-    tests)."""
-    out = []
+def reference_pairs(metrics: pd.DataFrame, comparisons: pd.DataFrame,
+                    metric: str) -> list[str]:
+    """Per latent size, the pairs with the reference loss (bce if run, else the first loss):
+    the paired difference over seeds with its 95% CI and the table's verdict."""
     label = COMPARABLE[metric][0]
-    rows = comparisons[comparisons.metric == metric]
-    names = list(dict.fromkeys([*rows.loss_a, *rows.loss_b]))
-    ref = "bce" if "bce" in names else (names[0] if names else None)
-    for row in rows[(rows.loss_a == ref) | (rows.loss_b == ref)].itertuples():
-        head = f"{row.loss_a} − {row.loss_b} in {label}: {row.mean_diff:.3g}"
-        if row.n_pairs < 2:
-            out.append(f"{head} (one pair only: no test).")
-        elif row.sd_diff == 0:
-            same = ("identical in all" if row.mean_diff == 0
-                    else "the same difference in every one of the")
-            out.append(f"{head}, {same} {row.n_pairs} pairs (no spread: no t-test).")
-        else:
-            verdict = ("a difference" if separated(row._asdict(), row.p_holm)
-                       else "indistinguishable at this many seeds")
-            out.append(f"{head} [{row.ci_low:.3g}, {row.ci_high:.3g}] over {row.n_pairs} pairs "
-                       f"(latent size, seed); paired t-test p = {row.p_value:.2g}, Holm "
-                       f"p = {row.p_holm:.2g}, d<sub>z</sub> = {row.effect_size_dz:.2g}: "
-                       f"{verdict}.")
+    losses = list(dict.fromkeys(metrics.loss))
+    ref = "bce" if "bce" in losses else losses[0]
+    out = []
+    for latent, group in metrics.groupby("latent_dim"):
+        n_seeds = group.seed.nunique()
+        for row in pair_rows(comparisons, metric, latent, ref).itertuples():
+            ci = ("" if np.isnan(row.ci_low)
+                  else f" [{row.ci_low:.3g}, {row.ci_high:.3g}]")
+            out.append(f"Latent size {latent}: {ref} − {row.other} in {label}: "
+                       f"{row.mean_diff:.3g}{ci} over {row.n_pairs} seed(s): "
+                       f"{_verdict_words(row, n_seeds)}.")
     return out
 
 
@@ -136,8 +142,9 @@ def pixel_averaged(group: pd.DataFrame) -> list[str]:
         return []
     loss, latent = hit.loss.iloc[0], int(hit.latent_dim.iloc[0])
     active = hit.active_units.mean()
-    state = ("every unit inactive: posterior collapse, the decoder ignores z and draws one "
-             "average image" if active == 0 else f"{active:.3g} of {latent} units active")
+    state = ("every unit inactive: posterior collapse (q(z|x) equals the prior for every "
+             "test image, so z carries no information about x)" if active == 0
+             else f"{active:.3g} of {latent} units active")
     text = (f"The pixel-averaged squared error ({loss}, β = 784): KL {_fmt(hit.test_kl)} "
             f"nats per image, {state}; Fréchet distance {_fmt(hit.fid_classifier)}")
     if "bce" in set(group.loss):
@@ -145,39 +152,38 @@ def pixel_averaged(group: pd.DataFrame) -> list[str]:
     return [text + "."]
 
 
-def closest_to_bce(group: pd.DataFrame) -> list[str]:
-    """Which Gaussian loss differs from bce on the fewest mechanism metrics (paired over
-    seeds, Holm-corrected within each metric), ties broken by the smaller relative gaps."""
+def versus_bce(group: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
+    """Each Gaussian loss against bce on the mechanism metrics: the paired difference over
+    seeds with its 95% CI and the comparison table's verdict (effect sizes, no ranking)."""
     order = by_falling_beta(group)
     if "bce" not in set(group.loss) or not order:
         return []
-    tests = {m: {loss: _paired(group, m, loss, "bce") for loss in order} for m in MECHANISM}
-    differs = {loss: [] for loss in order}
-    for m in MECHANISM:
-        p_adj = dict(zip(order, holm([tests[m][loss]["p_value"] for loss in order])))
-        for loss in order:
-            if separated(tests[m][loss], p_adj[loss]):
-                differs[loss].append(m)
-    scale = {m: abs(group[group.loss == "bce"][m].mean()) + 1e-9 for m in MECHANISM}
-    gap = {loss: sum(abs(tests[m][loss]["mean_diff"]) / scale[m] for m in MECHANISM)
-           for loss in order}
-    best = min(order, key=lambda loss: (len(differs[loss]), gap[loss]))
-    same = [SHORT[m] for m in MECHANISM if m not in differs[best]]
-    text = f"Closest to bce: <b>{best}</b> (β = {group[group.loss == best].beta.iloc[0]:.3g})"
-    if same:
-        text += f", indistinguishable from bce in {', '.join(same)}"
-    if differs[best]:
-        text += f"; different in {', '.join(SHORT[m] for m in differs[best])}"
-    n = group.seed.nunique()
-    return [text + f" (paired over {n} seed(s), Holm-corrected per metric)."]
+    latent, n_seeds = int(group.latent_dim.iloc[0]), group.seed.nunique()
+    out = []
+    for loss in order:
+        parts = []
+        for metric in MECHANISM:
+            rows = pair_rows(comparisons, metric, latent, loss)
+            row = next(rows[rows.other == "bce"].itertuples(), None)
+            if row is None:
+                continue
+            if n_seeds < 2:
+                parts.append(f"{SHORT[metric]} {row.mean_diff:+.3g}")
+                continue
+            parts.append(f"{SHORT[metric]} {row.mean_diff:+.3g} [{row.ci_low:.3g}, "
+                         f"{row.ci_high:.3g}]: {_verdict_words(row, n_seeds)}")
+        head = ("one seed: no interval, no test" if n_seeds < 2
+                else f"paired over {n_seeds} seeds, 95% CI")
+        out.append(f"{loss} − bce ({head}): " + "; ".join(parts) + ".")
+    return out
 
 
-def what_changes(metrics: pd.DataFrame) -> list[str]:
+def what_changes(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
     """The report's first section: per latent size, how sigma moves the mechanism metrics,
-    where the pixel-averaged MSE lands and which sigma behaves like bce."""
+    where the pixel-averaged MSE lands and how far each sigma is from bce."""
     out = []
     for latent, group in metrics.groupby("latent_dim"):
-        lines = sigma_sweep(group) + pixel_averaged(group) + closest_to_bce(group)
+        lines = sigma_sweep(group) + pixel_averaged(group) + versus_bce(group, comparisons)
         if lines and metrics.latent_dim.nunique() > 1:
             lines[0] = f"Latent size {latent}. " + lines[0]
         out += lines
@@ -195,18 +201,21 @@ def collapse_sentence(metrics: pd.DataFrame) -> str:
 
 
 def likelihood_sentences(metrics: pd.DataFrame) -> list[str]:
-    """Best log-likelihood per loss, never compared across losses."""
+    """log p(x) per loss and latent size as mean ± 95% CI over seeds, with the estimator's
+    K and images; never compared across losses."""
     out = []
-    for loss, group in metrics.groupby("loss"):
-        best = group.loc[group.test_log_px.idxmax()]
-        text = (f"<b>{loss}</b> ({best.log_px_data} test images): best log p(x) "
-                f"{best.test_log_px:.2f} nats (latent {best.latent_dim}, seed {best.seed}; "
-                f"IWAE K = {best.iwae_samples} on {best.iwae_images} images)")
-        if pd.notna(best.get("bits_per_dim")):
-            text += f", {best.bits_per_dim:.3f} bits/dim"
-        if loss == "bce" and best.binarization == "dynamic":
-            text += (f"; the IWAE paper's one-layer VAE reports −{IWAE_PAPER_VAE_NLL} nats "
-                     f"(K = 5000, all test images, converged training)")
+    for (loss, latent), group in metrics.groupby(["loss", "latent_dim"]):
+        first = group.iloc[0]
+        images = first.get("log_px_images_text", f"{first.iwae_images:,} test images")
+        text = (f"<b>{loss}</b>, latent {latent} ({first.log_px_data} test images): log p(x) "
+                f"{_fmt(group.test_log_px)} nats over {len(group)} seed(s) (IWAE K = "
+                f"{first.iwae_samples} on {images})")
+        if group.get("bits_per_dim", pd.Series(dtype=float)).notna().any():
+            text += f", {_fmt(group.bits_per_dim)} bits/dim"
+        if loss == "bce" and first.binarization == "dynamic":
+            trained = (f"after {int(first.epochs_run)} epoch(s) of training"
+                       if pd.notna(first.get("epochs_run")) else "")
+            text += f"; this study's convolutional VAE {trained}; {IWAE_PAPER}"
         out.append(text + ".")
     return out
 
@@ -214,11 +223,12 @@ def likelihood_sentences(metrics: pd.DataFrame) -> list[str]:
 def findings(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> dict[str, list[str]]:
     """All generated findings, by topic ("changes" first: the study's question)."""
     return {
-        "changes": what_changes(metrics),
-        "samples": best_per_latent(metrics, "fid_classifier")
-        + pooled_comparisons(comparisons, "fid_classifier"),
-        "reconstructions": best_per_latent(metrics, "recon_mse")
-        + pooled_comparisons(comparisons, "recon_accuracy"),
-        "latent": best_per_latent(metrics, "knn_accuracy") + [collapse_sentence(metrics)],
+        "changes": what_changes(metrics, comparisons),
+        "samples": best_per_latent(metrics, comparisons, "fid_classifier")
+        + reference_pairs(metrics, comparisons, "fid_classifier"),
+        "reconstructions": best_per_latent(metrics, comparisons, "recon_mse")
+        + reference_pairs(metrics, comparisons, "recon_accuracy"),
+        "latent": best_per_latent(metrics, comparisons, "knn_accuracy")
+        + [collapse_sentence(metrics)],
         "likelihood": likelihood_sentences(metrics),
     }

@@ -247,6 +247,7 @@ def report_job(*, inputs: dict, image_files: list[str], config: dict, out_html: 
              "test_split": first.split, "binarization": config["data"]["binarization"],
              "elbo_samples": int(first.elbo_samples), "iwae_samples": int(first.iwae_samples),
              "iwae_images": int(first.iwae_images), "n_generated": int(first.n_generated),
+             "log_px_images": first.log_px_images_text, "n_test": int(first.n_test),
              "knn_k": config["evaluation"]["knn_k"]}
     theory = {"html": render_markdown(inputs["theory"]),
               "checks": pd.read_csv(inputs["theory_checks"])}

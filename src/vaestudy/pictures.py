@@ -15,7 +15,7 @@ import tensorflow as tf
 from vaestudy import figures
 from vaestudy import latent_figures as lf
 from vaestudy.config import RunConfig
-from vaestudy.data import Split
+from vaestudy.data import Split, stratified_draw
 from vaestudy.evaluate import encode, load_models, reconstruct
 from vaestudy.latent import kl_per_dim
 from vaestudy.model import latent_grid_draws
@@ -61,7 +61,10 @@ class RunPictures:
         return figures.tile(self._decode(self._prior_draws(n * n)), cols=n)
 
     def reconstructions(self) -> np.ndarray:
-        x = self.data.x_test[: self.cfg.figures.n_reconstructions]  # the same digits every run
+        # the same digits every run: a seeded draw stratified by label (10: one per digit)
+        fc, labels = self.cfg.figures, self.data.y_test
+        x = self.data.x_test[stratified_draw(labels, min(fc.n_reconstructions, len(labels)),
+                                             fc.latent_seed)]
         recon = reconstruct(self.encoder, self.decoder, x, self.cfg, batch_size=len(x))
         return figures.reconstruction_picture(x[..., 0], recon)
 

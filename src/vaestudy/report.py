@@ -25,7 +25,7 @@ LIKELIHOOD_TABLE = ["test_log_px", "test_neg_elbo", "test_recon", "iwae_gap", "b
 COST_TABLE = ["train_seconds", "epochs_run", "best_epoch", "eval_seconds", "iwae_seconds"]
 COST_COLUMNS = {"seconds": "wall s", "max_seconds": "max s", "cpu_seconds": "CPU s",
                 "cpu_per_thread": "CPU / thread", "peak_mb": "peak MB"}
-RUN_COLUMNS_DROPPED = ["likelihood", "split", "log_px_data"]
+RUN_COLUMNS_DROPPED = ["likelihood", "split", "log_px_data", "log_px_images_text"]
 
 
 def data_uri(path: Path | str) -> str:
@@ -89,8 +89,8 @@ def likelihood_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     first = metrics.groupby(["loss", "latent_dim"]).first()
     keys = list(zip(table.loss, table.latent_dim))
     table.insert(3, "data", [first.loc[k, "log_px_data"] for k in keys])
-    table.insert(4, "K x images", [f"{first.loc[k, 'iwae_samples']} x {first.loc[k, 'iwae_images']}"
-                                   for k in keys])
+    table.insert(4, "K x images", [f"{first.loc[k, 'iwae_samples']} x "
+                                   f"{first.loc[k, 'iwae_images']:,}" for k in keys])
     return table
 
 

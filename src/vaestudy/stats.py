@@ -1,10 +1,15 @@
 """Statistics across seeds: Student-t confidence intervals and paired comparisons of losses.
 
 Runs that share a latent size and a seed share their data split, latent draws and
-initialisation seed, so two losses are compared *paired* over (latent size, seed): the test is
-a paired t-test on the differences, the effect size Cohen's d_z = mean(diff) / sd(diff).
-The tests of one metric (every pair of losses) are one family: their p-values are corrected
-with Holm's step-down method (``p_holm``), which holds the family-wise error rate at 5%.
+initialisation seed, so two losses are compared *paired* over the seeds of one latent size:
+a paired t-test on the differences, the effect size Cohen's d_z = mean(diff) / sd(diff). A
+difference that is the same in every pair has no t-test; it gets the exact two-sided sign
+test (p = 2 / 2^n), which at fewer than 6 seeds cannot reach 5%. The tests of one metric at
+one latent size (every pair of losses) are one family: their p-values are corrected with
+Holm's step-down method (``p_holm``), and each row's ``verdict`` (:func:`verdict`) is the one
+every table and sentence of the report prints for that pair.
+The intervals and tests cover training randomness (seeds) only: every run is evaluated on
+the same split and the same evaluation binarization.
 scipy.stats, not TensorFlow Probability: the study-level jobs (tables, plots, report) load no
 TensorFlow.
 """
@@ -27,15 +32,20 @@ def t_interval(values) -> tuple[float, float]:
     return float(v.mean() - half), float(v.mean() + half)
 
 
+ALPHA = 0.05
+
+
 def paired_test(diff) -> dict:
-    """Paired t-test of mean(diff) = 0: n, mean difference, 95% CI, two-sided p, d_z. A
-    difference with no spread (the same in every pair, e.g. active units 16 vs 0) has no
-    t-test: its p-value is NaN, not 0 (``sd_diff`` = 0 says why); a spread below 1e-9 of the
-    differences is float rounding and counts as none."""
+    """Paired test of mean(diff) = 0: n, mean difference, 95% CI, two-sided p, d_z and the
+    test used. A difference with no spread (the same in every pair, e.g. active units 16 vs
+    0) has no t-test: it gets the exact sign test, p = 2 / 2^n (``sd_diff`` = 0 says why); a
+    spread below 1e-9 of the differences is float rounding and counts as none; no difference
+    at all is p = 1."""
     d = np.asarray(diff, dtype=float)
     n = len(d)
     out = {"n_pairs": n, "mean_diff": float(d.mean()) if n else np.nan, "sd_diff": np.nan,
-           "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "effect_size_dz": np.nan}
+           "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "effect_size_dz": np.nan,
+           "test": "none"}
     if n < 2:
         return out
     sd = float(d.std(ddof=1))
@@ -43,9 +53,28 @@ def paired_test(diff) -> dict:
     out["ci_low"], out["ci_high"] = t_interval(d)
     if sd > 0:
         t = d.mean() / (sd / np.sqrt(n))
-        out["p_value"] = float(2 * stats.t.sf(abs(t), n - 1))
-        out["effect_size_dz"] = float(d.mean() / sd)
+        out.update(p_value=float(2 * stats.t.sf(abs(t), n - 1)),
+                   effect_size_dz=float(d.mean() / sd), test="paired t")
+    else:  # every pair the same difference: all signs agree (or all zero: nothing to test)
+        out.update(p_value=min(1.0, 2.0 * 0.5**n) if d.mean() != 0 else 1.0, test="sign")
     return out
+
+
+def seeds_needed(alpha: float = ALPHA) -> int:
+    """The fewest pairs at which a sign test whose signs all agree reaches p < alpha."""
+    return int(np.floor(np.log2(2 / alpha))) + 1
+
+
+def verdict(test: dict, p_adjusted: float, alpha: float = ALPHA) -> str:
+    """The one verdict on a pair: ``different`` (Holm-adjusted p < alpha), ``too few seeds``
+    (no test can reach alpha at this many pairs: one pair, or a sign test below
+    :func:`seeds_needed`) or ``indistinguishable``. NaN never counts as different."""
+    n = test["n_pairs"]
+    if p_adjusted < alpha:  # False for NaN
+        return "different"
+    if n < 2 or (test["test"] == "sign" and test["mean_diff"] != 0 and n < seeds_needed(alpha)):
+        return "too few seeds"
+    return "indistinguishable"
 
 
 def holm(p_values) -> np.ndarray:
@@ -62,18 +91,22 @@ def holm(p_values) -> np.ndarray:
 
 
 def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """For every pair of losses and every metric in ``columns``: the paired test of
-    (loss_a - loss_b) over the (latent size, seed) points both losses were run on."""
+    """For every metric in ``columns``, latent size and pair of losses: the paired test of
+    (loss_a - loss_b) over the seeds both losses were run (and trained) on, Holm-corrected
+    within (metric, latent size), and its :func:`verdict`."""
     rows = []
     losses = list(dict.fromkeys(metrics["loss"]))
     wide = metrics.pivot_table(index=["latent_dim", "seed"], columns="loss", values=columns)
-    for a, b in itertools.combinations(losses, 2):
-        for col in columns:
-            pair = wide[col][[a, b]].dropna()
-            rows.append({"metric": col, "loss_a": a, "loss_b": b,
-                         **paired_test(pair[a] - pair[b])})
-    columns = ["metric", "loss_a", "loss_b", *paired_test([]).keys(), "p_holm"]
+    for col in columns:
+        for latent in sorted(set(metrics["latent_dim"])):
+            for a, b in itertools.combinations(losses, 2):
+                pair = wide[col].loc[latent].reindex(columns=[a, b]).dropna()
+                rows.append({"metric": col, "latent_dim": latent, "loss_a": a, "loss_b": b,
+                             **paired_test(pair[a] - pair[b])})
+    columns = ["metric", "latent_dim", "loss_a", "loss_b", *paired_test([]).keys(), "p_holm",
+               "verdict"]
     table = pd.DataFrame(rows, columns=columns)  # a one-loss study has no pairs: no rows
-    for _, index in table.groupby("metric").groups.items():  # one family per metric
+    for _, index in table.groupby(["metric", "latent_dim"]).groups.items():  # one family each
         table.loc[index, "p_holm"] = holm(table.loc[index, "p_value"])
+    table["verdict"] = [verdict(row, row["p_holm"]) for row in table.to_dict("records")]
     return table
