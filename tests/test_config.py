@@ -31,6 +31,13 @@ def test_defaults_and_round_trip(tmp_path):
         ({"model": {"encoder_filters": [8]}}, "bce", 2, 0, "'model.encoder_filters'"),
         ({"training": {"precision": "float16"}}, "bce", 2, 0,
          "'training.precision' = 'float16' is invalid; allowed: float32, mixed_bfloat16"),
+        # every number is finite (the rule of vaestudy.userconfig, also in the objects)
+        ({"training": {"learning_rate": float("nan")}}, "bce", 2, 0,
+         "'training.learning_rate' = nan is not a finite number"),
+        ({"loss_variants": {"m2": {"family": "mse", "sigma": float("inf")}}}, "m2", 2, 0,
+         "'loss_variants.m2.sigma' = inf is not a finite number"),
+        ({"loss_variants": {"g": {"family": "gauss-learned", "min_log_sigma": "-inf"}}}, "g",
+         2, 0, "'loss_variants.g.min_log_sigma' = -inf is not a finite number"),
     ],
 )
 def test_bad_config_names_the_key(config, loss, latent, seed, message):

@@ -15,6 +15,7 @@ from typing import Any
 
 from vaestudy import losses
 from vaestudy.losses import LossSpec
+from vaestudy.userconfig import require_finite
 
 BINARIZATIONS = ("static", "dynamic", "none")
 PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies (vaestudy.model)
@@ -25,7 +26,8 @@ class ConfigError(ValueError):
 
 
 def _build(cls: type, values: dict[str, Any] | None, where: str) -> Any:
-    """Instantiate dataclass ``cls`` from ``values``, refusing keys it does not define."""
+    """Instantiate dataclass ``cls`` from ``values``, refusing keys it does not define and
+    numbers that are not finite (:func:`vaestudy.userconfig.require_finite`)."""
     values = dict(values or {})
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
@@ -33,6 +35,7 @@ def _build(cls: type, values: dict[str, Any] | None, where: str) -> Any:
         raise ConfigError(
             f"unknown key(s) {unknown} in '{where}'; allowed keys: {sorted(known)}"
         )
+    require_finite(values, where, ConfigError)
     return cls(**values)
 
 

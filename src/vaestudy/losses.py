@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from vaestudy.userconfig import require_finite
+
 PIXELS = 784  # 28 x 28: the number of terms in a per-image sum over pixels
 
 #: What each data representation is, for the tables: binary losses see binarized images
@@ -135,6 +137,7 @@ def resolve(name: str, user: dict[str, dict] | None = None) -> LossSpec:
                         f"{sorted(family.settings)} and data in {REPRESENTATIONS}; got "
                         f"{unknown or data!r}")
     settings = {**family.settings, **{k: float(v) for k, v in raw.items()}}
+    require_finite(settings, f"loss_variants.{name}", LossError)
     if "sigma" in settings and settings["sigma"] <= 0:
         raise LossError(f"loss {name!r}: sigma must be > 0")
     return LossSpec(name, family.name, settings, data)

@@ -10,11 +10,18 @@ Two things users type that the JSON schema alone would refuse:
   string ``"1e-4"`` (YAML 1.1 wants ``1.0e-4``). A string where the schema wants a number is
   converted when it parses as one; anything else is left for the schema to reject.
 
+And one rule the schema cannot express: **every number is finite** (:func:`require_finite`).
+NaN passes every comparison of a JSON schema (``exclusiveMinimum: 0`` is false for it) and
+``.inf`` passes a minimum, so ``.nan``, ``.inf`` and ``"nan"`` are refused here, naming the
+key; the config objects of :mod:`vaestudy.config` and :mod:`vaestudy.losses` apply the same
+function.
+
 Pure Python (no TensorFlow): the Snakefile calls :func:`normalize` on every parse.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 #: Top-level shorthand key -> the ``study`` key it sets.
@@ -35,6 +42,35 @@ class RetiredKeyError(ValueError):
     settings went."""
 
 
+class NonFiniteError(ValueError):
+    """A number of the config is NaN or infinite; the message names its key."""
+
+
+def non_finite(value: Any, key: str = "") -> tuple[str, float] | None:
+    """The first number in ``value`` (nested dicts and lists; ``key`` is the dotted key of
+    ``value`` itself) that is NaN or infinite, as (dotted key, number); None when every
+    number is finite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return key, value
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, (list, tuple)) else ())
+    for name, item in items:
+        found = non_finite(item, f"{key}[{name}]" if isinstance(name, int)
+                           else f"{key}.{name}" if key else str(name))
+        if found:
+            return found
+    return None
+
+
+def require_finite(value: Any, key: str = "", error: type[Exception] = NonFiniteError) -> None:
+    """The rule of every number of a config: finite. Raises ``error`` naming the first key
+    of ``value`` (whose own dotted key is ``key``) that holds NaN or an infinity."""
+    found = non_finite(value, key)
+    if found:
+        raise error(f"config '{found[0]}' = {found[1]} is not a finite number (NaN and "
+                    f"infinities are refused); give a finite number.")
+
+
 def _as_list(value: Any) -> list:
     """``"bce,mse"`` -> ``["bce", "mse"]``; ``"2"`` and ``2`` -> one-item lists; lists stay."""
     if isinstance(value, list):
@@ -50,7 +86,7 @@ def _number(value: str, kind: str) -> Any:
         number = float(value)
     except ValueError:
         return value
-    if kind == "integer":
+    if kind == "integer" and math.isfinite(number):  # "nan": refused as not finite
         return int(number) if number.is_integer() and "." not in value.lower() else value
     return number
 
@@ -73,7 +109,8 @@ def coerce(value: Any, schema: dict) -> Any:
 def normalize(config: dict, schema: dict) -> dict:
     """The config with the grid shorthand moved into ``study`` and numeric strings made
     numbers (see the module's docstring). Modifies ``config`` in place (Snakemake's config
-    object is shared) and returns it. A retired section is a :class:`RetiredKeyError`."""
+    object is shared) and returns it. A retired section is a :class:`RetiredKeyError`, a
+    number that is not finite a :class:`NonFiniteError`."""
     for key in sorted(set(config) & set(RETIRED)):
         raise RetiredKeyError(f"config key '{key}' is no longer read: {RETIRED[key]}.")
     for short, key in GRID_SHORTHAND.items():
@@ -85,4 +122,5 @@ def normalize(config: dict, schema: dict) -> dict:
         props = schema.get("properties", {})
         if key in props:
             config[key] = coerce(value, props[key])
+    require_finite(config)
     return config
