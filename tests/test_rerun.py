@@ -93,18 +93,45 @@ def test_runs_record_the_settings_and_code_they_came_from(tiny_study):
     assert metrics["eval_code"] == summary["train_code"]
 
 
-@pytest.fixture(scope="module")
-def diverging_study(root, tmp_path_factory):
-    """bce and a Gaussian loss at latent 2 whose scale is so small (sigma^2 underflows to 0
-    in float32) that its first loss is infinite."""
-    out = tmp_path_factory.mktemp("diverging")
+def _diverging(root, out, losses: list[str]):
+    """Run the tiny study of ``losses`` at latent 2 in ``out``, where ``mse-tiny`` is a
+    Gaussian loss whose scale is so small (sigma^2 underflows to 0 in float32) that its first
+    loss is infinite; it must succeed. Returns the results folder."""
     cfg = write_config(out / "override.yaml", output_dir=str(out / "results"),
-                       study={"losses": ["bce", "mse-tiny"], "latent_dims": [2], "seeds": [0]},
+                       study={"losses": losses, "latent_dims": [2], "seeds": [0]},
                        loss_variants={"mse-tiny": {"family": "mse", "sigma": 1.0e-30}})
     result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
                        str(cfg), cwd=out)
     assert result.returncode == 0, result.stderr[-4000:]
     return out / "results"
+
+
+@pytest.fixture(scope="module")
+def all_diverged_study(root, tmp_path_factory) -> dict:
+    """A study whose every run diverges (mse-tiny alone): what it wrote, read before
+    ``diverging_study`` adds bce in the same folder."""
+    out = tmp_path_factory.mktemp("diverging")
+    results = _diverging(root, out, ["mse-tiny"])
+    return {"folder": out, "runs": pd.read_csv(results / "runs.csv"),
+            "metrics": pd.read_csv(results / "metrics.csv"),
+            "html": (results / "report.html").read_text()}
+
+
+@pytest.fixture(scope="module")
+def diverging_study(root, all_diverged_study):
+    """bce beside mse-tiny: the all-diverged study with bce added (only bce trains)."""
+    return _diverging(root, all_diverged_study["folder"], ["bce", "mse-tiny"])
+
+
+def test_a_study_whose_every_run_diverged_reports_it(all_diverged_study):
+    """Zero trained runs: the study completes (exit 0) with runs.csv, an empty metrics table
+    and a report that lists every run as diverged, where, and what to change."""
+    runs, html = all_diverged_study["runs"], all_diverged_study["html"]
+    assert list(runs.status) == ["diverged"] and all_diverged_study["metrics"].empty
+    assert "every run diverged" in html and "1 of 1 runs diverged" in html
+    assert "<code>mse-tiny</code>, latent 2, seed 0: at epoch 1,\nstep 0" in html
+    assert "no finite step before" in html and "the learning rate is not the cause" in html
+    assert "sigma: 1.0e-30" in html  # the config, as validated
 
 
 def test_a_diverged_run_is_a_reported_result(diverging_study):
@@ -134,3 +161,19 @@ def test_progress_of_finished_studies(root, tiny_study, diverging_study, capsys)
                                 ("bce", 16): "pending", ("mse-tiny", 16): "pending"}
     assert main([str(diverging_study)]) == 0
     assert "diverged" in capsys.readouterr().out
+
+
+def test_what_to_change_after_a_divergence_depends_on_where_it_happened():
+    """A run with finite steps before it diverged calls for a lower learning rate; a first
+    loss that is already infinite (before any update) does not."""
+    from vaestudy.report import divergence_advice
+
+    first, later = {"last_finite": None}, {"last_finite": "[180.2, 170.1, 10.1]"}
+    training = {"learning_rate": 0.01, "precision": "float32"}
+    assert divergence_advice([later], training) == [
+        "Lower training.learning_rate (now 0.01), e.g. to 0.001: 1 run(s) diverged after "
+        "finite steps."]
+    (advice,) = divergence_advice([first, first], training)
+    assert advice.startswith("2 run(s) had a non-finite loss at their first step")
+    both = divergence_advice([first, later], {**training, "precision": "mixed_bfloat16"})
+    assert len(both) == 3 and "training.precision: float32" in both[2]

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -176,3 +177,123 @@ def test_study_survives_a_killed_training_job(root, tmp_path):
             assert proc.wait(timeout=600) == 0, proc.stderr.read()[-3000:]
         results[name] = pd.read_csv(directory / "results" / "metrics.csv")
     pd.testing.assert_frame_equal(results["clean"][METRICS], results["killed"][METRICS])
+
+
+# A Snakemake interrupted while a training job runs must not make its next run train again.
+# One short run (1,024 images, 5 epochs) and the classifier; the training job is paused
+# (SIGSTOP) while Snakemake is interrupted, so that it is still running, whatever the speed.
+def _micro_study(root, directory) -> tuple[list[str], Path]:
+    """The Snakemake command of a one-run study in ``directory`` that stops after training
+    (the run's outputs and the classifier), and the run's folder."""
+    out = directory / "results"
+    cfg = write_config(directory / "override.yaml", output_dir=str(out),
+                       study={"losses": ["bce"], "latent_dims": [2], "seeds": [0]},
+                       data={"dir": str(root / "resources" / "mnist"), "train_subset": 1024},
+                       training={"epochs": 5, "batch_size": 32})
+    run = out / "runs" / "loss~bce" / "latent~2" / "seed~0"
+    targets = [run / "config.json", run / "train_summary.json", out / "classifier/classifier.json"]
+    return (["--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"), str(cfg),
+             "--", *map(str, targets)], run)
+
+
+def _start(root, directory, args) -> subprocess.Popen:
+    log = open(directory / "snakemake.log", "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile",
+                             str(root / "Snakefile"), *args], cwd=directory, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _paused_training_job(run, proc) -> int:
+    """Wait until the training job of ``run`` has checkpointed an epoch, pause it (SIGSTOP)
+    and return its pid (from its lock file)."""
+    wait_for(run / "checkpoint.npz", proc, seconds=300)
+    pid = int((run / ".train.lock").read_text().split()[1])
+    os.kill(pid, signal.SIGSTOP)
+    return pid
+
+
+def _wait_until_gone(pid, seconds=300) -> None:
+    """Wait for a process that is not our child (an orphan) to end."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                return
+        except FileNotFoundError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"process {pid} still running after {seconds} s")
+
+
+def _outputs(run) -> dict[str, bytes]:
+    """Every output of the run's training and of the classifier, by name."""
+    files = [*run.glob("[!.]*.*"), *(run / "model").glob("*.keras"),
+             *(run.parents[3] / "classifier").glob("classifier.*")]
+    return {str(f.relative_to(run.parents[3])): f.read_bytes() for f in files}
+
+
+def _logs(run) -> dict[str, str]:
+    logs = run.parents[3] / "logs"
+    return {"train": (logs / "train/loss~bce/latent~2/seed~0.log").read_text(),
+            "classifier": (logs / "train_classifier.log").read_text()}
+
+
+def _assert_nothing_trained_again(before: dict, after: dict) -> None:
+    """Each training job either did not run again (its log unchanged) or restored its kept
+    outputs without training a step."""
+    for job, log in after.items():
+        assert log == before[job] or ("nothing is trained" in log and "epoch 1" not in log
+                                      and "test accuracy" not in log), (job, log[-2000:])
+
+
+def test_a_job_left_by_a_killed_snakemake_keeps_its_training(root, tmp_path):
+    """kill -9 of Snakemake alone: its training job goes on as an orphan. A second Snakemake
+    started meanwhile stops at the run's lock, and deletes the job's outputs (config.json,
+    written at the start, too) when it starts the job and when the job fails. The orphan then
+    finishes, and the third run trains nothing: the files are the orphan's."""
+    args, run = _micro_study(root, tmp_path)
+    first = _start(root, tmp_path, args)
+    job = _paused_training_job(run, first)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert snakemake(root, "--unlock", *args[2:5], cwd=tmp_path).returncode == 0
+    second = snakemake(root, *args, cwd=tmp_path)
+    assert second.returncode != 0 and f"pid {job}" in second.stdout + second.stderr
+    assert not (run / "config.json").exists()  # deleted by Snakemake under the running job
+    os.kill(job, signal.SIGCONT)
+    # the classifier's job may be an orphan too: a lock holds "pid N on host" while held
+    for lock in (run / ".train.lock", run.parents[3] / "classifier" / ".train.lock"):
+        holder = lock.read_text().split() if lock.exists() else []
+        if holder:
+            _wait_until_gone(int(holder[1]))
+    before, logs = _outputs(run), _logs(run)
+    for name in ("config.json", "train_summary.json", "model/encoder.keras"):
+        assert (run / name).exists(), f"the orphan's finished run has no {name}"
+    third = snakemake(root, *args, cwd=tmp_path)
+    assert third.returncode == 0, third.stderr[-3000:]
+    _assert_nothing_trained_again(logs, _logs(run))
+    assert _outputs(run) == before
+
+
+def test_sigint_to_snakemake_keeps_the_training_it_waited_for(root, tmp_path):
+    """SIGINT to Snakemake alone (a scheduler, a terminal multiplexer): it waits for the
+    running training to finish but exits without recording it; the next run (forced by
+    --rerun-incomplete) restores the finished outputs and trains nothing."""
+    args, run = _micro_study(root, tmp_path)
+    first = _start(root, tmp_path, args)
+    job = _paused_training_job(run, first)
+    first.send_signal(signal.SIGINT)
+    log, deadline = tmp_path / "snakemake.log", time.time() + 120
+    while "Terminating processes on user request" not in log.read_text():
+        assert time.time() < deadline, log.read_text()[-3000:]  # taken while the job runs
+        time.sleep(0.1)
+    os.kill(job, signal.SIGCONT)
+    assert first.wait(timeout=300) != 0
+    before, logs = _outputs(run), _logs(run)
+    assert "done in" in logs["train"]  # Snakemake waited for the training to finish
+    again = snakemake(root, *args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Forced execution" in again.stdout + again.stderr  # what --rerun-incomplete does
+    assert "nothing is trained" in _logs(run)["train"]
+    _assert_nothing_trained_again(logs, _logs(run))
+    assert _outputs(run) == before

@@ -28,7 +28,8 @@ COMPARABLE = {
 def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Path | str]) -> pd.DataFrame:
     """One row per evaluated (trained) run: its evaluation JSON joined with the training
     summary JSON in the same run folder (scalar values only; per-dimension lists and the
-    settings stay in each run's metrics.json)."""
+    settings stay in each run's metrics.json). No run trained: no rows, the key and
+    comparable columns."""
     summaries = {Path(p).parent: p for p in train_files}
     rows = []
     for metrics in map(Path, metric_files):
@@ -36,6 +37,8 @@ def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Pa
         row = json.loads(Path(summaries[metrics.parent]).read_text())
         row.update(json.loads(metrics.read_text()))
         rows.append({k: v for k, v in row.items() if not isinstance(v, (list, dict))})
+    if not rows:  # every run diverged
+        return pd.DataFrame(columns=KEYS + list(COMPARABLE))
     table = pd.DataFrame(rows)
     return table[KEYS + [c for c in table.columns if c not in KEYS]].sort_values(KEYS)
 
@@ -65,8 +68,12 @@ def _history(path: Path | str) -> pd.DataFrame:
 
 
 def collect_histories(history_files: Iterable[Path | str], configs: Iterable[dict]) -> pd.DataFrame:
-    """All training histories stacked, each tagged with its run's grid coordinates."""
+    """All training histories stacked, each tagged with its run's grid coordinates (no rows
+    when no run finished an epoch)."""
     frames = [_history(path).assign(**{k: cfg[k] for k in KEYS})
               for path, cfg in zip(history_files, configs, strict=True)]
-    table = pd.concat([f for f in frames if "epoch" in f], ignore_index=True)
+    frames = [f for f in frames if "epoch" in f]
+    if not frames:
+        return pd.DataFrame(columns=KEYS + ["epoch"])
+    table = pd.concat(frames, ignore_index=True)
     return table[KEYS + [c for c in table.columns if c not in KEYS]]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaestudy import runtime
+from vaestudy import finished, runtime
 from vaestudy.config import (DataConfig, RunConfig, load_run_config, run_config,
                              with_settings)
 from vaestudy.files import atomic_path, write_json
@@ -33,32 +33,62 @@ def train_job(*, settings: dict, manifest: str, loss: str, latent: int, seed: in
     """Train one grid point with ``settings`` (:func:`vaestudy.config.train_settings`).
     ``out`` maps model (a folder), history, summary, config and epoch_samples to their paths
     (the rule's outputs); the checkpoint and the lock go beside them. ``config`` is written
-    first and ``history`` after every epoch (progress files). A run that diverges writes its
-    status and history and an empty model folder."""
+    first and again with the other outputs, ``history`` after every epoch (progress files).
+    A run that diverges writes its status and history and an empty model folder. The finished
+    outputs are kept (:mod:`vaestudy.finished`): the job started again with the same settings
+    and code (Snakemake interrupted after the training ended) restores them, training
+    nothing."""
     settings = {**settings, "data": {**settings["data"], "dir": data_dir(manifest)}}
-    with runtime.job(log, threads, seed, gpus) as logger:
-        from vaestudy.train import NonFiniteLossError, train
-
+    run = Path(out["config"]).parent
+    with runtime.logged(log) as logger, \
+            runtime.exclusive(run / ".train.lock", f"training of {run}"):
         cfg = run_config(settings, loss, latent, seed)
-        run = Path(out["config"]).parent
+        key = {**cfg.training_dict(), "code": code_version()}
+        if _restored(out, key, f"training of {run}", logger):
+            return
+        logger.info("device: %s", runtime.configure(threads, seed, gpus))
         logger.info("run config: %s", json.dumps(cfg.training_dict()))
-        with runtime.exclusive(run / ".train.lock", f"training of {run}"):
-            with atomic_path(out["config"]) as tmp:
-                cfg.save(tmp)
-            checkpoint = run / "checkpoint.npz"
-            write_history = functools.partial(_write_history, out["history"])
-            with runtime.stop_on_sigterm() as stopped:
-                try:
-                    result = train(cfg, cfg.data.load(cfg.binarization), logger,
-                                   checkpoint, should_stop=stopped, on_epoch=write_history)
-                except NonFiniteLossError as err:
-                    logger.error("diverged: %s", err)
-                    _write_diverged(err, out, threads)
-                    checkpoint.unlink(missing_ok=True)
-                    return
-            _write_trained(result, out, threads)
-            checkpoint.unlink()  # every output is complete: the run never needs to resume
-        logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
+        _write_config(cfg, out["config"])
+        _train_and_write(cfg, out, threads, logger)
+        _write_config(cfg, out["config"])  # again: a second Snakemake may have deleted it
+        finished.keep(out, key)
+        (run / "checkpoint.npz").unlink(missing_ok=True)  # every output is complete and kept
+
+
+def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger) -> None:
+    """Train the run of ``cfg`` (resuming from its checkpoint beside ``out``; SIGTERM saves
+    the position and stops) and write the outputs of the trained or diverged run."""
+    from vaestudy.train import NonFiniteLossError, train
+
+    write_history = functools.partial(_write_history, out["history"])
+    with runtime.stop_on_sigterm() as stopped:
+        try:
+            result = train(cfg, cfg.data.load(cfg.binarization), logger,
+                           Path(out["config"]).parent / "checkpoint.npz",
+                           should_stop=stopped, on_epoch=write_history)
+        except NonFiniteLossError as err:
+            logger.error("diverged: %s", err)
+            _write_diverged(err, out, threads)
+            return
+    _write_trained(result, out, threads)
+    logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
+
+
+def _write_config(cfg: RunConfig, path: str) -> None:
+    with atomic_path(path) as tmp:
+        cfg.save(tmp)
+
+
+def _restored(out: dict, key: dict, what: str, logger) -> bool:
+    """Whether the outputs ``out`` of a training were kept by an earlier job with the same
+    ``key`` (:func:`vaestudy.finished.restore`) and are back in place (said in the log)."""
+    if not finished.restore(out, key):
+        return False
+    logger.info("%s had finished with these settings and code: its outputs are restored "
+                "from %s, nothing is trained (Snakemake ran the job again: it was interrupted "
+                "before it recorded the job as done, --forcerun, or an output was deleted)",
+                what, finished.folder(out))
+    return True
 
 
 def _write_history(path: str, history) -> None:
@@ -128,11 +158,19 @@ def classifier_job(*, settings: dict, manifest: str, model: str, summary: str, t
                    gpus: int = 0, log: str | None = None) -> None:
     """Train the digit classifier with ``settings`` (:func:`vaestudy.config.classifier_settings`)
     on the grayscale training split; report its accuracy on the validation split and on the
-    test set (it is a measuring tool, not a study result)."""
+    test set (it is a measuring tool, not a study result). One process at a time; finished
+    outputs are kept and restored like a run's (:func:`train_job`)."""
     from vaestudy.config import classifier_config
 
     cc = classifier_config(settings)
-    with runtime.job(log, threads, cc.seed, gpus) as logger:
+    out = {"model": model, "summary": summary}
+    key = {**settings, "data": {**settings["data"], "dir": data_dir(manifest)},
+           "code": code_version()}
+    lock = Path(model).parent / ".train.lock"
+    with runtime.logged(log) as logger, runtime.exclusive(lock, "training of the classifier"):
+        if _restored(out, key, "training of the classifier", logger):
+            return
+        logger.info("device: %s", runtime.configure(threads, cc.seed, gpus))
         import time
 
         from vaestudy.classifier import features_and_predictions, train_classifier
@@ -150,6 +188,7 @@ def classifier_job(*, settings: dict, manifest: str, model: str, summary: str, t
         with atomic_path(model) as tmp:
             net.save(tmp)
         write_json(summary, result)
+        finished.keep(out, key)
         logger.info("classifier: test accuracy %.4f", result["test_accuracy"])
 
 
@@ -195,13 +234,19 @@ def aggregate_job(*, metric_files: list[str], summary_files: list[str],
 
 
 def plots_job(*, metrics_csv: str, history_csv: str, out: dict) -> None:
-    """The study's seaborn comparison plots (see :mod:`vaestudy.plots`)."""
+    """The study's seaborn comparison plots (see :mod:`vaestudy.plots`); when every run
+    diverged, each is a figure that says so."""
     import pandas as pd
 
     from vaestudy import plots
     from vaestudy.aggregate import COMPARABLE
 
     metrics, history = pd.read_csv(metrics_csv), pd.read_csv(history_csv)
+    if metrics.empty:
+        for path in out.values():
+            with atomic_path(path) as tmp:
+                plots.plot_nothing("Every run of the study diverged: nothing to plot.", tmp)
+        return
     for name, draw, table in (("comparable", plots.plot_comparable, metrics),
                               ("loglik", plots.plot_log_likelihood, metrics),
                               ("training", plots.plot_training_curves, history)):
@@ -224,7 +269,8 @@ def side_by_side_job(*, pictures: list[str], latent: int, out: str) -> None:
 
 def report_job(*, inputs: dict, image_files: list[str], config: dict, out_html: str,
                execution: dict) -> None:
-    """Render the self-contained HTML report. ``inputs`` names the template, metrics (CSV),
+    """Render the self-contained HTML report. ``inputs`` names the template (and
+    ``all_diverged``, the one of a study whose every run diverged), metrics (CSV),
     the plots (comparable, loglik, training, heatmap, side_by_side: one per latent size),
     theory (Markdown), theory_checks, comparisons and runs (CSV), classifier (JSON summary) and
     benchmarks (the Snakemake benchmark files of the jobs before the report);
@@ -237,6 +283,12 @@ def report_job(*, inputs: dict, image_files: list[str], config: dict, out_html: 
     from vaestudy.mathdoc import render_markdown
 
     metrics = pd.read_csv(inputs["metrics"])
+    if metrics.empty:  # every run diverged: where, and what to change
+        html = report.render_all_diverged(inputs["all_diverged"], pd.read_csv(inputs["runs"]),
+                                          yaml.safe_dump(config, sort_keys=False), config)
+        with atomic_path(out_html) as tmp:
+            tmp.write_text(html)
+        return
     images: dict[tuple, dict[str, str]] = {}
     for path in map(Path, image_files):
         loss, latent, seed = (part.split("~", 1)[1] for part in path.parts[-4:-1])

@@ -119,6 +119,15 @@ def plot_heatmap(metrics: pd.DataFrame, column: str, label: str, path: Path | st
     plt.close(fig)
 
 
+def plot_nothing(text: str, path: Path | str) -> None:
+    """A figure that says why there is nothing to plot (e.g. every run diverged)."""
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | str) -> None:
     """Pictures of several losses next to each other, one titled panel per loss."""
     import imageio.v3 as iio

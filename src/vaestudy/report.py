@@ -82,6 +82,50 @@ def diverged_runs(runs: pd.DataFrame) -> list[dict]:
              else None} for r in bad.itertuples()]
 
 
+def divergence_advice(diverged: list[dict], training: dict) -> list[str]:
+    """What to change after the runs in ``diverged`` (:func:`diverged_runs`) diverged with
+    the ``training`` settings: a run that had finite steps before calls for a lower learning
+    rate; one whose very first loss was not finite (before any update) does not."""
+    advice = []
+    later = sum(d["last_finite"] is not None for d in diverged)
+    if later:
+        lr = training["learning_rate"]
+        advice.append(f"Lower training.learning_rate (now {lr:g}), e.g. to {lr / 10:g}: "
+                      f"{later} run(s) diverged after finite steps.")
+    if later < len(diverged):
+        advice.append(f"{len(diverged) - later} run(s) had a non-finite loss at their first "
+                      f"step, before any update, so the learning rate is not the cause: check "
+                      f"the loss's settings under loss_variants (with a sigma so small that "
+                      f"the squared error / (2 sigma^2) overflows float32 every loss is "
+                      f"infinite) and the data.")
+    if training.get("precision") == "mixed_bfloat16":
+        advice.append("Training computed in bfloat16: try training.precision: float32.")
+    return advice
+
+
+def render_all_diverged(template: Path | str, runs: pd.DataFrame, config_text: str,
+                        config: dict) -> str:
+    """The report of a study whose every run diverged (Jinja2 ``template``): the grid, where
+    each run diverged and what to change, every run's row of ``runs``
+    (:func:`vaestudy.aggregate.collect_runs`), the versions and the ``config``."""
+    diverged = diverged_runs(runs)
+    return _environment(template).get_template(Path(template).name).render(
+        generated=_now(), study=config["study"], n_runs=len(runs), n_evaluated=0,
+        diverged=diverged, advice=divergence_advice(diverged, config["training"]),
+        runs=_table_html(runs), config_text=config_text, versions=versions(),
+        machine=machine(), code={"report": code_version()})
+
+
+def _environment(template: Path | str) -> jinja2.Environment:
+    """Jinja2 loading the templates beside ``template`` (HTML autoescaped)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
+                              autoescape=jinja2.select_autoescape(["html", "j2"]))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def likelihood_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The log-likelihood table: mean ± CI per (loss, latent size), with the data each number
     is measured on and the importance samples K x test images of log p(x)."""
@@ -107,13 +151,12 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
     (``comparisons``), the classifier summary (``classifier``), every run's training status
     (``runs``: :func:`vaestudy.aggregate.collect_runs`) and the study's cost per rule and
     efficiency (``costs``: rules, efficiency; see :mod:`vaestudy.costs`)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    env = _environment(template)
     losses = list(dict.fromkeys(metrics.loss))
     theory, comparisons = extra["theory"], extra["comparisons"]
     ll_cols = [c for c in LIKELIHOOD_TABLE if metrics[c].notna().any()]
     return env.get_template(Path(template).name).render(
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=_now(),
         study=study,
         losses=losses,
         latents=sorted(set(metrics.latent_dim)),
@@ -145,5 +188,6 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         n_runs=len(extra["runs"]),
         n_evaluated=len(metrics),
         diverged=diverged_runs(extra["runs"]),
+        advice=divergence_advice(diverged_runs(extra["runs"]), study["training"]),
         code=code_provenance(extra["runs"], metrics),
     )

@@ -132,6 +132,10 @@ rule side_by_side:
 rule report:
     input:
         template=workflow.source_path("../report/report.html.j2"),
+        # the report of a study whose every run diverged, and the list of diverged runs that
+        # both templates include
+        all_diverged=workflow.source_path("../report/all_diverged.html.j2"),
+        diverged_runs=workflow.source_path("../report/diverged_runs.html.j2"),
         metrics=rules.aggregate.output.metrics,
         comparable=rules.plots.output.comparable,
         loglik=rules.plots.output.loglik,

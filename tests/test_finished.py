@@ -1,0 +1,64 @@
+"""A finished job's outputs survive Snakemake deleting them (vaestudy.finished)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vaestudy import finished
+
+KEY = {"training": {"epochs": 2}, "code": "0.1.0+abc"}
+
+
+@pytest.fixture()
+def outputs(tmp_path) -> dict[str, str]:
+    """A run's outputs: files and a folder of files, and an empty folder (a diverged run's
+    model)."""
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    (run / "model" / "encoder.keras").write_bytes(b"weights")
+    (run / "model" / ".snakemake_timestamp").write_text("")
+    (run / "empty").mkdir()
+    (run / "history.csv").write_text("epoch\n1\n")
+    return {"model": str(run / "model"), "empty": str(run / "empty"),
+            "history": str(run / "history.csv")}
+
+
+def _delete(outputs: dict[str, str]) -> None:
+    """What Snakemake does to a job's outputs before it runs the job again."""
+    for path in map(Path, outputs.values()):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def test_kept_outputs_come_back_with_the_same_bytes_and_no_extra_disk(outputs, tmp_path):
+    finished.keep(outputs, KEY)
+    run = tmp_path / "run"
+    assert (run / "history.csv").stat().st_nlink == 2  # a hard link, not a copy
+    _delete(outputs)
+    assert finished.restore(outputs, KEY)
+    assert (run / "model" / "encoder.keras").read_bytes() == b"weights"
+    assert (run / "history.csv").read_text() == "epoch\n1\n"
+    assert (run / "empty").is_dir() and not list((run / "empty").iterdir())
+    assert not (run / "model" / ".snakemake_timestamp").exists()  # hidden files are not kept
+
+
+def test_outputs_of_other_settings_or_code_are_not_restored(outputs, tmp_path):
+    finished.keep(outputs, KEY)
+    _delete(outputs)
+    assert not finished.restore(outputs, {**KEY, "code": "0.1.0+def"})
+    assert not (tmp_path / "run" / "history.csv").exists()
+    assert not finished.folder(outputs).exists()  # the stale outputs are dropped
+    assert not finished.restore(outputs, KEY)
+
+
+def test_a_record_cut_short_is_not_trusted(outputs, tmp_path):
+    """A job killed while keeping its outputs leaves no record: the record is written last,
+    and a file it lists that is missing voids it."""
+    finished.keep(outputs, KEY)
+    (finished.folder(outputs) / "history.csv").unlink()
+    _delete(outputs)
+    assert not finished.restore(outputs, KEY)
+    assert not (tmp_path / "run" / "model").exists()
