@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaestudy import runtime
+from vaestudy import layout, runtime
 from vaestudy.config import run_config
 from vaestudy.data import load_split
 
@@ -68,9 +68,7 @@ def test_checkpoint_of_another_config_is_not_resumed(data, tmp_path):
 def train_job_code(root, run, epochs=2) -> tuple[str, dict]:
     """Python code that runs ``vaestudy.jobs.train_job`` on 4,096 images into ``run``, and
     the paths of its outputs."""
-    out = {k: str(run / f) for k, f in (("model", "model"), ("history", "history.csv"),
-           ("summary", "train_summary.json"), ("config", "config.json"),
-           ("epoch_samples", "epoch_samples.npy"))}
+    out = layout.train_outputs(run)
     manifest = run.parent / "manifest.json"
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(json.dumps({"dir": str(root / "resources" / "mnist")}))

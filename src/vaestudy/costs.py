@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vaestudy import layout
 from vaestudy.runtime import USAGE_PREFIX
 
 USAGE = re.compile(re.escape(USAGE_PREFIX) + r" cpu_seconds=([\d.]+) peak_rss_mb=([\d.]+)")
@@ -31,9 +32,7 @@ USAGE = re.compile(re.escape(USAGE_PREFIX) + r" cpu_seconds=([\d.]+) peak_rss_mb
 def logged_usage(benchmark: Path) -> tuple[float, float] | None:
     """(CPU seconds, peak MB) from the usage line of the log that belongs to ``benchmark``
     (the same path under ``logs/`` instead of ``benchmarks/``), or None."""
-    parts = benchmark.parts
-    i = len(parts) - 1 - parts[::-1].index("benchmarks")
-    log = Path(*parts[:i], "logs", *parts[i + 1 :]).with_suffix(".log")
+    log = layout.log_of(benchmark)
     found = USAGE.findall(log.read_text(errors="replace")) if log.is_file() else []
     return (float(found[-1][0]), float(found[-1][1])) if found else None
 
@@ -44,9 +43,7 @@ def read_benchmarks(paths: Iterable[str | Path]) -> pd.DataFrame:
     start and end (epoch seconds)."""
     rows = []
     for path in map(Path, paths):
-        rel = path.parts[len(path.parts) - path.parts[::-1].index("benchmarks") :]
-        rule = rel[0].removesuffix(".tsv")
-        job = "/".join(rel[1:]).removesuffix(".tsv")
+        _, rule, job = layout.parse_job_file(path)
         last = pd.read_csv(path, sep="\t").iloc[-1]  # one line per repeat; we run one
         end = path.stat().st_mtime
         cpu = pd.to_numeric(last.get("cpu_time"), errors="coerce")

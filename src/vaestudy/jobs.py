@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaestudy import finished, runtime
+from vaestudy import finished, layout, runtime
 from vaestudy.config import (DataConfig, RunConfig, load_run_config, run_config,
                              with_settings)
 from vaestudy.files import atomic_path, write_json
@@ -41,7 +41,7 @@ def train_job(*, settings: dict, manifest: str, loss: str, latent: int, seed: in
     settings = {**settings, "data": {**settings["data"], "dir": data_dir(manifest)}}
     run = Path(out["config"]).parent
     with runtime.logged(log) as logger, \
-            runtime.exclusive(run / ".train.lock", f"training of {run}"):
+            runtime.exclusive(run / layout.LOCK, f"training of {run}"):
         cfg = run_config(settings, loss, latent, seed)
         key = {**cfg.training_dict(), "code": code_version()}
         if _restored(out, key, f"training of {run}", logger):
@@ -52,7 +52,7 @@ def train_job(*, settings: dict, manifest: str, loss: str, latent: int, seed: in
         _train_and_write(cfg, out, threads, logger)
         _write_config(cfg, out["config"])  # again: a second Snakemake may have deleted it
         finished.keep(out, key)
-        (run / "checkpoint.npz").unlink(missing_ok=True)  # every output is complete and kept
+        (run / layout.CHECKPOINT).unlink(missing_ok=True)  # every output is complete and kept
 
 
 def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger) -> None:
@@ -64,7 +64,7 @@ def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger) -> None:
     with runtime.stop_on_sigterm() as stopped:
         try:
             result = train(cfg, cfg.data.load(cfg.binarization), logger,
-                           Path(out["config"]).parent / "checkpoint.npz",
+                           Path(out["config"]).parent / layout.CHECKPOINT,
                            should_stop=stopped, on_epoch=write_history)
         except NonFiniteLossError as err:
             logger.error("diverged: %s", err)
@@ -166,7 +166,7 @@ def classifier_job(*, settings: dict, manifest: str, model: str, summary: str, t
     out = {"model": model, "summary": summary}
     key = {**settings, "data": {**settings["data"], "dir": data_dir(manifest)},
            "code": code_version()}
-    lock = Path(model).parent / ".train.lock"
+    lock = Path(model).parent / layout.LOCK
     with runtime.logged(log) as logger, runtime.exclusive(lock, "training of the classifier"):
         if _restored(out, key, "training of the classifier", logger):
             return
@@ -261,7 +261,7 @@ def side_by_side_job(*, pictures: list[str], latent: int, out: str) -> None:
     are ``.../loss~L/latent~D/seed~S/samples.png``."""
     from vaestudy.plots import plot_side_by_side
 
-    by_loss = {Path(p).parts[-4].split("~", 1)[1]: p for p in pictures}
+    by_loss = {layout.parse_run_path(p).loss: p for p in pictures}
     with atomic_path(out) as tmp:
         plot_side_by_side(by_loss, f"latent size {latent}: the same prior draws decoded by "
                           f"each loss", tmp)
@@ -290,9 +290,9 @@ def report_job(*, inputs: dict, image_files: list[str], config: dict, out_html: 
             tmp.write_text(html)
         return
     images: dict[tuple, dict[str, str]] = {}
-    for path in map(Path, image_files):
-        loss, latent, seed = (part.split("~", 1)[1] for part in path.parts[-4:-1])
-        images.setdefault((loss, int(latent), int(seed)), {})[path.stem] = str(path)
+    for path in image_files:
+        images.setdefault(tuple(layout.parse_run_path(path)), {})[
+            layout.picture_name(path)] = str(path)
     first = metrics.iloc[0]
     study = {**config["study"], "training": config["training"],
              "n_train": int(first.n_train), "n_val": int(first.n_val),
@@ -304,7 +304,7 @@ def report_job(*, inputs: dict, image_files: list[str], config: dict, out_html: 
     theory = {"html": render_markdown(inputs["theory"]),
               "checks": pd.read_csv(inputs["theory_checks"])}
     plots = {name: inputs[name] for name in ("comparable", "loglik", "training", "heatmap")}
-    plots.update({f"side_by_side_{int(Path(p).stem.split('~')[1])}": p
+    plots.update({f"side_by_side_{layout.side_by_side_latent(p)}": p
                   for p in inputs["side_by_side"]})
     extra = {"theory": theory, "comparisons": pd.read_csv(inputs["comparisons"]),
              "runs": pd.read_csv(inputs["runs"]),

@@ -1,7 +1,8 @@
 """All pictures of one trained run, each made on demand from the run's models and data.
 
 ``RunPictures(model_dir, epoch_samples, cfg, data).write(name, path)`` writes one of
-:data:`NAMES`; :func:`vaestudy.jobs.figures_job` asks for the ones its rule declares.
+the names of :data:`vaestudy.layout.PICTURES`; :func:`vaestudy.jobs.figures_job` asks for the
+ones its rule declares.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from vaestudy.latent import kl_per_dim
 from vaestudy.model import latent_grid_draws
 from vaestudy.train import decode_mean
 
-NAMES = ("samples", "reconstructions", "manifold", "training", "interpolations",
-         "temperature", "latent_scatter", "traversal")
 STEPS = 10  # points per interpolation row
 
 
@@ -100,7 +99,8 @@ class RunPictures:
         return figures.tile(self._decode(codes), cols=9)
 
     def write(self, name: str, path: Path | str) -> None:
-        """Write picture ``name`` (one of NAMES) to ``path`` (PNG, or GIF for training)."""
+        """Write picture ``name`` (a key of :data:`vaestudy.layout.PICTURES`) to ``path``
+        (PNG, or GIF for training)."""
         if name == "training":
             lf.save_gif(path, self.training())
         elif name == "latent_scatter":

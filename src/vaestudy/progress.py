@@ -24,6 +24,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from vaestudy import layout
+from vaestudy.layout import METRICS, TRAIN_FILES, RunKey
+
 STATES = ("pending", "training", "trained", "diverged", "evaluated")
 COLUMNS = ["loss", "latent", "seed", "state", "epoch", "of", "val_neg_elbo",
            "best_val_neg_elbo", "sec_per_epoch", "eta_s"]
@@ -62,14 +65,14 @@ def _state(run_dir: Path, config: dict | None, summary: dict | None) -> str:
         return "training"
     if summary.get("status") == "diverged":
         return "diverged"
-    return "evaluated" if (run_dir / "metrics.json").is_file() else "trained"
+    return "evaluated" if (run_dir / METRICS).is_file() else "trained"
 
 
 def run_row(run_dir: Path, loss: str, latent: int, seed: int) -> dict[str, Any]:
     """The table row of one run directory (which need not exist yet)."""
-    config = _read_json(run_dir / "config.json")
-    state = _state(run_dir, config, _read_json(run_dir / "train_summary.json"))
-    history = _read_history(run_dir / "history.csv") if config else pd.DataFrame()
+    config = _read_json(run_dir / TRAIN_FILES["config"])
+    state = _state(run_dir, config, _read_json(run_dir / TRAIN_FILES["summary"]))
+    history = _read_history(run_dir / TRAIN_FILES["history"]) if config else pd.DataFrame()
     done = len(history)
     of = (config or {}).get("training", {}).get("epochs")
     val, seconds = _column(history, "val_neg_elbo"), _column(history, "seconds")
@@ -84,31 +87,18 @@ def run_row(run_dir: Path, loss: str, latent: int, seed: int) -> dict[str, Any]:
             "sec_per_epoch": sec_per_epoch, "eta_s": eta}
 
 
-def _runs_on_disk(output_dir: Path) -> set[tuple[str, int, int]]:
-    """(loss, latent, seed) of every ``runs/loss~*/latent~*/seed~*`` directory."""
-    found = set()
-    for d in output_dir.glob("runs/loss~*/latent~*/seed~*"):
-        try:
-            latent, seed = int(d.parent.name.split("~", 1)[1]), int(d.name.split("~", 1)[1])
-        except ValueError:
-            continue  # not a run directory of this study
-        if d.is_dir():
-            found.add((d.parent.parent.name.split("~", 1)[1], latent, seed))
-    return found
-
-
 def progress_table(output_dir: Path | str, grid: dict | None = None) -> pd.DataFrame:
     """One row per run (COLUMNS), sorted by loss, latent, seed.
 
     ``grid`` (keys ``losses``, ``latent_dims``, ``seeds``) adds its missing points as
     ``pending``; runs found on disk outside the grid are listed as well."""
     output_dir = Path(output_dir)
-    points = _runs_on_disk(output_dir)
+    points = set(layout.find_runs(output_dir))
     if grid:
-        points |= {(str(loss), int(latent), int(seed)) for loss, latent, seed in
+        points |= {RunKey(str(loss), int(latent), int(seed)) for loss, latent, seed in
                    itertools.product(grid["losses"], grid["latent_dims"], grid["seeds"])}
-    rows = [run_row(output_dir / "runs" / f"loss~{loss}" / f"latent~{latent}" / f"seed~{seed}",
-                    loss, latent, seed) for loss, latent, seed in sorted(points)]
+    rows = [run_row(Path(layout.run_dir(output_dir, layout.run_key(*key))), *key)
+            for key in sorted(points)]
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["of"] = table["of"].astype("Int64")
     return table.astype({"latent": int, "seed": int, "epoch": int})
@@ -193,6 +183,6 @@ def main(argv: list[str] | None = None) -> int:
         print(NO_STUDY.format(output_dir), file=sys.stderr)
         return 2
     table = progress_table(output_dir, _grid(config))
-    print(format_table(table) if len(table) else f"no runs under {output_dir / 'runs'} yet")
+    print(format_table(table) if len(table) else f"no runs under {output_dir / layout.RUNS} yet")
     print(summary_line(table))
     return 0

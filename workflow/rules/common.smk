@@ -14,6 +14,7 @@ min_version("9.0")
 ROOT = os.path.abspath(os.path.join(workflow.current_basedir, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 from vaestudy import config as cfg_lib  # noqa: E402
+from vaestudy import layout  # noqa: E402
 from vaestudy import losses as loss_lib  # noqa: E402
 from vaestudy.userconfig import normalize  # noqa: E402
 
@@ -126,17 +127,20 @@ def limit_local_memory():
 
 
 limit_local_memory()
-# One run of the grid; wildcards are readable path parts: loss~bce/latent~16/seed~0.
-RUN_KEY = "loss~{loss}/latent~{latent}/seed~{seed}"
-RUN = f"{OUT}/runs/{RUN_KEY}"
+# One run of the grid; wildcards are readable path parts: loss~bce/latent~16/seed~0. Every
+# path of a study is named by vaestudy.layout.
+RUN_KEY = layout.RUN_KEY
+
+
+def in_run(file):
+    """The file ``file`` (a name from vaestudy.layout) of the run of the job's wildcards."""
+    return layout.run_file(OUT, file)
 
 
 def job_file(kind, rule, key=""):
     """The log (``kind`` "logs") or benchmark file ("benchmarks") of one job of ``rule``
-    (``key``: its wildcards, e.g. RUN_KEY). Both kinds have the same rule and key, which is how
-    vaestudy.costs pairs a job's benchmark with the usage line in its log."""
-    ext = {"logs": "log", "benchmarks": "tsv"}[kind]
-    return f"{OUT}/{kind}/{rule}/{key}.{ext}" if key else f"{OUT}/{kind}/{rule}.{ext}"
+    (``key``: its wildcards, e.g. RUN_KEY): vaestudy.layout.job_file."""
+    return layout.job_file(OUT, kind, rule, key)
 
 
 GRID = dict(
@@ -155,11 +159,12 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def run_figure(name, category, ext="png"):
-    """A per-run figure, marked for ``snakemake --report`` with the caption
-    ``workflow/report/<name>.rst``, a category and the run's labels."""
+def run_figure(name, category):
+    """The per-run picture ``name`` (a key of vaestudy.layout.PICTURES), marked for
+    ``snakemake --report`` with the caption ``workflow/report/<name>.rst``, a category and
+    the run's labels."""
     return report(
-        f"{RUN}/{name}.{ext}",
+        in_run(layout.PICTURES[name]),
         caption=f"../report/{name}.rst",
         category=category,
         subcategory="latent {latent}",
@@ -169,24 +174,12 @@ def run_figure(name, category, ext="png"):
 
 def run_file(name, run):
     """The file ``name`` of one run (a dict of loss, latent and seed)."""
-    return os.path.join(RUN.format(**run), name)
+    return layout.run_file(OUT, name, layout.run_key(**run))
 
 
 def for_all_runs(name):
     """The file ``name`` of every run of the grid (loss x latent x seed)."""
-    return expand(f"{RUN}/{name}", **GRID)
-
-
-RUN_PICTURES = [
-    "samples.png",
-    "reconstructions.png",
-    "training.gif",
-    "interpolations.png",
-    "temperature.png",
-    "latent_scatter.png",
-    "traversal.png",
-    "manifold.png",
-]
+    return expand(in_run(name), **GRID)
 
 
 def trained_latents():
@@ -201,13 +194,13 @@ def side_by_side_samples(wildcards):
     for r in trained_runs():
         if r["latent"] == int(wildcards.latent):
             first.setdefault(r["loss"], r)
-    return [run_file("samples.png", r) for r in first.values()]
+    return [run_file(layout.PICTURES["samples"], r) for r in first.values()]
 
 
 def run_images(wildcards):
     """Per-run pictures of the trained runs for the report."""
     runs = trained_runs()
-    return [run_file(name, r) for name in RUN_PICTURES for r in runs]
+    return [run_file(name, r) for name in layout.PICTURES.values() for r in runs]
 
 
 def study_benchmarks(wildcards):
@@ -218,12 +211,15 @@ def study_benchmarks(wildcards):
     files += expand(job_file("benchmarks", "train", RUN_KEY), **GRID)
     trained = trained_runs()
     files += [
-        job_file("benchmarks", rule, RUN_KEY.format(**r))
+        job_file("benchmarks", rule, layout.run_key(**r))
         for r in trained
         for rule in ("evaluate", "run_figures")
     ]
     latents = sorted({r["latent"] for r in trained})  # side_by_side runs for these only
-    files += [job_file("benchmarks", "side_by_side", f"latent~{x}") for x in latents]
+    files += [
+        job_file("benchmarks", "side_by_side", layout.SIDE_BY_SIDE_KEY.format(latent=x))
+        for x in latents
+    ]
     return files
 
 

@@ -36,7 +36,7 @@ rule evaluate:
         manifest=rules.prepare_data.output[0],
         classifier=rules.train_classifier.output.model,
     output:
-        metrics=f"{RUN}/metrics.json",
+        metrics=in_run(layout.METRICS),
     log:
         job_file("logs", "evaluate", RUN_KEY),
     benchmark:
@@ -71,7 +71,7 @@ rule run_figures:
     output:
         samples=run_figure("samples", "Samples"),
         reconstructions=run_figure("reconstructions", "Reconstructions"),
-        training=run_figure("training", "Samples", ext="gif"),
+        training=run_figure("training", "Samples"),
         temperature=run_figure("temperature", "Samples"),
         interpolations=run_figure("interpolations", "Latent space"),
         latent_scatter=run_figure("latent_scatter", "Latent space"),

@@ -24,10 +24,10 @@ rule grid:
 rule aggregate:
     input:
         grid=rules.grid.output[0],
-        metrics=lambda wc: for_trained_runs("metrics.json"),
-        summaries=for_all_runs("train_summary.json"),
-        histories=for_all_runs("history.csv"),
-        configs=for_all_runs("config.json"),
+        metrics=lambda wc: for_trained_runs(layout.METRICS),
+        summaries=for_all_runs(layout.TRAIN_FILES["summary"]),
+        histories=for_all_runs(layout.TRAIN_FILES["history"]),
+        configs=for_all_runs(layout.TRAIN_FILES["config"]),
     output:
         metrics=report(
             f"{OUT}/metrics.csv",
@@ -108,16 +108,16 @@ rule side_by_side:
         samples=side_by_side_samples,
     output:
         report(
-            f"{OUT}/plots/samples_latent~{{latent}}.png",
+            layout.side_by_side(OUT),
             caption="../report/side_by_side.rst",
             category="Samples",
             subcategory="latent {latent}",
             labels={"figure": "losses side by side", "latent": "{latent}"},
         ),
     log:
-        job_file("logs", "side_by_side", "latent~{latent}"),
+        job_file("logs", "side_by_side", layout.SIDE_BY_SIDE_KEY),
     benchmark:
-        job_file("benchmarks", "side_by_side", "latent~{latent}")
+        job_file("benchmarks", "side_by_side", layout.SIDE_BY_SIDE_KEY)
     conda:
         "../envs/vae.yaml"
     threads: 1

@@ -7,11 +7,11 @@ checkpoint train:
     input:
         manifest=rules.prepare_data.output[0],
     output:
-        model=directory(f"{RUN}/model"),
-        history=f"{RUN}/history.csv",
-        summary=f"{RUN}/train_summary.json",
-        config=f"{RUN}/config.json",
-        epoch_samples=f"{RUN}/epoch_samples.npy",
+        model=directory(in_run(layout.TRAIN_FILES["model"])),
+        history=in_run(layout.TRAIN_FILES["history"]),
+        summary=in_run(layout.TRAIN_FILES["summary"]),
+        config=in_run(layout.TRAIN_FILES["config"]),
+        epoch_samples=in_run(layout.TRAIN_FILES["epoch_samples"]),
     log:
         job_file("logs", "train", RUN_KEY),
     benchmark:

@@ -1,0 +1,131 @@
+"""Where every file of a study lives: the one home of the run layout (no TensorFlow).
+
+A study under ``OUT`` (the config's ``output_dir``) keeps one folder per grid point,
+``OUT/runs/loss~L/latent~D/seed~S/`` (readable path parts that are also Snakemake's
+wildcards), whose files are named here; each job has a log and a benchmark file,
+``OUT/logs/<rule>/<key>.log`` and ``OUT/benchmarks/<rule>/<key>.tsv`` (``<rule>.log`` for a
+rule with one job). The workflow (``common.smk``), the progress table, the cost table and the
+report build and parse these paths only through this module.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+#: The key of one run; its fields are the Snakemake wildcards of the per-run rules.
+RUN_KEY = "loss~{loss}/latent~{latent}/seed~{seed}"
+RUNS = "runs"
+
+#: The outputs of training (rule ``train``), by the rule's output names.
+TRAIN_FILES = {"model": "model", "history": "history.csv", "summary": "train_summary.json",
+               "config": "config.json", "epoch_samples": "epoch_samples.npy"}
+METRICS = "metrics.json"  # rule evaluate
+#: The pictures of a run (rule ``run_figures``), by picture name (= the output's name).
+PICTURES = {"samples": "samples.png", "reconstructions": "reconstructions.png",
+            "training": "training.gif", "temperature": "temperature.png",
+            "interpolations": "interpolations.png", "latent_scatter": "latent_scatter.png",
+            "traversal": "traversal.png", "manifold": "manifold.png"}
+#: Beside the outputs while a run trains: its checkpoint and the lock of its one process.
+CHECKPOINT, LOCK = "checkpoint.npz", ".train.lock"
+
+#: The study's figure of every loss's samples at one latent size (rule side_by_side).
+SIDE_BY_SIDE_KEY = "latent~{latent}"
+SIDE_BY_SIDE = "plots/samples_" + SIDE_BY_SIDE_KEY + ".png"
+
+JOB_FILE_EXT = {"logs": "log", "benchmarks": "tsv"}
+_PART = re.compile(r"^(loss|latent|seed)~(.+)$")
+
+
+class RunKey(NamedTuple):
+    """One grid point."""
+
+    loss: str
+    latent: int
+    seed: int
+
+
+def run_key(loss: str, latent: int | str, seed: int | str) -> str:
+    """``loss~L/latent~D/seed~S`` (wildcard patterns such as ``{loss}`` pass through)."""
+    return RUN_KEY.format(loss=loss, latent=latent, seed=seed)
+
+
+def run_dir(output_dir: str | Path, key: str = RUN_KEY) -> str:
+    """The folder of the run ``key`` (default: the wildcard pattern) under ``output_dir``."""
+    return f"{output_dir}/{RUNS}/{key}"
+
+
+def run_file(output_dir: str | Path, name: str, key: str = RUN_KEY) -> str:
+    """The file ``name`` (a file name, e.g. :data:`METRICS`) of the run ``key``."""
+    return f"{run_dir(output_dir, key)}/{name}"
+
+
+def train_outputs(run: str | Path) -> dict[str, str]:
+    """The paths of training's outputs in the run folder ``run``, by output name."""
+    return {name: f"{run}/{file}" for name, file in TRAIN_FILES.items()}
+
+
+def parse_run_path(path: str | Path) -> RunKey | None:
+    """The run of a path that contains ``loss~L/latent~D/seed~S`` (a run folder, a file in it,
+    or a job's log or benchmark file ``.../seed~S.log``); None when it has no run key."""
+    parts = [p.removesuffix(Path(p).suffix) if p.startswith("seed~") else p
+             for p in Path(path).parts]
+    for i in range(len(parts) - 2):
+        found = [_PART.match(p) for p in parts[i:i + 3]]
+        if all(found) and [m.group(1) for m in found] == ["loss", "latent", "seed"]:
+            loss, latent, seed = (m.group(2) for m in found)
+            try:
+                return RunKey(loss, int(latent), int(seed))
+            except ValueError:
+                return None
+    return None
+
+
+def find_runs(output_dir: str | Path) -> dict[RunKey, Path]:
+    """Every run folder under ``output_dir`` (``runs/loss~*/latent~*/seed~*``) by its key."""
+    found = {}
+    for d in Path(output_dir).glob(f"{RUNS}/{run_key('*', '*', '*')}"):
+        key = parse_run_path(d.relative_to(output_dir))
+        if key is not None and d.is_dir():
+            found[key] = d
+    return found
+
+
+def picture_name(path: str | Path) -> str:
+    """The picture name (a key of :data:`PICTURES`) of a run's picture file."""
+    names = {file: name for name, file in PICTURES.items()}
+    return names[Path(path).name]
+
+
+def side_by_side(output_dir: str | Path, latent: int | str = "{latent}") -> str:
+    """The side-by-side samples figure of latent size ``latent``."""
+    return f"{output_dir}/{SIDE_BY_SIDE.format(latent=latent)}"
+
+
+def side_by_side_latent(path: str | Path) -> int:
+    """The latent size of a side-by-side figure's path."""
+    return int(Path(path).stem.rsplit("~", 1)[1])
+
+
+def job_file(output_dir: str | Path, kind: str, rule: str, key: str = "") -> str:
+    """The log (``kind`` "logs") or benchmark file ("benchmarks") of one job of ``rule``
+    (``key``: its wildcards, e.g. :data:`RUN_KEY`). Both kinds have the same rule and key,
+    which is how :mod:`vaestudy.costs` pairs a job's benchmark with the usage line in its
+    log."""
+    name = f"{rule}/{key}" if key else rule
+    return f"{output_dir}/{kind}/{name}.{JOB_FILE_EXT[kind]}"
+
+
+def parse_job_file(path: str | Path) -> tuple[Path, str, str]:
+    """(output_dir, rule, key) of a log or benchmark file (key '' for a one-job rule)."""
+    parts = Path(path).parts
+    i = max(i for i, p in enumerate(parts) if p in JOB_FILE_EXT)
+    rel = [*parts[i + 1:-1], Path(parts[-1]).stem]
+    return Path(*parts[:i]), rel[0], "/".join(rel[1:])
+
+
+def log_of(benchmark: str | Path) -> Path:
+    """The log of the job whose benchmark file is ``benchmark``."""
+    output_dir, rule, key = parse_job_file(benchmark)
+    return Path(job_file(output_dir, "logs", rule, key))
