@@ -66,17 +66,14 @@ def test_checkpoint_of_another_config_is_not_resumed(data, tmp_path):
 
 
 def train_job_code(root, run, epochs=2) -> tuple[str, dict]:
-    """Python code that runs ``vaestudy.jobs.train_job`` on 4,096 images into ``run``, and
-    the paths of its outputs."""
+    """Python code that runs ``vaestudy.training_run.train_run`` (the train rule's job) on
+    4,096 images into ``run``, logging to stderr, and the paths of its outputs."""
     out = layout.train_outputs(run)
-    manifest = run.parent / "manifest.json"
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps({"dir": str(root / "resources" / "mnist")}))
-    settings = {**TINY, "data": {**TINY["data"], "train_subset": 4096},
-                "training": {"epochs": epochs, "batch_size": 32}}
+    data = {**TINY["data"], "train_subset": 4096, "dir": str(root / "resources" / "mnist")}
+    settings = {**TINY, "data": data, "training": {"epochs": epochs, "batch_size": 32}}
     settings.pop("test_subset", None)
-    code = (f"from vaestudy.jobs import train_job; train_job(settings={settings!r}, "
-            f"manifest={str(manifest)!r}, loss='bce', latent=2, seed=0, out={out!r}, threads=1)")
+    code = ("from vaestudy.runtime import job_logger; from vaestudy.training_run import "
+            f"train_run; train_run({settings!r}, 'bce', 2, 0, {out!r}, job_logger(None))")
     return code, out
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from vaestudy.files import atomic_path
+
 #: The grid coordinates that identify a run, first in every table.
 KEYS = ["loss", "latent_dim", "seed"]
 
@@ -77,3 +79,23 @@ def collect_histories(history_files: Iterable[Path | str], configs: Iterable[dic
         return pd.DataFrame(columns=KEYS + ["epoch"])
     table = pd.concat(frames, ignore_index=True)
     return table[KEYS + [c for c in table.columns if c not in KEYS]]
+
+
+def write_tables(metric_files: list[str], summary_files: list[str], history_files: list[str],
+                 config_files: list[str], out: dict[str, str]) -> None:
+    """The tidy study tables (CSV) named in ``out``: ``metrics`` (one row per evaluated run),
+    ``runs`` (every run of the grid with its training status), ``history`` (run x epoch) and
+    ``comparisons`` (paired tests between losses of the metrics comparable across them;
+    diverged runs have no metrics, so the tests pair the runs trained under both losses)."""
+    from vaestudy.stats import paired_comparisons
+
+    with atomic_path(out["runs"]) as tmp:
+        collect_runs(summary_files, config_files).to_csv(tmp, index=False)
+    metrics = collect_metrics(metric_files, summary_files)
+    with atomic_path(out["metrics"]) as tmp:
+        metrics.to_csv(tmp, index=False)
+    with atomic_path(out["comparisons"]) as tmp:
+        paired_comparisons(metrics, list(COMPARABLE)).to_csv(tmp, index=False)
+    configs = [json.loads(Path(p).read_text()) for p in config_files]
+    with atomic_path(out["history"]) as tmp:
+        collect_histories(history_files, configs).to_csv(tmp, index=False)

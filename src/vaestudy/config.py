@@ -303,3 +303,15 @@ def load_run_config(path: Path | str) -> RunConfig:
     """Read a ``config.json`` written by :meth:`RunConfig.save`."""
     raw = json.loads(Path(path).read_text())
     return run_config(raw, raw.pop("loss"), raw.pop("latent_dim"), raw.pop("seed"))
+
+
+def with_data_dir(settings: dict[str, Any], data_dir: str) -> dict[str, Any]:
+    """A rule's ``settings`` with the data folder of this workflow run (the manifest's)."""
+    return {**settings, "data": {**settings["data"], "dir": data_dir}}
+
+
+def load_trained_run(path: Path | str, settings: dict[str, Any], data_dir: str) -> RunConfig:
+    """The saved config (``config.json``) of a trained run with the current ``settings`` of
+    the rule that reads it (:func:`with_settings`) and the data folder ``data_dir``."""
+    cfg = with_settings(load_run_config(path), **settings)
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=data_dir))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import tempfile
 import urllib.request
@@ -329,3 +330,9 @@ def prepare(directory: Path | str, log=print) -> dict:
         "files": {name: {"sha256_decompressed": SHA256[name], "shape": list(arrays[key].shape)}
                   for key, name in FILES.items()},
     }
+
+
+def prepared_dir(manifest: Path | str) -> str:
+    """The verified MNIST folder, as recorded by :func:`prepare` in its ``manifest`` (JSON):
+    the jobs after ``prepare_data`` read their data from it."""
+    return json.loads(Path(manifest).read_text())["dir"]

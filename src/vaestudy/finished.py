@@ -105,3 +105,15 @@ def restore(outputs: Mapping[str, str], key: dict) -> bool:
     for name in record["files"]:
         _link(folder / name, base / name)
     return True
+
+
+def restored(outputs: Mapping[str, str], key: dict, what: str, logger) -> bool:
+    """Whether the ``outputs`` of a training (``what``) were kept by an earlier job with the
+    same ``key`` and are back in place (:func:`restore`; said in ``logger``'s log)."""
+    if not restore(outputs, key):
+        return False
+    logger.info("%s had finished with these settings and code: its outputs are restored "
+                "from %s, nothing is trained (Snakemake ran the job again: it was interrupted "
+                "before it recorded the job as done, --forcerun, or an output was deleted)",
+                what, folder(outputs))
+    return True

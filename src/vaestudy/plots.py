@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from vaestudy.aggregate import COMPARABLE  # noqa: E402
+from vaestudy.files import atomic_path  # noqa: E402
 from vaestudy.findings import by_falling_beta  # noqa: E402
 from vaestudy.stats import t_interval  # noqa: E402
 
@@ -141,3 +142,21 @@ def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | 
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def write_plots(metrics_csv: str, history_csv: str, out: dict[str, str]) -> None:
+    """The study's comparison plots named in ``out`` (comparable, loglik, training, heatmap)
+    from the aggregated tables; when every run diverged, each is a figure that says so."""
+    metrics, history = pd.read_csv(metrics_csv), pd.read_csv(history_csv)
+    if metrics.empty:
+        for path in out.values():
+            with atomic_path(path) as tmp:
+                plot_nothing("Every run of the study diverged: nothing to plot.", tmp)
+        return
+    for name, draw, table in (("comparable", plot_comparable, metrics),
+                              ("loglik", plot_log_likelihood, metrics),
+                              ("training", plot_training_curves, history)):
+        with atomic_path(out[name]) as tmp:
+            draw(table, tmp)
+    with atomic_path(out["heatmap"]) as tmp:
+        plot_heatmap(metrics, "fid_classifier", COMPARABLE["fid_classifier"][0], tmp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import importlib.metadata as md
+import json
 import os
 import platform
 from datetime import datetime, timezone
@@ -12,8 +13,12 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
+import yaml
 
+from vaestudy import costs, layout
+from vaestudy.files import atomic_path
 from vaestudy.findings import by_falling_beta, findings
+from vaestudy.mathdoc import render_markdown
 from vaestudy.plots import summary_table
 from vaestudy.provenance import code_version
 
@@ -191,3 +196,68 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
         advice=divergence_advice(diverged_runs(extra["runs"]), study["training"]),
         code=code_provenance(extra["runs"], metrics),
     )
+
+
+def write_report(inputs: dict[str, str], image_files: list[str], config: dict, out_html: str,
+                 execution: dict) -> None:
+    """Render the self-contained HTML report of the study to ``out_html``. ``inputs`` (the
+    report rule's inputs by name) holds the template (and ``all_diverged``, the one of a study
+    whose every run diverged), metrics (CSV), the plots (comparable, loglik, training,
+    heatmap, side_by_side: one per latent size), theory (Markdown), theory_checks,
+    comparisons and runs (CSV), classifier (JSON summary) and benchmarks (the Snakemake
+    benchmark files of the jobs before the report); ``image_files`` are the trained runs'
+    pictures (:data:`vaestudy.layout.PICTURES`); ``execution`` holds the run's ``cores``
+    (None on a cluster) and each rule's ``threads``."""
+    metrics = pd.read_csv(inputs["metrics"])
+    config_text = yaml.safe_dump(config, sort_keys=False)
+    if metrics.empty:  # every run diverged: where, and what to change
+        html = render_all_diverged(inputs["all_diverged"], pd.read_csv(inputs["runs"]),
+                                   config_text, config)
+    else:
+        html = render(inputs["template"], metrics, _plots(inputs), _run_images(image_files),
+                      config_text, _study(config, metrics), _extra(inputs, execution))
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(html)
+
+
+def _run_images(image_files: list[str]) -> dict[tuple, dict[str, str]]:
+    """{(loss, latent, seed): {picture name: path}} of the runs' picture files."""
+    images: dict[tuple, dict[str, str]] = {}
+    for path in image_files:
+        key = tuple(layout.parse_run_path(path))
+        images.setdefault(key, {})[layout.picture_name(path)] = str(path)
+    return images
+
+
+def _plots(inputs: dict[str, str]) -> dict[str, str]:
+    """The study's plots by the name the template uses (side_by_side_<latent> for each)."""
+    plots = {name: inputs[name] for name in ("comparable", "loglik", "training", "heatmap")}
+    plots.update({f"side_by_side_{layout.side_by_side_latent(p)}": p
+                  for p in inputs["side_by_side"]})
+    return plots
+
+
+def _study(config: dict, metrics: pd.DataFrame) -> dict:
+    """The design of the study: its grid and settings, and the evaluation's sizes as the
+    metrics recorded them."""
+    first = metrics.iloc[0]
+    return {**config["study"], "training": config["training"],
+            "n_train": int(first.n_train), "n_val": int(first.n_val),
+            "test_split": first.split, "binarization": config["data"]["binarization"],
+            "elbo_samples": int(first.elbo_samples), "iwae_samples": int(first.iwae_samples),
+            "iwae_images": int(first.iwae_images), "n_generated": int(first.n_generated),
+            "log_px_images": first.log_px_images_text, "n_test": int(first.n_test),
+            "knn_k": config["evaluation"]["knn_k"]}
+
+
+def _extra(inputs: dict[str, str], execution: dict) -> dict:
+    """The theory, comparisons, runs, classifier and costs sections (see :func:`render`)."""
+    jobs = costs.read_benchmarks(inputs["benchmarks"])
+    return {"theory": {"html": render_markdown(inputs["theory"]),
+                       "checks": pd.read_csv(inputs["theory_checks"])},
+            "comparisons": pd.read_csv(inputs["comparisons"]),
+            "runs": pd.read_csv(inputs["runs"]),
+            "classifier": json.loads(Path(inputs["classifier"]).read_text()),
+            "costs": {"rules": costs.rule_costs(jobs, execution["threads"]),
+                      "efficiency": costs.efficiency(jobs, execution["threads"],
+                                                     execution["cores"])}}

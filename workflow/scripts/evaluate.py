@@ -1,11 +1,28 @@
-"""Rule evaluate: the test-set metrics of one trained run."""
+"""Rule evaluate: the test-set metrics of one trained run (vaestudy.evaluate.evaluate; a
+diverged run has no model: the workflow evaluates trained runs only)."""
+
+import json
+from pathlib import Path
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.jobs import evaluate_job
+from vaestudy.config import load_trained_run
+from vaestudy.data import prepared_dir
+from vaestudy.files import write_json
+from vaestudy.provenance import code_version
+from vaestudy.runtime import job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-evaluate_job(model=sm.input.model, config=sm.input.config, summary=sm.input.summary,
-             manifest=sm.input.manifest, classifier=sm.input.classifier,
-             settings=sm.params.settings, metrics=sm.output.metrics, threads=sm.threads,
-             gpus=sm.resources.gpu, log=sm.log[0])
+cfg = load_trained_run(sm.input.config, sm.params.settings, prepared_dir(sm.input.manifest))
+with job(sm.log[0], sm.threads, cfg.seed, sm.resources.gpu) as log:
+    import keras  # after job(): TensorFlow's threads and devices are set first
+
+    from vaestudy.evaluate import evaluate, load_models
+
+    sigma = json.loads(Path(sm.input.summary).read_text())["sigma"]
+    digits = keras.models.load_model(sm.input.classifier, compile=False)
+    values = evaluate(*load_models(sm.input.model), sigma, cfg,
+                      cfg.data.load(cfg.binarization), digits)
+    values.update(eval_code=code_version(), settings=sm.params.settings)
+    write_json(sm.output.metrics, values)
+    log.info("metrics: %s", json.dumps(values))

@@ -1,10 +1,27 @@
-"""Rule run_figures: the pictures of one trained run (each output names a picture)."""
+"""Rule run_figures: the pictures of one trained run (each output names a picture of
+vaestudy.pictures.RunPictures; the KL per dimension in the run's metrics picks the latent
+dimensions of the traversals and the manifold)."""
+
+import json
+from pathlib import Path
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.jobs import figures_job
+from vaestudy.config import load_trained_run
+from vaestudy.data import prepared_dir
+from vaestudy.files import atomic_path
+from vaestudy.runtime import job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-figures_job(model=sm.input.model, config=sm.input.config, epoch_samples=sm.input.epoch_samples,
-            metrics=sm.input.metrics, manifest=sm.input.manifest, settings=sm.params.settings,
-            out=dict(sm.output.items()), threads=sm.threads, log=sm.log[0])
+cfg = load_trained_run(sm.input.config, sm.params.settings, prepared_dir(sm.input.manifest))
+with job(sm.log[0], sm.threads, cfg.seed) as log:
+    from vaestudy.pictures import RunPictures  # after job(): TensorFlow's threads are set
+
+    log.info("figure settings: %s", json.dumps(sm.params.settings))
+    kl_dims = json.loads(Path(sm.input.metrics).read_text())["kl_per_dim"]
+    pictures = RunPictures(sm.input.model, sm.input.epoch_samples, cfg,
+                           cfg.data.load(cfg.binarization), kl_dims)
+    for name, path in sm.output.items():
+        with atomic_path(path) as tmp:
+            pictures.write(name, tmp)
+    log.info("wrote %s", sorted(sm.output.keys()))

@@ -1,11 +1,14 @@
-"""Rule train: fit the VAE of one grid point."""
+"""Rule train: fit the VAE of one grid point (vaestudy.training_run.train_run)."""
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.jobs import train_job
+from vaestudy.config import with_data_dir
+from vaestudy.data import prepared_dir
+from vaestudy.runtime import logged
+from vaestudy.training_run import train_run
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-train_job(settings=sm.params.settings, manifest=sm.input.manifest, loss=sm.wildcards.loss,
-          latent=int(sm.wildcards.latent), seed=int(sm.wildcards.seed),
-          out=dict(sm.output.items()), threads=sm.threads, gpus=sm.resources.gpu,
-          log=sm.log[0])
+with logged(sm.log[0]) as log:
+    settings = with_data_dir(sm.params.settings, prepared_dir(sm.input.manifest))
+    train_run(settings, sm.wildcards.loss, int(sm.wildcards.latent), int(sm.wildcards.seed),
+              dict(sm.output.items()), log, threads=sm.threads, gpus=sm.resources.gpu)

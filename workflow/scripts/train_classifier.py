@@ -2,9 +2,13 @@
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.jobs import classifier_job
+from vaestudy.config import with_data_dir
+from vaestudy.data import prepared_dir
+from vaestudy.runtime import logged
+from vaestudy.training_run import train_classifier_run
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-classifier_job(settings=sm.params.settings, manifest=sm.input.manifest, model=sm.output.model,
-               summary=sm.output.summary, threads=sm.threads, gpus=sm.resources.gpu,
-               log=sm.log[0])
+with logged(sm.log[0]) as log:
+    settings = with_data_dir(sm.params.settings, prepared_dir(sm.input.manifest))
+    train_classifier_run(settings, sm.output.model, sm.output.summary, log,
+                         threads=sm.threads, gpus=sm.resources.gpu)
