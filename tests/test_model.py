@@ -174,7 +174,7 @@ def test_split_moments_halves_the_encoder_output():
 
 
 def test_metrics_carry_sigma_and_beta_of_the_gaussian_losses_only():
-    from vaestudy.evaluate import gaussian_scale
+    from vaestudy.likelihoods import gaussian_scale
 
     variants = {"mse-sigma0.1": {"family": "mse", "sigma": 0.1}}
     assert gaussian_scale(resolve("mse-sigma0.1", variants), 0.1) == pytest.approx(

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vaestudy import runtime
+from vaestudy import likelihoods, runtime
 from vaestudy.config import run_config
 from vaestudy.data import load_split
 from vaestudy.files import atomic_path
@@ -114,7 +114,7 @@ def test_evaluate_elbo_averages_draws_over_every_image():
         return tf.constant(batch[:, 0, 0, 0]), tf.fill([n], float(len(calls) % 3))
 
     x = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 28, 28, 1), np.float32)
-    out = train_mod.evaluate_elbo(step, x, batch_size=4, samples=3)
+    out = likelihoods.evaluate_elbo(step, x, batch_size=4, samples=3)
     assert len(calls) == 9  # 3 batches (4, 4, 2 images) x 3 draws
     assert out["recon"] == pytest.approx(4.5)  # the mean of 0..9: no image skipped
     assert out["kl"] == pytest.approx(1.0)  # draws 1, 2, 0 (mod 3) averaged in every batch
@@ -155,7 +155,7 @@ def test_history_is_the_image_weighted_mean_of_the_steps(tiny_data, monkeypatch)
     assert result.epoch_samples.shape == (2, 9, 28, 28)  # grid_size^2 fixed draws per epoch
     if result.best_epoch == 2:  # the last frame is the returned decoder's mean, in 0..255
         z = train_mod.latent_grid_draws(2, 9, cfg.figures.latent_seed)
-        mean = train_mod.decode_mean(result.decoder, z, cfg)
+        mean = likelihoods.decode_mean(result.decoder, z, cfg.likelihood.family)
         np.testing.assert_array_equal(result.epoch_samples[-1],
                                       (mean * 255).round().astype(np.uint8))
 
@@ -273,8 +273,9 @@ def test_validation_elbo_is_one_fixed_draw_per_image_every_epoch(tiny_data):
     assert result.best_epoch == 3  # re-seeding matters only after epoch 1
     scale = Scale(cfg.likelihood, value=result.sigma)
     gen = tf.random.Generator.from_seed(train_mod.VALIDATION_SEED)
-    step = train_mod.make_eval_step(result.encoder, result.decoder, scale, cfg, gen)
-    val = train_mod.evaluate_elbo(step, tiny_data.x_val, cfg.training.batch_size, samples=1)
+    step = likelihoods.make_eval_step(result.encoder, result.decoder, scale,
+                                      cfg.likelihood.family, cfg.latent_dim, gen)
+    val = likelihoods.evaluate_elbo(step, tiny_data.x_val, cfg.training.batch_size, samples=1)
     assert val["neg_elbo"] == pytest.approx(result.history.val_neg_elbo.iloc[-1], rel=1e-6)
     assert val["kl"] == pytest.approx(result.history.val_kl.iloc[-1], rel=1e-6)
 

@@ -19,11 +19,10 @@ from vaestudy import latent
 from vaestudy.batches import batched
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize, describe_subset, stratified_draw, subset_record
-from vaestudy.likelihoods import Scale
-from vaestudy.losses import LossSpec
+from vaestudy.likelihoods import (Scale, decode_mean, evaluate_elbo, gaussian_scale,
+                                   make_eval_step)
 from vaestudy.loglik import bits_per_dim, iwae_estimate, make_log_weights
 from vaestudy.model import latent_grid_draws, split_moments
-from vaestudy.train import decode_mean, evaluate_elbo, make_eval_step
 
 _EPS = 1e-6
 
@@ -43,7 +42,7 @@ def encode(encoder, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndar
 def reconstruct(encoder, decoder, x: np.ndarray, cfg: RunConfig, batch_size: int) -> np.ndarray:
     """Mean of p(x|z) at z = E_q[z|x] for images x [N, 28, 28, 1] -> [N, 28, 28]."""
     mean, _ = encode(encoder, x, batch_size)
-    return batched(lambda z: decode_mean(decoder, z, cfg), mean, batch_size)
+    return batched(lambda z: decode_mean(decoder, z, cfg.likelihood.family), mean, batch_size)
 
 
 def pixel_errors(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
@@ -107,7 +106,8 @@ def sample_quality(decoder, model: keras.Model, recon: np.ndarray, cfg: RunConfi
     histogram of the samples, accuracy on reconstructions of the test digits."""
     n = cfg.evaluation.n_generated
     z = latent_grid_draws(cfg.latent_dim, n, cfg.evaluation.seed)  # the same draws per latent size
-    samples = batched(lambda b: decode_mean(decoder, b, cfg), z, cfg.evaluation.batch_size)
+    samples = batched(lambda b: decode_mean(decoder, b, cfg.likelihood.family), z,
+                      cfg.evaluation.batch_size)
     samples = samples[..., None]  # [n, 28, 28, 1]: the classifier's input
     feats, preds = clf.features_and_predictions(model, samples)
     _, recon_preds = clf.features_and_predictions(model, recon[..., None])
@@ -136,21 +136,13 @@ def latent_metrics(encoder, cfg: RunConfig, data: Split) -> dict:
                                            "training images of the split")}
 
 
-def gaussian_scale(spec: LossSpec, sigma: float) -> dict:
-    """sigma of a Gaussian likelihood (fixed, or learned: the value training ended with) and
-    its KL weight beta = 2 sigma^2 relative to the summed squared error; None otherwise."""
-    if spec.scale == "none":
-        return {"sigma": None, "beta": None}
-    return {"sigma": sigma, "beta": 2 * sigma**2}
-
-
 def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
              model: keras.Model) -> dict:
     """All test metrics of one run, with the settings a reader needs to interpret them."""
     t0 = time.perf_counter()
     ev = cfg.evaluation
     scale = Scale(cfg.likelihood, value=sigma)
-    eval_step = make_eval_step(encoder, decoder, scale, cfg,
+    eval_step = make_eval_step(encoder, decoder, scale, cfg.likelihood.family, cfg.latent_dim,
                                tf.random.Generator.from_seed(cfg.seed))
     elbo = evaluate_elbo(eval_step, data.x_test, ev.batch_size, ev.elbo_samples)
     recon = reconstruct(encoder, decoder, data.x_test, cfg, ev.batch_size)

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from vaestudy.config import RunConfig
-from vaestudy.train import decode_mean
+from vaestudy.likelihoods import decode_mean
 
 SCALE = 2  # pixel repetition so that 28x28 digits are readable in the report
 
@@ -53,4 +53,4 @@ def manifold_picture(decoder, cfg: RunConfig, dims: tuple[int, int] = (0, 1)) ->
     zx, zy = np.meshgrid(q.numpy(), q.numpy()[::-1])
     z = np.zeros((n * n, cfg.latent_dim), np.float32)  # [n*n, L]
     z[:, dims[0]], z[:, dims[1]] = zx.ravel(), zy.ravel()
-    return tile(decode_mean(decoder, tf.constant(z), cfg), cols=n, pad=0)
+    return tile(decode_mean(decoder, tf.constant(z), cfg.likelihood.family), cols=n, pad=0)

@@ -22,11 +22,13 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from vaestudy.batches import batched
 from vaestudy.losses import FAMILIES, LossSpec
-from vaestudy.model import posterior, prior, reparameterize, split_moments
+from vaestudy.model import IMAGE_SHAPE, posterior, prior, reparameterize, split_moments
 
 tfd = tfp.distributions
 
@@ -105,3 +107,48 @@ def elbo_terms(
     recon = -likelihood(family, decoder(z), sigma).log_prob(x)  # [B]
     kl = tfd.kl_divergence(posterior(mean, logvar), prior(mean.shape[-1]))  # [B]
     return ElboTerms(recon=recon, kl=kl)
+
+
+#: A batch of images [B, 28, 28, 1] as the compiled steps take it.
+IMAGE_SPEC = tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32)
+
+
+def make_eval_step(encoder, decoder, scale: Scale, family: str, latent_dim: int,
+                   gen: tf.random.Generator):
+    """Compile per-image negative-ELBO terms (recon [B], kl [B]) of the likelihood
+    ``family`` for a batch [B, 28, 28, 1], one z draw [B, latent_dim] from ``gen``."""
+
+    @tf.function(input_signature=[IMAGE_SPEC])
+    def step(x):
+        eps = gen.normal([tf.shape(x)[0], latent_dim])  # [B, L]
+        terms = elbo_terms(encoder, decoder, x, family, eps, scale())
+        return terms.recon, terms.kl
+
+    return step
+
+
+def evaluate_elbo(eval_step, x: np.ndarray, batch_size: int, samples: int) -> dict:
+    """Mean negative ELBO and its terms over images x, averaging ``samples`` draws of z."""
+
+    def mean_of_draws(batch: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:  # [B], [B]
+        draws = [eval_step(batch) for _ in range(samples)]
+        return (np.mean([d[0].numpy() for d in draws], axis=0),
+                np.mean([d[1].numpy() for d in draws], axis=0))
+
+    recon, kl = batched(mean_of_draws, x, batch_size)
+    return {"neg_elbo": float(np.mean(recon + kl)), "recon": float(recon.mean()),
+            "kl": float(kl.mean())}
+
+
+def decode_mean(decoder, z: tf.Tensor, family: str) -> np.ndarray:
+    """Mean of p(x|z) of the likelihood ``family`` for latents z [N, L] as an array
+    [N, 28, 28] in [0, 1]: what the figures show and the pixel metrics compare."""
+    return pixel_mean(family, decoder(z, training=False)).numpy()
+
+
+def gaussian_scale(spec: LossSpec, sigma: float) -> dict:
+    """sigma of a Gaussian likelihood (fixed, or learned: the value training ended with) and
+    its KL weight beta = 2 sigma^2 relative to the summed squared error; None otherwise."""
+    if spec.scale == "none":
+        return {"sigma": None, "beta": None}
+    return {"sigma": sigma, "beta": 2 * sigma**2}

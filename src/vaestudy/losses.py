@@ -150,3 +150,11 @@ def from_saved(name: str, saved: dict[str, Any]) -> LossSpec:
     if spec.name != name or spec.family not in FAMILIES:
         raise LossError(f"saved likelihood {saved} does not belong to loss {name!r}")
     return spec
+
+
+def by_falling_beta(metrics) -> list[str]:
+    """The fixed-sigma Gaussian losses among the rows of ``metrics`` (a table with columns
+    loss, family, beta; the registry's scale ``fixed``), largest KL weight beta = 2 sigma^2
+    first: from collapse to sharp. The one order of the sigma sweep (findings, plots, report)."""
+    fixed = metrics[metrics.family.map(lambda f: FAMILIES[f].scale) == "fixed"]
+    return list(fixed.groupby("loss").beta.first().sort_values(ascending=False).index)

@@ -1,8 +1,8 @@
 """All pictures of one trained run, each made on demand from the run's models and data.
 
-``RunPictures(model_dir, epoch_samples, cfg, data).write(name, path)`` writes one of
-the names of :data:`vaestudy.layout.PICTURES`; :func:`vaestudy.jobs.figures_job` asks for the
-ones its rule declares.
+``RunPictures(model_dir, epoch_samples, cfg, data, kl_dims).write(name, path)`` writes one of
+the names of :data:`vaestudy.layout.PICTURES`; the rule ``run_figures``
+(``workflow/scripts/run_figures.py``) asks for the ones it declares.
 """
 
 from __future__ import annotations
@@ -18,33 +18,27 @@ from vaestudy import latent_figures as lf
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, stratified_draw
 from vaestudy.evaluate import encode, load_models, reconstruct
-from vaestudy.latent import kl_per_dim
+from vaestudy.likelihoods import decode_mean
 from vaestudy.model import latent_grid_draws
-from vaestudy.train import decode_mean
 
 STEPS = 10  # points per interpolation row
 
 
 class RunPictures:
     """Lazily computed pictures of the run whose models are in ``model_dir`` and whose
-    per-epoch sample grids are in ``epoch_samples`` (.npy)."""
+    per-epoch sample grids are in ``epoch_samples`` (.npy); ``kl_dims``, the KL per latent
+    dimension [L] that the evaluation measured (``kl_per_dim``), picks the dimensions of the
+    traversals and of the manifold."""
 
     def __init__(self, model_dir: Path | str, epoch_samples: Path | str, cfg: RunConfig,
-                 data: Split, kl_dims: np.ndarray | None = None):
+                 data: Split, kl_dims: np.ndarray | list[float]):
         self.epoch_samples, self.cfg, self.data = Path(epoch_samples), cfg, data
         self.encoder, self.decoder = load_models(model_dir)
-        self._kl_dims = kl_dims
-
-    @cached_property
-    def kl_dims(self) -> np.ndarray:
-        """KL per latent dimension [L] (the evaluation's ``kl_per_dim`` when given), which
-        picks the dimensions of the traversals and of the manifold."""
-        if self._kl_dims is not None:
-            return np.asarray(self._kl_dims)
-        return kl_per_dim(*self.codes)
+        self.kl_dims = np.asarray(kl_dims)  # [L]
 
     def _decode(self, z) -> np.ndarray:
-        return decode_mean(self.decoder, tf.constant(np.asarray(z, np.float32)), self.cfg)
+        return decode_mean(self.decoder, tf.constant(np.asarray(z, np.float32)),
+                           self.cfg.likelihood.family)
 
     @cached_property
     def codes(self) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ import seaborn as sns  # noqa: E402
 
 from vaestudy.aggregate import COMPARABLE  # noqa: E402
 from vaestudy.files import atomic_path  # noqa: E402
-from vaestudy.findings import by_falling_beta  # noqa: E402
+from vaestudy.losses import by_falling_beta  # noqa: E402
 from vaestudy.stats import t_interval  # noqa: E402
 
 def _latent_axis(ax, latents) -> None:

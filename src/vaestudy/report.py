@@ -17,7 +17,8 @@ import yaml
 
 from vaestudy import costs, layout
 from vaestudy.files import atomic_path
-from vaestudy.findings import by_falling_beta, findings
+from vaestudy.losses import by_falling_beta
+from vaestudy.findings import findings
 from vaestudy.mathdoc import render_markdown
 from vaestudy.plots import summary_table
 from vaestudy.provenance import code_version

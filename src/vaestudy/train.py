@@ -16,13 +16,12 @@ import pandas as pd
 import tensorflow as tf
 
 from vaestudy import checkpoint as ckpt
-from vaestudy.batches import batched
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize
-from vaestudy.likelihoods import Scale, elbo_terms, pixel_mean
+from vaestudy.likelihoods import (IMAGE_SPEC, Scale, decode_mean, elbo_terms, evaluate_elbo,
+                                   make_eval_step)
 from vaestudy.model import latent_grid_draws, make_decoder, make_encoder
 
-IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
 VALIDATION_SEED = 0  # the z noise of the validation ELBO: the same draws every epoch
 
 
@@ -85,36 +84,6 @@ def make_train_step(encoder, decoder, scale: Scale, optimizer, cfg: RunConfig,
         return loss, tf.reduce_mean(terms.recon), tf.reduce_mean(terms.kl)
 
     return step
-
-
-def make_eval_step(encoder, decoder, scale: Scale, cfg: RunConfig, gen: tf.random.Generator):
-    """Compile per-image negative-ELBO terms (recon [B], kl [B]) for a batch, one z draw."""
-
-    @tf.function(input_signature=[IMAGE_SPEC])
-    def step(x):
-        eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])
-        terms = elbo_terms(encoder, decoder, x, cfg.likelihood.family, eps, scale())
-        return terms.recon, terms.kl
-
-    return step
-
-
-def evaluate_elbo(eval_step, x: np.ndarray, batch_size: int, samples: int) -> dict:
-    """Mean negative ELBO and its terms over images x, averaging ``samples`` draws of z."""
-
-    def mean_of_draws(batch: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:  # [B], [B]
-        draws = [eval_step(batch) for _ in range(samples)]
-        return (np.mean([d[0].numpy() for d in draws], axis=0),
-                np.mean([d[1].numpy() for d in draws], axis=0))
-
-    recon, kl = batched(mean_of_draws, x, batch_size)
-    return {"neg_elbo": float(np.mean(recon + kl)), "recon": float(recon.mean()),
-            "kl": float(kl.mean())}
-
-
-def decode_mean(decoder, z: tf.Tensor, cfg: RunConfig) -> np.ndarray:
-    """Mean of p(x|z) for latents z [N, L] as an array [N, 28, 28] in [0, 1]."""
-    return pixel_mean(cfg.likelihood.family, decoder(z, training=False)).numpy()
 
 
 def _epoch_images(x_train: np.ndarray, cfg: RunConfig, epoch: int) -> np.ndarray:
@@ -194,7 +163,8 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
 
     fixed_z = latent_grid_draws(cfg.latent_dim, cfg.figures.grid_size**2, cfg.figures.latent_seed)
     eval_gen = tf.random.Generator.from_seed(VALIDATION_SEED)
-    eval_step = make_eval_step(parts.encoder, parts.decoder, parts.scale, cfg, eval_gen)
+    eval_step = make_eval_step(parts.encoder, parts.decoder, parts.scale,
+                               cfg.likelihood.family, cfg.latent_dim, eval_gen)
     watch = Stopwatch(state.elapsed)
     while state.epoch <= tc.epochs and not state.stopped_early:
         epoch, t0 = state.epoch, time.perf_counter()
@@ -221,7 +191,8 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
                            "val_neg_elbo": val["neg_elbo"], "val_recon": val["recon"],
                            "val_kl": val["kl"], "sigma": float(parts.scale()),
                            "seconds": time.perf_counter() - t0})
-        samples.append((decode_mean(parts.decoder, fixed_z, cfg) * 255).round().astype(np.uint8))
+        mean = decode_mean(parts.decoder, fixed_z, cfg.likelihood.family)  # [n, 28, 28]
+        samples.append((mean * 255).round().astype(np.uint8))
         log.info("epoch %d: train %.2f, val %.2f (recon %.2f, kl %.2f) nats, %.1f s", epoch,
                  train_terms[0], val["neg_elbo"], val["recon"], val["kl"],
                  state.rows[-1]["seconds"])
