@@ -1,6 +1,7 @@
 """The data loader: verified reading, clear errors, the download fallback, split, binarization."""
 
 import gzip
+import re
 import socket
 import threading
 import time
@@ -227,3 +228,20 @@ def test_mismatched_image_and_label_counts_are_rejected():
               "test_images": np.zeros((10000, 1)), "test_labels": np.zeros(10000)}
     with pytest.raises(DataError, match="train set has 60000 images and 59999 labels"):
         data.check_counts(arrays, "somewhere")
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ((5000, 55000, 10000, 55000), None),  # everything fits exactly
+    ((5000, 55001, 0, 128), "'data.train_subset' = 55001 is larger than the 55000 images"),
+    ((5000, 0, 10001, 128), "'data.test_subset' = 10001 is larger than the 10000 images"),
+    ((5000, 1024, 0, 1025), "'training.batch_size' = 1025 is larger than the 1024 training"),
+    ((59000, 0, 0, 1001), "'training.batch_size' = 1001 is larger than the 1000 training"),
+])
+def test_subsets_and_batch_must_fit_the_split(sizes, message):
+    """One check of the sizes (data.check_sizes), run by the workflow before any job and by
+    load_split."""
+    if message is None:
+        data.check_sizes(*sizes)
+    else:
+        with pytest.raises(data.DataError, match=re.escape(message)):
+            data.check_sizes(*sizes)

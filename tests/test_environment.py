@@ -52,3 +52,49 @@ def test_the_conda_python_is_one_pyproject_allows():
     low, high = re.fullmatch(r">=(\d+\.\d+),<(\d+\.\d+)", project["requires-python"]).groups()
     version = tuple(map(int, envfiles.PYTHON.split(".")))
     assert tuple(map(int, low.split("."))) <= version < tuple(map(int, high.split(".")))
+
+
+def _name(requirement: str) -> str:
+    """The normalized distribution name of a requirement such as ``tf-keras>=2.16``."""
+    return re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", requirement).group()).lower()
+
+
+def imported_distributions(package: Path = ROOT / "src" / "vaestudy") -> dict[str, str]:
+    """{distribution: the module of ``package`` that imports it} of every third-party
+    import anywhere in the package's source (lazy imports included)."""
+    import ast
+    import importlib.metadata as md
+    import sys
+
+    owners = md.packages_distributions()
+    found = {}
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {n.split(".")[0] for n in names} - {"vaestudy"}:
+                if top not in sys.stdlib_module_names:
+                    for dist in owners.get(top, [top]):
+                        found.setdefault(_name(dist), path.name)
+    return found
+
+
+def test_the_package_declares_every_distribution_it_imports():
+    """``pip install .`` alone gives a package that can import every module and render its
+    report: what the package imports is in pyproject's dependencies, and each of those is
+    pinned in requirements.txt (the one home of the versions)."""
+    declared = {_name(d) for d in tomllib.loads(
+        (ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    missing = {d: m for d, m in imported_distributions().items() if d not in declared}
+    assert not missing, f"imported but not in pyproject's dependencies: {missing}"
+    pinned = _pins((ROOT / "requirements.txt").read_text())
+    assert declared <= set(pinned), declared - set(pinned)
+
+
+def test_an_undeclared_import_is_found(tmp_path):
+    (tmp_path / "m.py").write_text("import os\ndef f():\n    import markdown.extensions\n")
+    assert imported_distributions(tmp_path) == {"markdown": "m.py"}

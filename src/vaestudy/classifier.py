@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from vaestudy.batches import batched
+from vaestudy.data import IMAGE_SHAPE
 
 FEATURE_LAYER = "features"
 
@@ -25,7 +26,7 @@ def make_classifier(seed: int) -> keras.Sequential:
     conv = dict(kernel_size=3, padding="same", activation="relu")
     return keras.Sequential(
         [
-            keras.Input(shape=(28, 28, 1)),
+            keras.Input(shape=IMAGE_SHAPE),
             keras.layers.Conv2D(32, **conv),  # [B, 28, 28, 32]
             keras.layers.Conv2D(32, **conv),
             keras.layers.MaxPooling2D(),  # [B, 14, 14, 32]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vaestudy import losses
+from vaestudy.data import SPLIT_SIZES, load_split
 from vaestudy.losses import LossSpec
 from vaestudy.userconfig import require_finite
 
@@ -60,8 +61,9 @@ class DataConfig:
     def __post_init__(self) -> None:
         _check(self.binarization in BINARIZATIONS, "data.binarization", self.binarization,
                ", ".join(BINARIZATIONS))
-        _check(0 < self.validation_size < 60000, "data.validation_size", self.validation_size,
-               "1..59999")
+        n_train = SPLIT_SIZES["train"]
+        _check(0 < self.validation_size < n_train, "data.validation_size", self.validation_size,
+               f"1..{n_train - 1}")
         _check(self.train_subset >= 0, "data.train_subset", self.train_subset, ">= 0")
         for key in ("split_seed", "eval_binarization_seed"):
             _check(getattr(self, key) >= 0, f"data.{key}", getattr(self, key), ">= 0")
@@ -71,8 +73,6 @@ class DataConfig:
         """The split these settings describe (:func:`vaestudy.data.load_split`), its
         validation and test images binarized by ``binarization`` (a run's
         :attr:`RunConfig.binarization`, or ``none`` for gray images)."""
-        from vaestudy.data import load_split
-
         return load_split(self.dir, self.validation_size, self.split_seed, binarization,
                           self.eval_binarization_seed, self.train_subset, self.test_subset)
 

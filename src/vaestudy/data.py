@@ -20,6 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+#: MNIST: the images of its two official parts, and the shape of one image.
+SPLIT_SIZES = {"train": 60000, "test": 10000}
+IMAGE_SHAPE = (28, 28, 1)
+
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -116,7 +120,7 @@ def _checksum_mismatch(raw: bytes, name: str) -> str | None:
     return f"SHA-256 of the decompressed bytes is {digest}, expected {SHA256[name]}"
 
 
-def read_idx(directory: Path, name: str, verify: bool = True) -> np.ndarray:
+def read_idx(directory: Path, name: str) -> np.ndarray:
     """Read ``directory/name.gz`` (an IDX file) after checking its decompressed SHA-256."""
     path = Path(directory) / f"{name}.gz"
     if not path.exists():
@@ -125,7 +129,7 @@ def read_idx(directory: Path, name: str, verify: bool = True) -> np.ndarray:
             f"official MNIST files into {directory}."
         )
     raw = _decompress(path)
-    mismatch = _checksum_mismatch(raw, name) if verify else None
+    mismatch = _checksum_mismatch(raw, name)
     if mismatch:
         raise _corrupt(path, mismatch)
     return _parse_idx(raw, path, ndim=3 if "images" in name else 1)
@@ -139,8 +143,8 @@ def load_mnist(directory: Path | str) -> dict[str, np.ndarray]:
 
 
 def check_counts(arrays: dict[str, np.ndarray], directory: Path | str) -> None:
-    """Images and labels of each part must agree in number (60,000 and 10,000)."""
-    for part, count in (("train", 60000), ("test", 10000)):
+    """Images and labels of each part must agree in number (:data:`SPLIT_SIZES`)."""
+    for part, count in SPLIT_SIZES.items():
         n_img, n_lab = len(arrays[f"{part}_images"]), len(arrays[f"{part}_labels"])
         if not n_img == n_lab == count:
             raise DataError(
@@ -273,6 +277,25 @@ def _to_float(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[..., None]  # [N, 28, 28, 1]
 
 
+def check_sizes(validation_size: int, train_subset: int, test_subset: int,
+                batch_size: int | None = None) -> None:
+    """The subsets (0 = all) and the batch must fit the parts of MNIST (:data:`SPLIT_SIZES`,
+    the training part less ``validation_size``); a :class:`DataError` names the key. Checked
+    by the workflow before any job and by :func:`load_split`."""
+    n_split = SPLIT_SIZES["train"] - validation_size
+    for key, subset, size in (("train_subset", train_subset, n_split),
+                              ("test_subset", test_subset, SPLIT_SIZES["test"])):
+        if subset > size:
+            raise DataError(f"config 'data.{key}' = {subset} is larger than the {size} images "
+                            f"of that split; use at most {size} (0 = all of them).")
+    n_train = train_subset or n_split
+    if batch_size is not None and batch_size > n_train:
+        raise DataError(
+            f"config 'training.batch_size' = {batch_size} is larger than the {n_train} "
+            f"training images (data.train_subset / data.validation_size); use at most "
+            f"{n_train}.")
+
+
 def load_split(
     directory: Path | str,
     validation_size: int,
@@ -294,11 +317,7 @@ def load_split(
     labels = arrays["train_labels"]
     train_idx, val_idx = split_train_val(len(labels), validation_size, split_seed, labels)
     x_test, y_test = arrays["test_images"], arrays["test_labels"]
-    for key, subset, size in (("train_subset", train_subset, len(train_idx)),
-                              ("test_subset", test_subset, len(y_test))):
-        if subset and subset > size:
-            raise DataError(f"config 'data.{key}' = {subset} is larger than the {size} images "
-                            f"of that split; use at most {size} (0 = all of them).")
+    check_sizes(validation_size, train_subset or 0, test_subset or 0)
     if train_subset:
         train_idx = train_idx[stratified_draw(labels[train_idx], train_subset, split_seed)]
     test_images = subset_record(test_subset or len(y_test), len(y_test), split_seed,

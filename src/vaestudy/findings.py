@@ -140,7 +140,7 @@ def pixel_averaged(group: pd.DataFrame) -> list[str]:
     state = ("every unit inactive: posterior collapse (q(z|x) equals the prior for every "
              "test image, so z carries no information about x)" if active == 0
              else f"{active:.3g} of {latent} units active")
-    text = (f"The pixel-averaged squared error ({loss}, β = 784): KL {_fmt(hit.test_kl)} "
+    text = (f"The pixel-averaged squared error ({loss}, β = {PIXELS}): KL {_fmt(hit.test_kl)} "
             f"nats per image, {state}; Fréchet distance {_fmt(hit.fid_classifier)}")
     if "bce" in set(group.loss):
         text += f" against {_fmt(group[group.loss == 'bce'].fid_classifier)} for bce"

@@ -69,8 +69,8 @@ def temperature_draws(eps: np.ndarray) -> np.ndarray:
     return np.concatenate([t * eps for t in TEMPERATURES])
 
 
-def traversal_codes(mean: np.ndarray, kl_dims: np.ndarray, n_dims: int = 5,
-                    steps: int = 9) -> tuple[np.ndarray, list[int]]:
+def traversal_codes(mean: np.ndarray, kl_dims: np.ndarray, n_dims: int,
+                    steps: int) -> tuple[np.ndarray, list[int]]:
     """Codes that move one latent dimension at a time from -2.5 to 2.5 (others at the mean
     code of the test set), for the ``n_dims`` dimensions with the largest KL: [n*steps, L]."""
     dims = [int(d) for d in np.argsort(kl_dims)[::-1][:n_dims]]

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from vaestudy.batches import batched
 from vaestudy.likelihoods import likelihood
+from vaestudy.losses import PIXELS
 from vaestudy.model import posterior, prior, reparameterize, split_moments
 
 
@@ -62,7 +63,7 @@ def iwae_estimate(log_weights, x: np.ndarray, k: int, latent_dim: int, seed: int
     return {"log_px": log_px, "elbo": elbo}
 
 
-def bits_per_dim(log_px_density: np.ndarray, dims: int = 784) -> float:
+def bits_per_dim(log_px_density: np.ndarray, dims: int = PIXELS) -> float:
     """Bits per dimension of 8-bit data from a density on dequantized [0, 1] data
     ((i + u) / 256, :func:`vaestudy.data.binarize`): the discrete probability satisfies
     log P(i) >= E_u log p((i + u) / 256) - D log 256, so -(log p - D log 256) / (D log 2)

@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from vaestudy.data import IMAGE_SHAPE
 from vaestudy.userconfig import require_finite
 
-PIXELS = 784  # 28 x 28: the number of terms in a per-image sum over pixels
+PIXELS = math.prod(IMAGE_SHAPE)  # 784: the number of terms in a per-image sum over pixels
 
 #: What each data representation is, for the tables: binary losses see binarized images
 #: (``data.binarization``), gray losses uniformly dequantized 8-bit images (i + u) / 256 in

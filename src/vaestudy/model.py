@@ -13,10 +13,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from vaestudy.config import ModelConfig
+from vaestudy.data import IMAGE_SHAPE
 
 tfd = tfp.distributions
-
-IMAGE_SHAPE = (28, 28, 1)
 
 
 def _outputs_float32(layers: list, precision: str) -> list:

@@ -22,6 +22,7 @@ from vaestudy.likelihoods import decode_mean
 from vaestudy.model import latent_grid_draws
 
 STEPS = 10  # points per interpolation row
+TRAVERSAL_STEPS = 9  # values per traversed dimension: one row each
 
 
 class RunPictures:
@@ -89,8 +90,9 @@ class RunPictures:
 
     def traversal(self) -> np.ndarray:
         mean, _ = self.codes
-        codes, _ = lf.traversal_codes(mean, self.kl_dims, n_dims=min(5, self.cfg.latent_dim))
-        return figures.tile(self._decode(codes), cols=9)
+        codes, _ = lf.traversal_codes(mean, self.kl_dims, n_dims=min(5, self.cfg.latent_dim),
+                                      steps=TRAVERSAL_STEPS)
+        return figures.tile(self._decode(codes), cols=TRAVERSAL_STEPS)
 
     def write(self, name: str, path: Path | str) -> None:
         """Write picture ``name`` (a key of :data:`vaestudy.layout.PICTURES`) to ``path``

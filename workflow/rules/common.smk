@@ -14,6 +14,7 @@ min_version("9.0")
 ROOT = os.path.abspath(os.path.join(workflow.current_basedir, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 from vaestudy import config as cfg_lib  # noqa: E402
+from vaestudy import data as data_lib  # noqa: E402
 from vaestudy import layout  # noqa: E402
 from vaestudy import losses as loss_lib  # noqa: E402
 from vaestudy.userconfig import normalize  # noqa: E402
@@ -81,20 +82,16 @@ def check_config_and_output_dir():
     anything): the subsets and the batch must fit their splits, data.dir must exist, and the
     output directory must be a folder of its own that is (or can be created as) a writable
     directory."""
-    data, batch = config["data"], config["training"]["batch_size"]
-    n_split = 60000 - data["validation_size"]
-    for key, size in (("train_subset", n_split), ("test_subset", 10000)):
-        if data[key] > size:
-            raise WorkflowError(
-                f"config 'data.{key}' = {data[key]} is larger than the {size} images of that "
-                f"split; use at most {size} (0 = all of them)."
-            )
-    n_train = data["train_subset"] or n_split
-    if batch > n_train:
-        raise WorkflowError(
-            f"config 'training.batch_size' = {batch} is larger than the {n_train} training "
-            f"images (data.train_subset / data.validation_size); use at most {n_train}."
+    data = config["data"]
+    try:
+        data_lib.check_sizes(
+            data["validation_size"],
+            data["train_subset"],
+            data["test_subset"],
+            config["training"]["batch_size"],
         )
+    except data_lib.DataError as err:
+        raise WorkflowError(str(err)) from None
     for loss in config["study"]["losses"]:
         try:
             loss_lib.resolve(loss, config["loss_variants"])
