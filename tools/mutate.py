@@ -5,7 +5,7 @@ Each mutant changes one operator, comparison, number, boolean operator or unary 
 core module (an AST rewrite of a copy of ``src/``), then runs that module's unit tests in a
 fresh process with the copy first on the path. A mutant the tests fail on is *killed*; one
 they pass is a *survivor*: either a missing test or a change that cannot matter (an
-*equivalent* mutant, listed in docs/performance.md with why). Prints the score per module and
+*equivalent* mutant, listed in docs/testing.md with why). Prints the score per module and
 every survivor as ``file:line  original -> mutant``.
 
     python tools/mutate.py                 # every core module (make mutate)
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: training loop, the log-likelihood estimator, the latent metrics and the statistics.
 CORE = {
     "losses": ["tests/test_config.py", "tests/test_model.py"],
-    "likelihoods": ["tests/test_model.py", "tests/test_theory.py"],
+    "likelihoods": ["tests/test_model.py", "tests/test_theory.py", "tests/test_train.py"],
     "model": ["tests/test_model.py", "tests/test_theory.py"],
     "train": ["tests/test_train.py",
               "tests/test_resume.py::test_interrupted_run_resumes_bit_identically"],

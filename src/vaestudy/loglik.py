@@ -41,8 +41,7 @@ def iwae_estimate(log_weights, x: np.ndarray, k: int, latent_dim: int, seed: int
                   batch_size: int = 100, chunk: int = 10) -> dict[str, np.ndarray]:
     """Per-image L_K (``log_px``) and the one-sample ELBO average of the same draws
     (``elbo``), arrays [N] in nats. ``chunk`` draws x ``batch_size`` images at a time: 1,000
-    decodes per call keep the decoder's activations near 100 MB a layer (10,000 per call
-    took an evaluation's peak memory from 2.0 to 3.2 GB, measured, and was no faster)."""
+    decodes per call bound the decoder's memory (docs/performance.md: evaluation peaks)."""
     gen = tf.random.Generator.from_seed(seed)
 
     def one_batch(xb: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:  # L_K [B], ELBO [B]

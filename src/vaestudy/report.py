@@ -242,7 +242,7 @@ def _study(config: dict, metrics: pd.DataFrame) -> dict:
     """The design of the study: its grid and settings, and the evaluation's sizes as the
     metrics recorded them."""
     first = metrics.iloc[0]
-    return {**config["study"], "training": config["training"],
+    return {**config["study"], "training": config["training"], "model": config["model"],
             "n_train": int(first.n_train), "n_val": int(first.n_val),
             "test_split": first.split, "binarization": config["data"]["binarization"],
             "elbo_samples": int(first.elbo_samples), "iwae_samples": int(first.iwae_samples),

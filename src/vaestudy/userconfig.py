@@ -24,8 +24,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-#: Top-level shorthand key -> the ``study`` key it sets.
-GRID_SHORTHAND = {"losses": "losses", "latent_dims": "latent_dims", "seeds": "seeds"}
+#: Top-level shorthand keys (``--config losses=bce,mse``): each sets the ``study`` key of its
+#: name.
+GRID_SHORTHAND = ("losses", "latent_dims", "seeds")
 
 #: Config sections that no longer exist -> where their settings live now.
 RETIRED = {
@@ -113,10 +114,10 @@ def normalize(config: dict, schema: dict) -> dict:
     number that is not finite a :class:`NonFiniteError`."""
     for key in sorted(set(config) & set(RETIRED)):
         raise RetiredKeyError(f"config key '{key}' is no longer read: {RETIRED[key]}.")
-    for short, key in GRID_SHORTHAND.items():
-        if short in config:
+    for key in GRID_SHORTHAND:
+        if key in config:
             study = config.get("study") or {}
-            study[key] = _as_list(config.pop(short))
+            study[key] = _as_list(config.pop(key))
             config["study"] = study
     for key, value in list(config.items()):
         props = schema.get("properties", {})

@@ -115,8 +115,7 @@ check_config_and_output_dir()
 def limit_local_memory():
     """A local run never starts more jobs than this machine's memory holds: unless
     ``--resources mem_mb=N`` is given, the total of the running jobs' ``mem_mb`` (each rule's
-    measured peak plus a margin) is capped at 90 % of the physical memory. Without the cap,
-    ``--cores 8`` ran 8 evaluations at once (22.6 GB measured on a 24 GB machine)."""
+    measured peak plus a margin) is capped at 90 % of the physical memory (docs/clusters.md)."""
     local = workflow.local_exec and not workflow.remote_exec
     if local and "mem_mb" not in workflow.resource_settings.resources:
         physical_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20

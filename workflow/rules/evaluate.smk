@@ -12,7 +12,7 @@ rule train_classifier:
     benchmark:
         job_file("benchmarks", "train_classifier")
     # Every evaluate job waits for the classifier: start it first, beside the first training,
-    # so that it never runs alone at the end (measured: a core idle for 340 s without this).
+    # so that it never runs alone at the end (docs/performance.md, study-level efficiency).
     priority: 10
     conda:
         "../envs/vae.yaml"

@@ -16,9 +16,8 @@ checkpoint train:
         job_file("logs", "train", RUN_KEY),
     benchmark:
         job_file("benchmarks", "train", RUN_KEY)
-    # The longest jobs first (after the classifier, priority 10): with equal priorities the
-    # scheduler took evaluations first and left the last training alone at the end (measured:
-    # one core idle for 230 s of a 1,216 s study).
+    # The longest jobs first (after the classifier, priority 10), so that no training is left
+    # alone at the end (docs/performance.md, study-level efficiency).
     priority: 5
     conda:
         "../envs/vae.yaml"
