@@ -149,3 +149,22 @@ def test_exactly_the_requested_gpus_are_used_unclaimed(tmp_path):
         "GPUs 0, 1 of 2 (/physical_device:GPU:0, /physical_device:GPU:1)"
     assert fake.visible == (fake.physical, "GPU") and len(fake.growth) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+CPUINFO = """processor\t: 0
+model name\t: Intel(R) Xeon(R) Platinum 8480+
+flags\t\t: fpu sse2 avx avx2 avx512f avx512bw amx_bf16 amx_tile
+
+processor\t: 1
+model name\t: Other CPU
+flags\t\t: fpu
+"""
+
+
+def test_cpu_name_names_model_and_vector_extensions():
+    # A timing is only comparable with the CPU's vector extensions beside it; the first
+    # processor's block is the one read.
+    assert devices.cpu_name(CPUINFO) == "Intel(R) Xeon(R) Platinum 8480+ (AVX2, AVX-512, AMX)"
+    avx2_only = CPUINFO.replace(" avx512f avx512bw amx_bf16 amx_tile", "")
+    assert devices.cpu_name(avx2_only) == "Intel(R) Xeon(R) Platinum 8480+ (AVX2)"
+    assert devices.cpu_name("model name : Plain\nflags : fpu sse2") == "Plain"

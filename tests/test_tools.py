@@ -35,3 +35,27 @@ def test_study_efficiency_reads_rules_and_checkpoints_from_the_snakemake_log(roo
     threads, mem_mb, elapsed = eff.parse_log(log)
     assert mem_mb == {"train_classifier": 2000, "train": 2500}
     assert threads == {"train_classifier": 1, "train": 1} and elapsed == 1131.5
+
+
+def test_subset_bias_estimates_every_test_image_once(root, tiny_study, tmp_path):
+    """docs/reference.md's first-vs-drawn-vs-all table: every one of the 10,000 official test
+    images gets an estimate (not only the study's test_subset), the estimates are cached, and
+    a second call computes none."""
+    import shutil
+
+    import numpy as np
+
+    run = tmp_path / "run"  # a copy: the cache must not change the shared study's run folder
+    shutil.copytree(tiny_study / "runs" / "loss~bce" / "latent~2" / "seed~0", run)
+    command = [sys.executable, str(root / "tools" / "subset_bias.py"), str(run), "--k", "2",
+               "--n", "20", "--threads", "1"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    log_px = np.load(run / "log_px_per_image_K2.npy")
+    assert log_px.shape == (10_000,) and np.isfinite(log_px).all() and (log_px < 0).all()
+    rows = [line for line in first.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row.split(" | ")[1] for row in rows[1:]] == ["20", "20", "10,000", "5,000", "5,000"]
+    assert f"| {log_px.mean():.2f} |" in rows[3]
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "0 s of estimates" in again.stdout
+    assert "images done" not in again.stdout

@@ -20,8 +20,6 @@ import argparse
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,15 +46,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-fit", action="store_true", help="skip the Keras model.fit reference")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
     return p.parse_args(argv)
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor()
-    return next((line.split(":", 1)[1].strip() for line in out.splitlines()
-                 if line.startswith("Model name")), platform.processor())
 
 
 def matmul_gflops(tf, n: int = 2048, reps: int = 6) -> float:
@@ -156,6 +145,7 @@ def main(argv=None) -> int:
     import yaml
 
     from vaestudy.config import run_config
+    from vaestudy.devices import cpu_name
 
     def config(precision: str) -> dict:
         base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -188,7 +178,7 @@ def main(argv=None) -> int:
             + forward_macs(make_decoder(args.latent, fp32.model), (args.latent,)))
     flops = 2 * 3 * macs  # 2 FLOP per MAC; backward = 2 x forward
     gemm = matmul_gflops(tf)
-    print(f"\n{cpu_model()}, {os.cpu_count()} CPUs; TensorFlow {tf.__version__}, "
+    print(f"\n{cpu_name()}, {os.cpu_count()} CPUs; TensorFlow {tf.__version__}, "
           f"{args.threads} thread(s); fp32 2048² matmul {gemm:.0f} GFLOP/s\n"
           f"{args.loss}, latent {args.latent}, batch {args.batch}: {macs / 1e6:.2f} M MACs "
           f"forward, {flops / 1e6:.1f} MFLOP per training image; {args.images} images x "
@@ -213,7 +203,7 @@ def main(argv=None) -> int:
           f"epoch's shuffle and binarization, validation on {len(data.x_val)} images); "
           "val -ELBO: after the last epoch.")
     if args.json:
-        args.json.write_text(json.dumps({"cpu": cpu_model(), "threads": args.threads,
+        args.json.write_text(json.dumps({"cpu": cpu_name(), "threads": args.threads,
                                          "matmul_gflops": gemm, "train_flops": flops,
                                          "results": results}, indent=2) + "\n")
     return 0

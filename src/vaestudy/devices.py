@@ -80,15 +80,29 @@ def claim_gpus(n_visible: int, requested: int, lock_dir: Path | str | None = Non
     return sorted(chosen), locks
 
 
-def cpu_name() -> str:
-    """The CPU's model name from /proc/cpuinfo, else platform.processor(), else 'unknown'."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name") and ":" in line:
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+VECTOR_EXTENSIONS = (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("amx_tile", "AMX"))
+
+
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """The CPU's model name and its vector extensions, e.g. ``AMD EPYC (AVX2, AVX-512)``.
+
+    Why the extensions: the same model name covers CPUs whose TensorFlow speed differs
+    several-fold (AVX2 only against AVX-512 or AMX), so a timing needs both. Read from
+    ``cpuinfo`` (``/proc/cpuinfo``'s text by default), else platform.processor(), else
+    'unknown'.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    first = cpuinfo.split("\n\n")[0].splitlines()  # the first processor's block
+    fields = dict(line.split(":", 1) for line in first if ":" in line)
+    fields = {key.strip().lower(): value.strip() for key, value in fields.items()}
+    name = fields.get("model name") or platform.processor() or "unknown"
+    flags = set(fields.get("flags", "").split())
+    found = [label for flag, label in VECTOR_EXTENSIONS if flag in flags]
+    return f"{name} ({', '.join(found)})" if found else name
 
 
 def _tf_build() -> tuple[str, bool | None]:
