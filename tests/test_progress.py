@@ -146,7 +146,11 @@ def test_cli_table_and_summary(study, tmp_path, capsys):
     assert done[3:6] == ["evaluated", "4", "10"] and done[-1] == "-"
     assert summary == ("8 runs: 2 pending, 3 training, 1 trained, 1 diverged, 1 evaluated; "
                        "sum of remaining epoch time of the runs in training: 2 min 52 s "
-                       "(+ 1 without a finished epoch yet)")
+                       "(+ 1 without a finished epoch yet); left to train: at most 33 epochs "
+                       "of 5 runs, 5 min 38 s of job time at the 10.2 s per epoch measured "
+                       "in this study (jobs side by side share it)")
+    # 33 = 7 + 10 + 4 left of the runs in training + 2 pending x the config's 6 epochs;
+    # 10.2 s = 133 s of the 13 epochs on disk (not the mean of the runs' means, 9.6 s)
 
 
 def test_cli_positional_dir_wins_and_missing_study(study, tmp_path, capsys):

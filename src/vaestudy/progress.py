@@ -87,11 +87,13 @@ def run_row(run_dir: Path, loss: str, latent: int, seed: int) -> dict[str, Any]:
             "sec_per_epoch": sec_per_epoch, "eta_s": eta}
 
 
-def progress_table(output_dir: Path | str, grid: dict | None = None) -> pd.DataFrame:
+def progress_table(output_dir: Path | str, grid: dict | None = None,
+                   epochs: int | None = None) -> pd.DataFrame:
     """One row per run (COLUMNS), sorted by loss, latent, seed.
 
     ``grid`` (keys ``losses``, ``latent_dims``, ``seeds``) adds its missing points as
-    ``pending``; runs found on disk outside the grid are listed as well."""
+    ``pending``; runs found on disk outside the grid are listed as well. ``epochs`` (the
+    config's ``training.epochs``) is the ``of`` of the runs that have not started."""
     output_dir = Path(output_dir)
     points = set(layout.find_runs(output_dir))
     if grid:
@@ -100,6 +102,8 @@ def progress_table(output_dir: Path | str, grid: dict | None = None) -> pd.DataF
     rows = [run_row(Path(layout.run_dir(output_dir, layout.run_key(*key))), *key)
             for key in sorted(points)]
     table = pd.DataFrame(rows, columns=COLUMNS)
+    if epochs is not None:
+        table.loc[table["state"] == "pending", "of"] = epochs
     table["of"] = table["of"].astype("Int64")
     return table.astype({"latent": int, "seed": int, "epoch": int})
 
@@ -127,14 +131,31 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def summary_line(table: pd.DataFrame) -> str:
-    """Counts per state and the summed remaining epoch time of the runs in training."""
+    """Counts per state, the summed remaining epoch time of the runs in training, and what is
+    left of the whole grid's training at the seconds per epoch measured in this study.
+
+    Why measured here: one epoch takes 31-33 s on an AVX-512 CPU and 100-117 s on an
+    AVX2-only one (docs/performance.md), so only this machine's own epochs predict its
+    remaining time; pending runs count with the config's epochs (``of``, early stopping can
+    end them sooner), and jobs running side by side share the job time."""
     counts = table["state"].value_counts()
     states = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATES)
     training = table[table["state"] == "training"]
     unknown = int(training["eta_s"].isna().sum())
     line = (f"{len(table)} runs: {states}; sum of remaining epoch time of the runs in "
             f"training: {format_duration(training['eta_s'].sum())}")
-    return line + (f" (+ {unknown} without a finished epoch yet)" if unknown else "")
+    line += f" (+ {unknown} without a finished epoch yet)" if unknown else ""
+    left = table[table["state"].isin(["pending", "training"])]
+    if left.empty:
+        return line
+    epochs_left = int((left["of"].astype(float) - left["epoch"]).clip(lower=0).sum(skipna=True))
+    timed = table[table["sec_per_epoch"].notna()]
+    if timed.empty or left["of"].isna().any():
+        return line + f"; {len(left)} runs left to train, no time estimate yet"
+    per_epoch = (timed["sec_per_epoch"] * timed["epoch"]).sum() / timed["epoch"].sum()
+    return (line + f"; left to train: at most {epochs_left} epochs of {len(left)} runs, "
+            f"{format_duration(epochs_left * per_epoch)} of job time at the "
+            f"{per_epoch:.1f} s per epoch measured in this study (jobs side by side share it)")
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -182,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     if not output_dir.is_dir():
         print(NO_STUDY.format(output_dir), file=sys.stderr)
         return 2
-    table = progress_table(output_dir, _grid(config))
+    table = progress_table(output_dir, _grid(config),
+                           (config.get("training") or {}).get("epochs"))
     print(format_table(table) if len(table) else f"no runs under {output_dir / layout.RUNS} yet")
     print(summary_line(table))
     return 0
