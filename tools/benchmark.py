@@ -5,13 +5,13 @@ Times the package's own training, ``vaestudy.train.train``, on the first ``--ima
 images for ``--epochs`` epochs (the first traces the step; the last is the steady state) and
 reads its step times through ``train``'s ``should_stop`` hook, which the loop polls after
 every step: no copy of the loop. Variants: ``--bf16`` (``training.precision:
-mixed_bfloat16``), ``--xla`` (the step compiled with XLA) and, unless ``--no-fit``, the same
+mixed_bfloat16``) and, unless ``--no-fit``, the same
 model and loss (``vaestudy.likelihoods.elbo_terms``) trained by a plain Keras ``model.fit``,
 the reference a reader would write. Prints seconds per 55,000-image epoch, images/s,
 GFLOP/s against a measured fp32 matmul, the validation pass and the validation loss reached.
 
   .venv/bin/python tools/benchmark.py                       # fp32 + Keras fit, all cores
-  .venv/bin/python tools/benchmark.py --bf16 --xla --threads 2 --images 16384 --repeats 3
+  .venv/bin/python tools/benchmark.py --bf16 --threads 2 --images 16384 --repeats 3
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--loss", default="bce")
     p.add_argument("--bf16", action="store_true", help="also time mixed_bfloat16 training")
-    p.add_argument("--xla", action="store_true", help="also time the step compiled with XLA")
     p.add_argument("--no-fit", action="store_true", help="skip the Keras model.fit reference")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
     return p.parse_args(argv)
@@ -77,7 +76,7 @@ def forward_macs(model, input_shape) -> int:
     return total
 
 
-def time_train(cfg, data, xla: bool) -> dict:
+def time_train(cfg, data) -> dict:
     """``vaestudy.train.train`` itself; the step times of its last epoch via should_stop."""
     from vaestudy.train import train
 
@@ -87,7 +86,7 @@ def time_train(cfg, data, xla: bool) -> dict:
         ticks.append(time.perf_counter())
         return False
 
-    result = train(cfg, data, should_stop=tick, jit_compile=xla)
+    result = train(cfg, data, should_stop=tick)
     steps = -(-len(data.x_train) // cfg.training.batch_size)
     last = ticks[-steps:]  # the last epoch's steps; its first step is timed from its end
     step_seconds = (last[-1] - last[0]) / (steps - 1)
@@ -158,12 +157,9 @@ def main(argv=None) -> int:
 
     fp32 = config("float32")
     data = fp32.data.load(fp32.binarization)
-    plan = {"vaestudy.train.train, fp32": lambda: time_train(fp32, data, False)}
+    plan = {"vaestudy.train.train, fp32": lambda: time_train(fp32, data)}
     if args.bf16:
-        plan["vaestudy.train.train, bf16"] = lambda: time_train(config("mixed_bfloat16"), data,
-                                                                 False)
-    if args.xla:
-        plan["vaestudy.train.train, fp32 + XLA"] = lambda: time_train(fp32, data, True)
+        plan["vaestudy.train.train, bf16"] = lambda: time_train(config("mixed_bfloat16"), data)
     if not args.no_fit:
         plan["Keras model.fit, fp32"] = lambda: time_keras_fit(fp32, data)
     runs: dict[str, list[dict]] = {name: [] for name in plan}

@@ -67,14 +67,14 @@ class TrainResult:
 
 
 def make_train_step(encoder, decoder, scale: Scale, optimizer, cfg: RunConfig,
-                    gen: tf.random.Generator, jit_compile: bool = False):
+                    gen: tf.random.Generator):
     """Compile one Adam step on a batch [B, 28, 28, 1]; returns batch means of the negative
-    ELBO and its two terms. ``jit_compile`` (XLA) is for benchmarks: slower on this CPU."""
+    ELBO and its two terms."""
     variables = (encoder.trainable_variables + decoder.trainable_variables
                  + list(scale.trainable_variables))
     optimizer.build(variables)
 
-    @tf.function(input_signature=[IMAGE_SPEC], jit_compile=jit_compile)
+    @tf.function(input_signature=[IMAGE_SPEC])
     def step(x):
         eps = gen.normal([tf.shape(x)[0], cfg.latent_dim])  # [B, L]
         with tf.GradientTape() as tape:
@@ -118,7 +118,7 @@ class _Parts:
                 "scale": [np.float32(float(self.scale()))]}
 
 
-def _build(cfg: RunConfig, jit_compile: bool) -> tuple[_Parts, callable]:
+def _build(cfg: RunConfig) -> tuple[_Parts, callable]:
     keras.utils.set_random_seed(cfg.seed)
     precision = cfg.training.precision
     parts = _Parts(make_encoder(cfg.latent_dim, cfg.model, precision),
@@ -127,29 +127,27 @@ def _build(cfg: RunConfig, jit_compile: bool) -> tuple[_Parts, callable]:
                    keras.optimizers.Adam(learning_rate=cfg.training.learning_rate),
                    tf.random.Generator.from_seed(cfg.seed))
     step = make_train_step(parts.encoder, parts.decoder, parts.scale, parts.optimizer, cfg,
-                           parts.gen, jit_compile)
+                           parts.gen)
     return parts, step
 
 
 def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
           checkpoint: Path | str | None = None,
           should_stop: Callable[[], bool] = lambda: False,
-          on_epoch: Callable[[pd.DataFrame], None] = lambda history: None,
-          jit_compile: bool = False) -> TrainResult:
+          on_epoch: Callable[[pd.DataFrame], None] = lambda history: None) -> TrainResult:
     """Train one run of ``cfg`` on ``data``; ``log`` receives one line per epoch.
 
     With ``checkpoint``, the loop's full state is saved there after every epoch, and a run
     started again resumes from it with bit-identical results. ``should_stop`` is polled after
     every step: when it returns True the exact position is checkpointed and
     :class:`Interrupted` is raised. ``on_epoch`` receives the history after every epoch (for
-    progress files). A non-finite loss raises :class:`NonFiniteLossError`. ``jit_compile``
-    compiles the step with XLA (tools/benchmark.py: slower on the CPUs measured)."""
+    progress files). A non-finite loss raises :class:`NonFiniteLossError`."""
     log = log or logging.getLogger(__name__)
     tc = cfg.training
     if tc.batch_size > len(data.x_train):
         raise ValueError(f"training.batch_size={tc.batch_size} exceeds the "
                          f"{len(data.x_train)} training images")
-    parts, step = _build(cfg, jit_compile)
+    parts, step = _build(cfg)
     models, variables = parts.checkpointed()
     fingerprint = ckpt.config_hash(cfg.training_dict())
     resumed = ckpt.load(checkpoint, models, variables, fingerprint) if checkpoint else None
