@@ -9,7 +9,7 @@ HEAVY = ("tensorflow", "tensorflow_probability", "keras", "tf_keras")
 
 def test_study_level_modules_do_not_import_tensorflow():
     code = ("import sys; import vaestudy.training_run, vaestudy.aggregate, vaestudy.stats, "
-            "vaestudy.plots, vaestudy.findings, vaestudy.report, vaestudy.costs, "
+            "vaestudy.study_plots, vaestudy.findings, vaestudy.report, vaestudy.costs, "
             "vaestudy.mathdoc, vaestudy.progress, vaestudy.files, vaestudy.provenance, "
             "vaestudy.layout; "
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")

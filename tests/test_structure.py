@@ -1,6 +1,6 @@
 """The package's import graph (read from the source, nothing imported): no module imports more
 than 8 of its siblings, there is no import cycle, and the layers do not borrow sideways
-(evaluation and figures from training, plots and the report's numbers from the prose)."""
+(the pictures of a run from training, the study's plots from the prose)."""
 
 import ast
 from pathlib import Path
@@ -64,8 +64,8 @@ def test_the_package_has_no_import_cycle():
 
 
 @pytest.mark.parametrize("module, forbidden", [
-    ("evaluate", "train"), ("pictures", "train"), ("figures", "train"),
-    ("plots", "findings"), ("theory_data", "theory")])
+    ("evaluate", "train"), ("run_pictures", "train"), ("images", "train"),
+    ("latent_pictures", "train"), ("study_plots", "findings"), ("theory_data", "theory")])
 def test_no_sideways_borrowing(module, forbidden):
     assert forbidden not in GRAPH[module]
 

@@ -174,7 +174,7 @@ def _mutants():
     """(name, check function, [(module, attribute, replacement factory)], failing records):
     one planted bug per check record; each must fail the records named (substrings) and no
     other record of its check function."""
-    from vaestudy import data, likelihoods, loglik, model, theory_data
+    from vaestudy import data, iwae, likelihoods, model, theory_data
 
     lik = likelihoods.likelihood
 
@@ -242,7 +242,7 @@ def _mutants():
          [(data, "binarize", lambda x, scheme, rng=None: (np.round(x * 255) + 0.5) / 256)],
          ["uniform on [0, 1)"]),
         ("bits/dim without D log 256", theory_data.check_dequantization,
-         [(loglik, "bits_per_dim", lambda lp, dims=784: float(-np.mean(lp) / (dims * np.log(2))))],
+         [(iwae, "bits_per_dim", lambda lp, dims=784: float(-np.mean(lp) / (dims * np.log(2))))],
          ["bits/dim:"]),
         ("continuous Bernoulli normaliser without the 2", theory_data.check_grayscale_likelihoods,
          [(theory_data, "cbern_log_norm", lambda lam: theory_cbern(lam) - np.log(2))],
@@ -328,7 +328,7 @@ def _nan_output(fn):
 def _nan_cases():
     """(check, module or class, attribute, NaN version): every project function a theory
     check calls; functions that return a distribution get NaN parameters."""
-    from vaestudy import data, likelihoods, loglik, model, theory_data
+    from vaestudy import data, iwae, likelihoods, model, theory_data
 
     lik, post, lg = likelihoods.likelihood, model.posterior, theory.LinearGaussian
     cases = [(theory.check_discrete_kl, theory, "kl_discrete"),
@@ -342,7 +342,7 @@ def _nan_cases():
              (theory.check_vae_code, theory, "kl_diag_standard_normal"),
              (theory.check_vae_code, model, "reparameterize"),
              (theory_data.check_dequantization, data, "binarize"),
-             (theory_data.check_dequantization, loglik, "bits_per_dim"),
+             (theory_data.check_dequantization, iwae, "bits_per_dim"),
              (theory_data.check_grayscale_likelihoods, theory_data, "cbern_log_norm")]
     out = [(check, owner, name, _nan_output(getattr(owner, name)))
            for check, owner, name in cases]

@@ -9,7 +9,7 @@ they pass is a *survivor*: either a missing test or a change that cannot matter 
 every survivor as ``file:line  original -> mutant``.
 
     python tools/mutate.py                 # every core module (make mutate)
-    python tools/mutate.py loglik latent   # some of them
+    python tools/mutate.py iwae latent     # some of them
     python tools/mutate.py --list          # the mutants, without running them
 
 Why not mutmut: mutmut 3 runs each mutant in a fork of a process that has imported the tests'
@@ -41,7 +41,7 @@ CORE = {
     "model": ["tests/test_model.py", "tests/test_theory.py"],
     "train": ["tests/test_train.py",
               "tests/test_resume.py::test_interrupted_run_resumes_bit_identically"],
-    "loglik": ["tests/test_loglik.py"],
+    "iwae": ["tests/test_iwae.py"],
     "latent": ["tests/test_metrics.py"],
     "stats": ["tests/test_metrics.py"],
 }

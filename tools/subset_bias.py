@@ -4,7 +4,7 @@ stratified draw of N and against all 10,000 (a measurement, not a test; docs/ref
 
 MNIST's test set is ordered: its first 5,000 digits come from NIST SD-3 (Census Bureau
 employees, cleaner), the last 5,000 from SD-1 (students). This tool estimates every test
-image's log p(x) once with the study's own code (``vaestudy.loglik.iwae_estimate`` on the
+image's log p(x) once with the study's own code (``vaestudy.iwae.iwae_estimate`` on the
 run's fixed evaluation binarization) and prints the mean ± standard error over each subset:
 per-image estimates do not depend on which other images are in a batch, so the subsets are
 compared on the same numbers. The per-image estimates are cached beside the run
@@ -66,7 +66,7 @@ def per_image_log_px(run: Path, k: int, n: int, seed: int, threads: int,
     if not todo:
         return log_px, info
     from vaestudy.evaluate import load_models
-    from vaestudy.loglik import iwae_estimate, make_log_weights
+    from vaestudy.iwae import iwae_estimate, make_log_weights
 
     sigma = json.loads((run / "train_summary.json").read_text())["sigma"]
     encoder, decoder = load_models(run / "model")

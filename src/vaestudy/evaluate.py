@@ -21,7 +21,7 @@ from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize, describe_subset, stratified_draw, subset_record
 from vaestudy.likelihoods import (Scale, decode_mean, evaluate_elbo, gaussian_scale,
                                    make_eval_step)
-from vaestudy.loglik import bits_per_dim, iwae_estimate, make_log_weights
+from vaestudy.iwae import bits_per_dim, iwae_estimate, make_log_weights
 from vaestudy.model import latent_grid_draws, split_moments
 
 _EPS = 1e-6

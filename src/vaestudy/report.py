@@ -20,7 +20,7 @@ from vaestudy.files import atomic_path
 from vaestudy.losses import by_falling_beta
 from vaestudy.findings import findings
 from vaestudy.mathdoc import render_markdown
-from vaestudy.plots import summary_table
+from vaestudy.study_plots import summary_table
 from vaestudy.provenance import code_version
 
 PACKAGES = ["tensorflow", "tensorflow-probability", "tf-keras", "keras", "snakemake", "numpy",

@@ -44,10 +44,10 @@ def check_dequantization(rng: np.random.Generator, pixels: int = 784,
     log 256 with P(i) the density's mass on the bin; the study's dequantization
     (``vaestudy.data.binarize(x, "dequantized")`` of gray images x = i/255) puts every level
     in its bin with a uniform offset; and for a density constant on each bin, with known
-    masses P, ``vaestudy.loglik.bits_per_dim`` of its log-density on the study's dequantized
+    masses P, ``vaestudy.iwae.bits_per_dim`` of its log-density on the study's dequantized
     image equals -log2 P(image) / 784 exactly."""
     from vaestudy.data import binarize
-    from vaestudy.loglik import bits_per_dim
+    from vaestudy.iwae import bits_per_dim
 
     u, w = _bin_quadrature()
     edges = np.arange(LEVELS + 1) / LEVELS

@@ -2,7 +2,7 @@
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.plots import write_plots
+from vaestudy.study_plots import write_plots
 from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake

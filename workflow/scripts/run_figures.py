@@ -1,5 +1,5 @@
 """Rule run_figures: the pictures of one trained run (each output names a picture of
-vaestudy.pictures.RunPictures; the KL per dimension in the run's metrics picks the latent
+vaestudy.run_pictures.RunPictures; the KL per dimension in the run's metrics picks the latent
 dimensions of the traversals and the manifold)."""
 
 import json
@@ -15,7 +15,7 @@ from vaestudy.runtime import job
 sm = snakemake  # noqa: F821 - injected by Snakemake
 cfg = load_trained_run(sm.input.config, sm.params.settings, prepared_dir(sm.input.manifest))
 with job(sm.log[0], sm.threads, cfg.seed) as log:
-    from vaestudy.pictures import RunPictures  # after job(): TensorFlow's threads are set
+    from vaestudy.run_pictures import RunPictures  # after job(): TensorFlow's threads are set
 
     log.info("figure settings: %s", json.dumps(sm.params.settings))
     kl_dims = json.loads(Path(sm.input.metrics).read_text())["kl_per_dim"]

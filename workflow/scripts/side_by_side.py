@@ -4,7 +4,7 @@ import _bootstrap  # noqa: F401
 
 from vaestudy.files import atomic_path
 from vaestudy.layout import parse_run_path
-from vaestudy.plots import plot_side_by_side
+from vaestudy.study_plots import plot_side_by_side
 from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake

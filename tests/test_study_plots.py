@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from vaestudy.plots import loss_order, plot_comparable, summary_table, t_interval
+from vaestudy.study_plots import loss_order, plot_comparable, summary_table, t_interval
 
 
 def test_t_interval_matches_textbook_value():

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from vaestudy.figures import tile  # noqa: E402
+from vaestudy.images import tile  # noqa: E402
 
 #: Test-set indices of the digit pairs that are interpolated (different classes).
 PAIRS = ((0, 1), (2, 3), (4, 7), (8, 11), (12, 13))

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from vaestudy import figures
-from vaestudy import latent_figures as lf
+from vaestudy import images
+from vaestudy import latent_pictures as lp
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, stratified_draw
 from vaestudy.evaluate import encode, load_models, reconstruct
@@ -52,7 +52,7 @@ class RunPictures:
 
     def samples(self) -> np.ndarray:
         n = self.cfg.figures.grid_size
-        return figures.tile(self._decode(self._prior_draws(n * n)), cols=n)
+        return images.tile(self._decode(self._prior_draws(n * n)), cols=n)
 
     def reconstructions(self) -> np.ndarray:
         # the same digits every run: a seeded draw stratified by label (10: one per digit)
@@ -60,49 +60,49 @@ class RunPictures:
         x = self.data.x_test[stratified_draw(labels, min(fc.n_reconstructions, len(labels)),
                                              fc.latent_seed)]
         recon = reconstruct(self.encoder, self.decoder, x, self.cfg, batch_size=len(x))
-        return figures.reconstruction_picture(x[..., 0], recon)
+        return images.reconstruction_picture(x[..., 0], recon)
 
     def manifold(self) -> np.ndarray:
         """The whole plane for a 2-D latent space, else the plane of the two dimensions with
         the largest KL (x: the largest)."""
         if self.cfg.latent_dim == 2:
-            return figures.manifold_picture(self.decoder, self.cfg)
+            return images.manifold_picture(self.decoder, self.cfg)
         first, second = np.argsort(-self.kl_dims, kind="stable")[:2]
-        return figures.manifold_picture(self.decoder, self.cfg, (int(first), int(second)))
+        return images.manifold_picture(self.decoder, self.cfg, (int(first), int(second)))
 
     def training(self) -> list[np.ndarray]:
         epochs = np.load(self.epoch_samples)  # [epochs, n, 28, 28] uint8
-        return lf.gif_frames(epochs, cols=self.cfg.figures.grid_size)
+        return lp.gif_frames(epochs, cols=self.cfg.figures.grid_size)
 
     def interpolations(self) -> np.ndarray:
         """Rows 1-5: straight lines between the codes of pairs of test digits (the digits at
         both ends); rows 6-8: spherical paths between pairs of prior draws."""
         mean, _ = self.codes
-        rows = [lf.lerp(mean[a], mean[b], STEPS) for a, b in lf.PAIRS if b < len(mean)]
+        rows = [lp.lerp(mean[a], mean[b], STEPS) for a, b in lp.PAIRS if b < len(mean)]
         draws = self._prior_draws(6)
-        rows += [lf.slerp(draws[2 * i], draws[2 * i + 1], STEPS) for i in range(3)]
-        return figures.tile(self._decode(np.concatenate(rows)), cols=STEPS)
+        rows += [lp.slerp(draws[2 * i], draws[2 * i + 1], STEPS) for i in range(3)]
+        return images.tile(self._decode(np.concatenate(rows)), cols=STEPS)
 
     def temperature(self) -> np.ndarray:
         """One row per temperature T (z = T * eps), the same eps in every row."""
         n = self.cfg.figures.grid_size
-        return figures.tile(self._decode(lf.temperature_draws(self._prior_draws(n))), cols=n)
+        return images.tile(self._decode(lp.temperature_draws(self._prior_draws(n))), cols=n)
 
     def traversal(self) -> np.ndarray:
         mean, _ = self.codes
-        codes, _ = lf.traversal_codes(mean, self.kl_dims, n_dims=min(5, self.cfg.latent_dim),
+        codes, _ = lp.traversal_codes(mean, self.kl_dims, n_dims=min(5, self.cfg.latent_dim),
                                       steps=TRAVERSAL_STEPS)
-        return figures.tile(self._decode(codes), cols=TRAVERSAL_STEPS)
+        return images.tile(self._decode(codes), cols=TRAVERSAL_STEPS)
 
     def write(self, name: str, path: Path | str) -> None:
         """Write picture ``name`` (a key of :data:`vaestudy.layout.PICTURES`) to ``path``
         (PNG, or GIF for training)."""
         if name == "training":
-            lf.save_gif(path, self.training())
+            lp.save_gif(path, self.training())
         elif name == "latent_scatter":
             mean, _ = self.codes
-            points, axis = lf.project_2d(mean)
-            lf.scatter(path, points, self.data.y_test, axis,
+            points, axis = lp.project_2d(mean)
+            lp.scatter(path, points, self.data.y_test, axis,
                        f"{self.cfg.loss}, latent {self.cfg.latent_dim}: test codes")
         else:
-            figures.save_png(path, getattr(self, name)())
+            images.save_png(path, getattr(self, name)())

@@ -10,7 +10,7 @@ import tensorflow_probability as tfp
 
 from vaestudy.config import ModelConfig
 from vaestudy.data import binarize
-from vaestudy.loglik import bits_per_dim, iwae_estimate, make_log_weights
+from vaestudy.iwae import bits_per_dim, iwae_estimate, make_log_weights
 from vaestudy.model import make_decoder, make_encoder
 
 tfd = tfp.distributions

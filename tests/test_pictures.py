@@ -5,8 +5,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from vaestudy import latent_figures as lf
-from vaestudy.figures import SCALE, tile
+from vaestudy import latent_pictures as lp
+from vaestudy.images import SCALE, tile
 
 
 def test_tile_layout_and_padding():
@@ -18,25 +18,25 @@ def test_tile_layout_and_padding():
 @pytest.mark.parametrize("epochs", [1, 3])
 def test_training_animation_has_one_labelled_frame_per_epoch(tmp_path, epochs):
     grids = np.zeros((epochs, 4, 28, 28), np.uint8)
-    frames = lf.gif_frames(grids, cols=2)
+    frames = lp.gif_frames(grids, cols=2)
     assert len(frames) == epochs
     assert (frames[0][:30] != 255).any()  # the epoch label drawn on the white band
-    lf.save_gif(tmp_path / "t.gif", frames)
+    lp.save_gif(tmp_path / "t.gif", frames)
     assert iio.imread(tmp_path / "t.gif", index=None).shape[0] == epochs
 
 
 def test_interpolation_paths():
     a, b = np.array([1.0, 0.0]), np.array([0.0, 2.0])
-    line = lf.lerp(a, b, 5)
+    line = lp.lerp(a, b, 5)
     np.testing.assert_allclose(line[[0, -1]], [a, b])
-    arc = lf.slerp(a, b, 5)
+    arc = lp.slerp(a, b, 5)
     np.testing.assert_allclose(arc[[0, -1]], [a, b], atol=1e-12)
     assert np.all(np.linalg.norm(arc, axis=1) > np.linalg.norm(line, axis=1) - 1e-12)
 
 
 def test_traversal_moves_only_the_most_informative_dimensions():
     mean = np.random.default_rng(0).normal(size=(100, 4))
-    codes, dims = lf.traversal_codes(mean, np.array([0.1, 3.0, 0.0, 1.0]), n_dims=2, steps=5)
+    codes, dims = lp.traversal_codes(mean, np.array([0.1, 3.0, 0.0, 1.0]), n_dims=2, steps=5)
     assert dims == [1, 3] and codes.shape == (10, 4)
     moved = codes[:5].std(axis=0) > 0
     assert moved.tolist() == [False, True, False, False]
@@ -44,13 +44,13 @@ def test_traversal_moves_only_the_most_informative_dimensions():
 
 def test_projection_keeps_2d_codes_and_reduces_larger_ones():
     mean2 = np.random.default_rng(1).normal(size=(50, 2))
-    assert lf.project_2d(mean2)[0] is mean2
-    points, axis = lf.project_2d(np.random.default_rng(2).normal(size=(50, 6)))
+    assert lp.project_2d(mean2)[0] is mean2
+    points, axis = lp.project_2d(np.random.default_rng(2).normal(size=(50, 6)))
     assert points.shape == (50, 2) and axis.startswith("PCA")
 
 
 def test_temperatures_scale_the_same_draws():
     eps = np.ones((3, 2))
-    z = lf.temperature_draws(eps)
-    assert z.shape == (3 * len(lf.TEMPERATURES), 2)
-    np.testing.assert_allclose(z[::3, 0], lf.TEMPERATURES)
+    z = lp.temperature_draws(eps)
+    assert z.shape == (3 * len(lp.TEMPERATURES), 2)
+    np.testing.assert_allclose(z[::3, 0], lp.TEMPERATURES)
