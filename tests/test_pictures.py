@@ -1,12 +1,13 @@
-"""Per-run pictures: tiling, the training animation, interpolation paths, traversals and the
-2-D projection of the codes."""
+"""The pieces of a run's pictures: tiling and the training animation (vaestudy.images);
+interpolation paths, traversals, temperatures and the 2-D projection of the codes
+(vaestudy.latent_pictures)."""
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from vaestudy import latent_pictures as lp
-from vaestudy.images import SCALE, tile
+from vaestudy.images import SCALE, gif_frames, save_gif, tile
 
 
 def test_tile_layout_and_padding():
@@ -18,10 +19,10 @@ def test_tile_layout_and_padding():
 @pytest.mark.parametrize("epochs", [1, 3])
 def test_training_animation_has_one_labelled_frame_per_epoch(tmp_path, epochs):
     grids = np.zeros((epochs, 4, 28, 28), np.uint8)
-    frames = lp.gif_frames(grids, cols=2)
+    frames = gif_frames(grids, cols=2)
     assert len(frames) == epochs
     assert (frames[0][:30] != 255).any()  # the epoch label drawn on the white band
-    lp.save_gif(tmp_path / "t.gif", frames)
+    save_gif(tmp_path / "t.gif", frames)
     assert iio.imread(tmp_path / "t.gif", index=None).shape[0] == epochs
 
 

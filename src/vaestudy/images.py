@@ -1,7 +1,10 @@
-"""Per-run images written with imageio: sample grids, reconstructions and the decoded manifold.
+"""Arrays to image files with imageio: digits tiled into one PNG, the training animation as a
+GIF. Nothing here knows the model: callers pass pixel values in [0, 1] (tiles) or uint8 grids
+(the animation's frames).
 
-All images are the *mean* of p(x|z) (pixel probabilities for ``bce``, Gaussian means for
-``mse``), not random draws of pixels, so that they show what the decoder has learned.
+The pictures of one run (:mod:`vaestudy.run_pictures`) decode the *mean* of p(x|z) (pixel
+probabilities for ``bce``, Gaussian means for ``mse``), not random draws of pixels, so that
+they show what the decoder has learned; :mod:`vaestudy.latent_pictures` chooses the codes.
 """
 
 from __future__ import annotations
@@ -10,11 +13,7 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
-import tensorflow as tf
-import tensorflow_probability as tfp
-
-from vaestudy.config import RunConfig
-from vaestudy.likelihoods import decode_mean
+from PIL import Image, ImageDraw, ImageFont
 
 SCALE = 2  # pixel repetition so that 28x28 digits are readable in the report
 
@@ -43,14 +42,24 @@ def reconstruction_picture(originals: np.ndarray, recons: np.ndarray) -> np.ndar
     return tile(np.concatenate([originals, recons]), cols=len(originals))
 
 
-def manifold_picture(decoder, cfg: RunConfig, dims: tuple[int, int] = (0, 1)) -> np.ndarray:
-    """Decode a size x size grid of prior quantiles (the TensorFlow tutorial's picture) in the
-    plane of latent dimensions ``dims`` (x, y), the other dimensions at the prior mean 0, so
-    that equal areas of the picture carry equal prior mass. For a 2-D latent space this is
-    the whole space; for a larger one, the plane of the two dimensions given."""
-    n = cfg.figures.manifold_size
-    q = tfp.distributions.Normal(0.0, 1.0).quantile(np.linspace(0.05, 0.95, n, dtype=np.float32))
-    zx, zy = np.meshgrid(q.numpy(), q.numpy()[::-1])
-    z = np.zeros((n * n, cfg.latent_dim), np.float32)  # [n*n, L]
-    z[:, dims[0]], z[:, dims[1]] = zx.ravel(), zy.ravel()
-    return tile(decode_mean(decoder, tf.constant(z), cfg.likelihood.family), cols=n, pad=0)
+def gif_frames(epoch_samples: np.ndarray, cols: int) -> list[np.ndarray]:
+    """One RGB frame per epoch ([epochs, n, 28, 28] uint8 -> tiles) with "epoch k" drawn on
+    a band above the grid."""
+    frames = []
+    for epoch, grid in enumerate(epoch_samples, start=1):
+        picture = tile(grid / 255.0, cols=cols)
+        band = np.full((30, picture.shape[1]), 255, np.uint8)
+        image = Image.fromarray(np.vstack([band, picture])).convert("RGB")
+        ImageDraw.Draw(image).text((8, 4), f"epoch {epoch}", fill=(160, 0, 0),
+                                   font=ImageFont.load_default(size=20))
+        frames.append(np.asarray(image))
+    return frames
+
+
+def save_gif(path: Path | str, frames: list[np.ndarray], seconds_per_frame: float = 0.6) -> None:
+    """An endlessly looping GIF, the last frame held three times as long."""
+    durations = [int(seconds_per_frame * 1000)] * (len(frames) - 1) + [
+        int(seconds_per_frame * 3000)]
+    if len(frames) == 1:  # Pillow takes a single frame's duration as a number only
+        durations = durations[0]
+    iio.imwrite(path, np.stack(frames), extension=".gif", duration=durations, loop=0)

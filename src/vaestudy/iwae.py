@@ -1,4 +1,5 @@
-"""Importance-weighted estimates of the test log-likelihood log p(x) (Burda et al. 2016).
+"""log p(x) by importance sampling: the importance-weighted estimate of the test
+log-likelihood (IWAE bound, Burda et al. 2016) and bits per dimension.
 
 With K draws z_k ~ q(z|x) and weights w_k = p(x|z_k) p(z_k) / q(z_k|x),
     log p(x) >= E[log (1/K) sum_k w_k] = L_K,   L_1 = ELBO <= L_K <= L_{K+1} -> log p(x).

@@ -1,51 +1,45 @@
-"""Pictures of the latent space of one run: the training animation, interpolations,
-temperature, the scatter of test-set codes and traversals of the most active dimensions.
+"""Pictures of the latent space of one run: which codes to decode (the decoded manifold of
+prior quantiles, interpolations, temperature, traversals of the most active dimensions) and
+the scatter of test-set codes.
 
 Every picture is made from fixed inputs (the same test digits, the same prior draws for a
-latent size), so that pictures of different runs can be compared side by side.
+latent size), so that pictures of different runs can be compared side by side. Tiling and
+writing the decoded digits: :mod:`vaestudy.images`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import imageio.v3 as iio
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_probability as tfp  # noqa: E402
 
+from vaestudy.config import RunConfig  # noqa: E402
 from vaestudy.images import tile  # noqa: E402
+from vaestudy.likelihoods import decode_mean  # noqa: E402
 
 #: Test-set indices of the digit pairs that are interpolated (different classes).
 PAIRS = ((0, 1), (2, 3), (4, 7), (8, 11), (12, 13))
 TEMPERATURES = (0.5, 0.8, 1.0, 1.3)
 
 
-def gif_frames(epoch_samples: np.ndarray, cols: int) -> list[np.ndarray]:
-    """One RGB frame per epoch ([epochs, n, 28, 28] uint8 -> tiles) with "epoch k" drawn on
-    a band above the grid."""
-    frames = []
-    for epoch, grid in enumerate(epoch_samples, start=1):
-        picture = tile(grid / 255.0, cols=cols)
-        band = np.full((30, picture.shape[1]), 255, np.uint8)
-        image = Image.fromarray(np.vstack([band, picture])).convert("RGB")
-        ImageDraw.Draw(image).text((8, 4), f"epoch {epoch}", fill=(160, 0, 0),
-                                   font=ImageFont.load_default(size=20))
-        frames.append(np.asarray(image))
-    return frames
-
-
-def save_gif(path: Path | str, frames: list[np.ndarray], seconds_per_frame: float = 0.6) -> None:
-    """An endlessly looping GIF, the last frame held three times as long."""
-    durations = [int(seconds_per_frame * 1000)] * (len(frames) - 1) + [
-        int(seconds_per_frame * 3000)]
-    if len(frames) == 1:  # Pillow takes a single frame's duration as a number only
-        durations = durations[0]
-    iio.imwrite(path, np.stack(frames), extension=".gif", duration=durations, loop=0)
+def manifold_picture(decoder, cfg: RunConfig, dims: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Decode a size x size grid of prior quantiles (the TensorFlow tutorial's picture) in the
+    plane of latent dimensions ``dims`` (x, y), the other dimensions at the prior mean 0, so
+    that equal areas of the picture carry equal prior mass. For a 2-D latent space this is
+    the whole space; for a larger one, the plane of the two dimensions given."""
+    n = cfg.figures.manifold_size
+    q = tfp.distributions.Normal(0.0, 1.0).quantile(np.linspace(0.05, 0.95, n, dtype=np.float32))
+    zx, zy = np.meshgrid(q.numpy(), q.numpy()[::-1])
+    z = np.zeros((n * n, cfg.latent_dim), np.float32)  # [n*n, L]
+    z[:, dims[0]], z[:, dims[1]] = zx.ravel(), zy.ravel()
+    return tile(decode_mean(decoder, tf.constant(z), cfg.likelihood.family), cols=n, pad=0)
 
 
 def lerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""The TFP distributions of the likelihood families p(x|z) and the negative ELBO (what each
-family and loss variant is, its settings and data: :mod:`vaestudy.losses`).
+"""p(x|z) and the ELBO's terms: the TFP distribution of each likelihood family, the negative
+ELBO and its evaluation over a data set, the decoder's mean image (what each family and loss
+variant is, its settings and data: :mod:`vaestudy.losses`; log p(x): :mod:`vaestudy.iwae`).
 
 ``bce``  Bernoulli(logits): -log p(x|z) is the binary cross-entropy summed over 784 pixels.
 ``mse``  Normal(mean = sigmoid(logits), scale = sigma) per pixel, sigma fixed:

@@ -1,6 +1,7 @@
-"""The one home of what a loss is: its likelihood family, the settings it takes, the data it
-sees, and the words the report uses for it. TensorFlow-free (the schema test, the report and
-the findings read it); :mod:`vaestudy.likelihoods` builds the TFP distribution of a family.
+"""What a loss is: the registry of names, families and settings -- the one home of each
+loss's likelihood family, the settings it takes, the data it sees, and the words the report
+uses for it. TensorFlow-free (the schema test, the report and the findings read it);
+:mod:`vaestudy.likelihoods` builds the TFP distribution of a family.
 
 A *loss* of the grid is a named variant of a family: ``mse`` is the Gaussian with sigma = 1,
 ``mse-mean`` the pixel-averaged squared error most tutorials write (a Gaussian with 2 sigma^2

@@ -1,4 +1,6 @@
-"""All pictures of one trained run, each made on demand from the run's models and data.
+"""All pictures of one trained run, each made on demand from the run's models and data: the
+codes chosen and the scatter drawn by :mod:`vaestudy.latent_pictures`, the decoded digits
+tiled and written by :mod:`vaestudy.images`.
 
 ``RunPictures(model_dir, epoch_samples, cfg, data, kl_dims).write(name, path)`` writes one of
 the names of :data:`vaestudy.layout.PICTURES`; the rule ``run_figures``
@@ -66,13 +68,13 @@ class RunPictures:
         """The whole plane for a 2-D latent space, else the plane of the two dimensions with
         the largest KL (x: the largest)."""
         if self.cfg.latent_dim == 2:
-            return images.manifold_picture(self.decoder, self.cfg)
+            return lp.manifold_picture(self.decoder, self.cfg)
         first, second = np.argsort(-self.kl_dims, kind="stable")[:2]
-        return images.manifold_picture(self.decoder, self.cfg, (int(first), int(second)))
+        return lp.manifold_picture(self.decoder, self.cfg, (int(first), int(second)))
 
     def training(self) -> list[np.ndarray]:
         epochs = np.load(self.epoch_samples)  # [epochs, n, 28, 28] uint8
-        return lp.gif_frames(epochs, cols=self.cfg.figures.grid_size)
+        return images.gif_frames(epochs, cols=self.cfg.figures.grid_size)
 
     def interpolations(self) -> np.ndarray:
         """Rows 1-5: straight lines between the codes of pairs of test digits (the digits at
@@ -98,7 +100,7 @@ class RunPictures:
         """Write picture ``name`` (a key of :data:`vaestudy.layout.PICTURES`) to ``path``
         (PNG, or GIF for training)."""
         if name == "training":
-            lp.save_gif(path, self.training())
+            images.save_gif(path, self.training())
         elif name == "latent_scatter":
             mean, _ = self.codes
             points, axis = lp.project_2d(mean)

@@ -1,4 +1,5 @@
-"""Seaborn comparison plots of the study, with Student-t 95% confidence intervals over seeds.
+"""Seaborn comparison plots of the whole study (every run together), with Student-t 95%
+confidence intervals over seeds; the pictures of one run: :mod:`vaestudy.run_pictures`.
 
 Log-likelihoods of different likelihood families are different quantities (a Bernoulli
 probability mass versus a Gaussian density), so they get one panel per loss with its own
