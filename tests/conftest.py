@@ -44,9 +44,11 @@ def write_config(path: Path, **sections) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_study(root, tmp_path_factory):
-    """Run the whole DAG on config/tiny.yaml into a temporary output directory."""
+    """Run the whole DAG on config/tiny.yaml into a temporary output directory, given as a
+    relative path (``results``) as in the quick start: Snakemake then hands relative paths
+    to the jobs."""
     out = tmp_path_factory.mktemp("study")
-    cfg = write_config(out / "override.yaml", output_dir=str(out / "results"),
+    cfg = write_config(out / "override.yaml", output_dir="results",
                        data={"dir": str(root / "resources" / "mnist")})
     result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
                        str(cfg), cwd=out)

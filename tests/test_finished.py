@@ -45,6 +45,17 @@ def test_kept_outputs_come_back_with_the_same_bytes_and_no_extra_disk(outputs, t
     assert not (run / "model" / ".snakemake_timestamp").exists()  # hidden files are not kept
 
 
+def test_outputs_relative_to_the_working_directory(outputs, tmp_path, monkeypatch):
+    """Snakemake gives a relative output_dir's paths relative to its working directory
+    (the default study: results/runs/...): kept and restored all the same."""
+    monkeypatch.chdir(tmp_path)
+    relative = {name: str(Path(path).relative_to(tmp_path)) for name, path in outputs.items()}
+    finished.keep(relative, KEY)
+    _delete(relative)
+    assert finished.restore(relative, KEY)
+    assert (tmp_path / "run" / "model" / "encoder.keras").read_bytes() == b"weights"
+
+
 def test_outputs_of_other_settings_or_code_are_not_restored(outputs, tmp_path):
     finished.keep(outputs, KEY)
     _delete(outputs)

@@ -51,9 +51,11 @@ def folder(outputs: Mapping[str, str]) -> Path:
 
 def _files(outputs: Mapping[str, str], base: Path) -> tuple[list[str], list[str]]:
     """The output files and folders relative to ``base`` (the files inside a folder output;
-    hidden names, such as temporary files and Snakemake's timestamps, left out)."""
+    hidden names, such as temporary files and Snakemake's timestamps, left out). Outputs may
+    be relative to the working directory (Snakemake's, for a relative output_dir) while
+    ``base`` is absolute."""
     files, folders = [], []
-    for path in map(Path, outputs.values()):
+    for path in (Path(os.path.abspath(p)) for p in outputs.values()):
         if path.is_dir():
             folders.append(str(path.relative_to(base)))
             files += [str(p.relative_to(base)) for p in sorted(path.iterdir())
