@@ -77,4 +77,12 @@ def test_full_page_screenshot(page, tmp_path):
     shot = page.parent / "report.png"
     chromium(tmp_path / "profile2", f"--window-size=1280,{min(height, 16000)}",
              f"--screenshot={shot}", page.as_uri())
-    assert shot.exists() and shot.stat().st_size > 100_000
+    import imageio.v3 as iio
+    import numpy as np
+
+    pixels = iio.imread(shot)[..., :3]  # [H, W, 3]: what a person sees, not only a file
+    assert pixels.shape[:2] == (min(height, 16000), 1280)
+    ink = (pixels < 200).any(axis=-1)  # text, figures and rules against the white page
+    assert 0.02 < ink.mean() < 0.9, ink.mean()
+    rows = ink.any(axis=1)  # the page is drawn top to bottom, not blank below the first screen
+    assert rows[: len(rows) // 2].mean() > 0.3 and rows[len(rows) // 2:].mean() > 0.3

@@ -3,14 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from vaestudy.study_plots import loss_order, plot_comparable, summary_table, t_interval
-
-
-def test_t_interval_matches_textbook_value():
-    lo, hi = t_interval([1.0, 2.0, 3.0])  # mean 2, s = 1, t(0.975, 2) = 4.3027
-    np.testing.assert_allclose([lo, hi], [2 - 4.3027 / np.sqrt(3), 2 + 4.3027 / np.sqrt(3)],
-                               rtol=1e-4)
-    assert t_interval([5.0]) == (5.0, 5.0)
+from vaestudy.study_plots import loss_order, plot_comparable, summary_table
 
 
 def test_summary_table_has_one_row_per_loss_and_latent():
@@ -29,7 +22,12 @@ def test_losses_are_ordered_along_the_kl_weight():
     assert loss_order(metrics) == ["mse-mean", "mse", "mse-sigma0.1", "bce", "gauss-learned"]
 
 
-def test_one_latent_size_plots_the_metrics_per_loss(tmp_path):
+def test_one_latent_size_plots_the_metrics_per_loss(tmp_path, monkeypatch):
+    """One panel per comparable metric, titled with its label and direction, the losses on
+    the x axis in the order of the KL weight, one point (mean) per loss; the PNG decodes."""
+    import imageio.v3 as iio
+    from matplotlib.figure import Figure
+
     from vaestudy.aggregate import COMPARABLE
 
     rng = np.random.default_rng(0)
@@ -37,5 +35,20 @@ def test_one_latent_size_plots_the_metrics_per_loss(tmp_path):
              "latent_dim": 16, "seed": seed, **{c: rng.normal() for c in COMPARABLE}}
             for loss, beta in (("bce", None), ("mse", 2.0), ("mse-mean", 784.0))
             for seed in range(3)]
+    saved, save = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (saved.append(fig), save(fig, *a, **k)))
     plot_comparable(pd.DataFrame(rows), tmp_path / "c.png")
-    assert (tmp_path / "c.png").stat().st_size > 10_000
+    axes = [ax for ax in saved[0].axes if ax.get_title()]
+    labels = [label for label, _ in COMPARABLE.values()]
+    assert [ax.get_title().rstrip(" ↑↓") for ax in axes] == labels
+    metrics = pd.DataFrame(rows)
+    for ax, col in zip(axes, COMPARABLE):
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["mse-mean", "mse", "bce"]
+        means = metrics.groupby("loss")[col].mean()[["mse-mean", "mse", "bce"]]
+        shown = np.full(3, np.nan)  # the mean drawn at each x position (one line per loss)
+        for line in ax.lines:
+            x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+            if len(x) == 3 and np.isfinite(y).sum() == 1:  # a point, not an error bar
+                shown[np.isfinite(y)] = y[np.isfinite(y)]
+        np.testing.assert_allclose(shown, means, rtol=1e-6)
+    assert iio.imread(tmp_path / "c.png").ndim == 3

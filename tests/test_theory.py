@@ -184,7 +184,7 @@ def _mutants():
 
     kl_d, kl_g, lg = theory.kl_discrete, theory.kl_gaussian, theory.LinearGaussian
     ell, evidence = lg.expected_log_lik, lg.log_evidence
-    iw, lr = theory.iwae_bound, theory._log_ratio
+    iw, lr = theory.iwae_bound, theory.log_ratio
     return [
         ("KL offset", theory.check_discrete_kl,
          [(theory, "kl_discrete", lambda p, q: kl_d(p, q) + 1e-3)], ["KL(p||p) = 0", "log 2"]),
@@ -197,7 +197,7 @@ def _mutants():
          [(theory, "kl_gaussian", lambda mp, sp, mq, sq: kl_g(mq, sq, mp, sp))],
          ["TFP", "quadrature", "Monte Carlo"]),
         ("log-ratio sign", theory.check_gaussian_kl,
-         [(theory, "_log_ratio", lambda *a: -lr(*a))], ["quadrature", "Monte Carlo"]),
+         [(theory, "log_ratio", lambda *a: -lr(*a))], ["quadrature", "Monte Carlo"]),
         ("expected log-likelihood without the trace", theory.check_linear_gaussian,
          [(lg, "expected_log_lik", lambda self, x, m, S: ell(self, x, m, 0 * S))],
          ["eq. 2", "B <= log p", "B = log p(x) for q", "eq. 3: E_q", "eq. 3: B =",
@@ -333,7 +333,7 @@ def _nan_cases():
     lik, post, lg = likelihoods.likelihood, model.posterior, theory.LinearGaussian
     cases = [(theory.check_discrete_kl, theory, "kl_discrete"),
              (theory.check_gaussian_kl, theory, "kl_gaussian"),
-             (theory.check_gaussian_kl, theory, "_log_ratio"),
+             (theory.check_gaussian_kl, theory, "log_ratio"),
              *[(theory.check_linear_gaussian, theory, name)
                for name in ("kl_mvn", "mvn_logpdf", "iwae_bound")],
              *[(theory.check_linear_gaussian, lg, name)

@@ -105,7 +105,7 @@ def check_discrete_kl(rng: np.random.Generator, pairs_per_case: int = 250) -> li
 
 
 # ---------------------------------------------------------------- Section 4: Gaussian KL
-def _log_ratio(x, mu_p, sd_p, mu_q, sd_q):
+def log_ratio(x, mu_p, sd_p, mu_q, sd_q):
     """log N(x; mu_p, sd_p^2) - log N(x; mu_q, sd_q^2), written out without simplification."""
     def logpdf(mu, sd):
         return -0.5 * LOG2PI - np.log(sd) - (x - mu) ** 2 / (2 * sd**2)
@@ -126,9 +126,9 @@ def check_gaussian_kl(rng: np.random.Generator, n_mc: int = 20_000) -> list[dict
     kl_tfp = tfd.kl_divergence(tfd.Normal(mu_p, sd_p), tfd.Normal(mu_q, sd_q)).numpy()
     params = tuple(a[:, None] for a in (mu_p, sd_p, mu_q, sd_q))
     t = np.linspace(-20.0, 20.0, 4001)
-    lr = _log_ratio(params[0] + params[1] * t, *params)
+    lr = log_ratio(params[0] + params[1] * t, *params)
     kl_quad = np.trapezoid(np.exp(-0.5 * t**2) / math.sqrt(2 * math.pi) * lr, t, axis=-1)
-    lr = _log_ratio(params[0] + params[1] * rng.standard_normal((n, n_mc)), *params)
+    lr = log_ratio(params[0] + params[1] * rng.standard_normal((n, n_mc)), *params)
     kl_mc, se = lr.mean(-1), lr.std(-1, ddof=1) / math.sqrt(n_mc)
     return [
         record(f"Gaussian KL = TFP kl_divergence(Normal, Normal), {n} grid points",

@@ -86,9 +86,11 @@ def make_train_step(encoder, decoder, scale: Scale, optimizer, cfg: RunConfig,
     return step
 
 
-def _epoch_images(x_train: np.ndarray, cfg: RunConfig, epoch: int) -> np.ndarray:
-    """The training images of one epoch: a seeded shuffle, then (for ``dynamic``) a fresh
-    Bernoulli draw of every pixel."""
+def epoch_images(x_train: np.ndarray, cfg: RunConfig, epoch: int) -> np.ndarray:
+    """The training images [N, 28, 28, 1] of epoch ``epoch`` (from 1): a shuffle seeded by
+    (run seed, epoch), then the run's binarization with a fresh draw of every pixel of every
+    image (``dynamic``: Bernoulli; ``dequantized``: uniform offsets), so that epochs differ
+    in their pixels, not only in their order."""
     rng = np.random.default_rng([cfg.seed, epoch])
     order = rng.permutation(len(x_train))
     return binarize(x_train[order], cfg.binarization, rng)
@@ -166,7 +168,7 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
     watch = Stopwatch(state.elapsed)
     while state.epoch <= tc.epochs and not state.stopped_early:
         epoch, t0 = state.epoch, time.perf_counter()
-        images = _epoch_images(data.x_train, cfg, epoch)
+        images = epoch_images(data.x_train, cfg, epoch)
         starts = range(0, len(images), tc.batch_size)
         for n_step in range(state.step, len(starts)):
             batch = images[starts[n_step] : starts[n_step] + tc.batch_size]
