@@ -103,6 +103,19 @@ def test_verdict_never_calls_nan_different():
     assert verdict(three, 0.049) == "different" and verdict(three, 0.05) == "indistinguishable"
 
 
+def test_verdict_at_the_edges_of_too_few_seeds():
+    """Two pairs already allow a t-test (1 df can reach 0.05), so an unseparated pair is
+    indistinguishable, not short of seeds; a unanimous sign test at exactly seeds_needed()
+    pairs could reach 0.05, so after a Holm correction it is indistinguishable too."""
+    two = paired_test([1.0, 3.0])
+    assert two["test"] == "paired t" and verdict(two, 0.3) == "indistinguishable"
+    n = seeds_needed()
+    at = paired_test([16.0] * n)
+    assert at["test"] == "sign" and verdict(at, 0.1) == "indistinguishable"
+    below = paired_test([16.0] * (n - 1))
+    assert verdict(below, 0.1) == "too few seeds"
+
+
 def test_holm_adjustment_known_values():
     adjusted = holm([0.01, 0.04, 0.03, np.nan, 0.005])  # m = 4 tests: NaN is not one
     np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06, np.nan, 0.02])

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The modules that compute the study's numbers: likelihoods and losses, the model, the
 #: training loop, the log-likelihood estimator, the latent metrics and the statistics.
 CORE = {
-    "losses": ["tests/test_config.py", "tests/test_model.py"],
+    "losses": ["tests/test_config.py", "tests/test_model.py", "tests/test_study_plots.py"],
     "likelihoods": ["tests/test_model.py", "tests/test_theory.py", "tests/test_train.py"],
     "model": ["tests/test_model.py", "tests/test_theory.py"],
     "train": ["tests/test_train.py",
