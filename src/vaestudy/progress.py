@@ -134,10 +134,10 @@ def summary_line(table: pd.DataFrame) -> str:
     """Counts per state, the summed remaining epoch time of the runs in training, and what is
     left of the whole grid's training at the seconds per epoch measured in this study.
 
-    Why measured here: one epoch takes 31-33 s on an AVX-512 CPU and 100-117 s on an
-    AVX2-only one (docs/performance.md), so only this machine's own epochs predict its
-    remaining time; pending runs count with the config's epochs (``of``, early stopping can
-    end them sooner), and jobs running side by side share the job time."""
+    Why measured here: an epoch's time differs several-fold between CPU classes
+    (docs/performance.md, "Time per CPU class"), so only this machine's own epochs predict
+    its remaining time; pending runs count with the config's epochs (``of``, early stopping
+    can end them sooner), and jobs running side by side share the job time."""
     counts = table["state"].value_counts()
     states = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATES)
     training = table[table["state"] == "training"]
@@ -148,10 +148,10 @@ def summary_line(table: pd.DataFrame) -> str:
     left = table[table["state"].isin(["pending", "training"])]
     if left.empty:
         return line
-    epochs_left = int((left["of"].astype(float) - left["epoch"]).clip(lower=0).sum(skipna=True))
     timed = table[table["sec_per_epoch"].notna()]
     if timed.empty or left["of"].isna().any():
         return line + f"; {len(left)} runs left to train, no time estimate yet"
+    epochs_left = int((left["of"].astype(float) - left["epoch"]).clip(lower=0).sum())
     per_epoch = (timed["sec_per_epoch"] * timed["epoch"]).sum() / timed["epoch"].sum()
     return (line + f"; left to train: at most {epochs_left} epochs of {len(left)} runs, "
             f"{format_duration(epochs_left * per_epoch)} of job time at the "
