@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root, the committed MNIST copy, a quiet TensorFlow."""
+"""Shared fixtures: the repository root, copies of MNIST (committed) and Fashion-MNIST (Debian's
+package), a quiet TensorFlow."""
 
 import os
 import shutil
@@ -13,6 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "resources" / "mnist"
+#: Where Debian's dataset-fashion-mnist installs Fashion-MNIST (CI installs that package).
+FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,21 @@ def mnist_copy(tmp_path) -> Path:
     target = tmp_path / "mnist"
     target.mkdir()
     for f in MNIST.glob("*.gz"):
+        shutil.copy(f, target / f.name)
+    return target
+
+
+@pytest.fixture()
+def fashion_copy(tmp_path) -> Path:
+    """A private copy of the four Fashion-MNIST files of Debian's package, which a test may
+    damage; skips where the package is not installed."""
+    files = sorted(FASHION.glob("*.gz"))
+    if len(files) < 4:
+        pytest.skip(f"Fashion-MNIST is not installed in {FASHION}: "
+                    f"apt-get install dataset-fashion-mnist (CI installs it)")
+    target = tmp_path / "fashion-mnist"
+    target.mkdir()
+    for f in files:
         shutil.copy(f, target / f.name)
     return target
 

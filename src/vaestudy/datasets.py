@@ -1,0 +1,323 @@
+"""The datasets of the study, in one registry (TF-free: the workflow imports it before any
+job): what each is, where its four IDX files are or come from, and their verified reading and
+download. MNIST and Fashion-MNIST share the format, the file names and the split sizes.
+
+Why verify: a study is only reproducible if every run reads the same bytes. The SHA-256 sums
+are of the *decompressed* files, which holds for recompressed copies (the committed MNIST,
+Debian's Fashion-MNIST)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.request
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: The images of the two official parts, and the shape of one image (both datasets).
+SPLIT_SIZES = {"train": 60000, "test": 10000}
+IMAGE_SHAPE = (28, 28, 1)
+#: The four IDX files (without ``.gz``); Fashion-MNIST uses MNIST's names.
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_MAGIC = {3: 2051, 1: 2049}  # IDX magic numbers: images (3-D) and labels (1-D)
+#: Seconds a mirror may stay silent (to connect, or between two reads) before it counts as
+#: failed and the next one is tried: a missing file never hangs the workflow.
+DOWNLOAD_TIMEOUT_S = 30.0
+#: Seconds the check before any job gives each mirror to answer (:func:`probe_mirrors`).
+PROBE_TIMEOUT_S = 5.0
+#: What damaged gzip data raises: a bad header or trailer, a truncation, or (zlib.error) a
+#: flipped byte inside the deflate stream.
+_GZIP_DAMAGE = (OSError, EOFError, zlib.error)
+
+
+class DataError(RuntimeError):
+    """Missing, corrupt or inconsistent data, with a message that names the fix."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset of the study: what it is called, what its classes are, the SHA-256 of its
+    four decompressed official files, and every place it can come from."""
+
+    name: str  #: the config and path name ("fashion-mnist")
+    title: str  #: as written in prose ("Fashion-MNIST")
+    item: str  #: the word the report uses for one image ("garment")
+    classes: tuple[str, ...]  #: the 10 class names, by label
+    sha256: dict[str, str]  #: file name -> SHA-256 of its decompressed payload
+    mirrors: tuple[str, ...]  #: base URLs of the official files, tried in order
+    committed: str | None = None  #: repository folder of a committed copy
+    system_dirs: tuple[str, ...] = ()  #: folders where a system package installs it
+    install: str | None = None  #: the command that installs that package
+
+    def how_to_get(self, directory: Path | str) -> str:
+        """Every way to get the four files, numbered; a download goes into ``directory``."""
+        files = ", ".join(f"{name}.gz" for name in FILES.values())
+        ways = []
+        if self.committed:
+            ways.append(f"use the copy this repository commits in {self.committed} "
+                        f"(`git restore {self.committed}` repairs it)")
+        ways.append(f"set data.dirs.{self.name} to a folder holding the four official .gz "
+                    f"files ({files})")
+        if self.install:
+            ways.append(f"`{self.install}` (Debian; installs them into "
+                        f"{', '.join(self.system_dirs)})")
+        ways.append(f"go online: the workflow downloads them from the official URLs "
+                    f"{', '.join(self.mirrors)} (followed by the file name) into {directory}")
+        numbered = "; ".join(f"({i}) {way}" for i, way in enumerate(ways, 1))
+        return f"To get {self.title}: {numbered}."
+
+
+#: SHA-256 of the decompressed official MNIST files (also in resources/mnist/SHA256SUMS).
+_MNIST_SHA256 = {
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+}
+#: SHA-256 of the decompressed official Fashion-MNIST files, measured on Debian's package
+#: dataset-fashion-mnist (recompressed .gz files, the official payloads).
+_FASHION_SHA256 = {
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+}
+MNIST = Dataset(
+    name="mnist", title="MNIST", item="digit", classes=tuple(str(d) for d in range(10)),
+    sha256=_MNIST_SHA256,
+    mirrors=("https://storage.googleapis.com/cvdf-datasets/mnist/",  # TensorFlow's
+             "https://ossci-datasets.s3.amazonaws.com/mnist/"),  # torchvision's
+    committed="resources/mnist",
+)
+FASHION_MNIST = Dataset(
+    name="fashion-mnist", title="Fashion-MNIST", item="garment",
+    classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+             "Sneaker", "Bag", "Ankle boot"),
+    sha256=_FASHION_SHA256,
+    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",  # Zalando's
+             "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/"),
+    system_dirs=("/usr/share/datasets/fashion-mnist",),
+    install="apt-get install dataset-fashion-mnist",
+)
+#: Every dataset of the study, by its config name.
+DATASETS = {d.name: d for d in (MNIST, FASHION_MNIST)}
+
+
+def get(name: str) -> Dataset:
+    """The dataset called ``name`` in the config; a :class:`DataError` names the known ones."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}.") from None
+
+
+def _holds_all(directory: Path) -> bool:
+    """Whether ``directory`` holds all four .gz files (verified later, when read)."""
+    return all((directory / f"{name}.gz").is_file() for name in FILES.values())
+
+
+def locate(dataset: Dataset, given: Path | str | None, root: Path | str,
+           cache: Path | str) -> Path | None:
+    """The folder of the four files: ``given`` (the config's folder, relative to the
+    repository ``root``) whenever it is set, even without the files (they are downloaded into
+    it); else the first system folder, the committed copy or the download ``cache`` that holds
+    all four; else None: they must be downloaded into ``cache``."""
+    if given:
+        return Path(root) / given  # an absolute ``given`` stays as it is
+    candidates = [Path(d) for d in dataset.system_dirs]
+    if dataset.committed:
+        candidates.append(Path(root) / dataset.committed)
+    candidates.append(Path(cache))
+    return next((d for d in candidates if _holds_all(d)), None)
+
+
+def probe_mirrors(dataset: Dataset, timeout: float = PROBE_TIMEOUT_S,
+                  opener: Callable | None = None) -> dict[str, str | None]:
+    """Ask each mirror for the first byte of the smallest file, so that an offline machine
+    learns before any job that it cannot download: mirror -> None when it answered within
+    ``timeout`` seconds, else why not. ``opener`` replaces ``urllib.request.urlopen``."""
+    opener = opener or urllib.request.urlopen
+    answers: dict[str, str | None] = {}
+    for mirror in dataset.mirrors:
+        url = f"{mirror}{FILES['test_labels']}.gz"
+        request = urllib.request.Request(url, headers={"Range": "bytes=0-0"})
+        try:
+            with opener(request, timeout=timeout) as response:
+                response.read(1)
+            answers[mirror] = None
+        except Exception as err:  # noqa: BLE001 - any failure means: no download from here
+            answers[mirror] = f"{url}: {err}"
+    return answers
+
+
+def require_obtainable(dataset: Dataset, given: Path | str | None, root: Path | str,
+                       cache: Path | str, timeout: float = PROBE_TIMEOUT_S,
+                       opener: Callable | None = None) -> Path:
+    """The folder the study reads ``dataset`` from (:func:`locate`, or ``cache``), checked
+    before any job: when files are missing there, a mirror must answer, else a
+    :class:`DataError` says that the dataset is not here, cannot be downloaded, and how to get
+    it."""
+    folder = locate(dataset, given, root, cache) or Path(cache)
+    if _holds_all(folder):
+        return folder
+    answers = probe_mirrors(dataset, timeout, opener)
+    if None in answers.values():
+        return folder
+    raise DataError(
+        f"{dataset.title} is not on this machine ({folder} lacks some of its four files) and "
+        f"cannot be downloaded: offline, no mirror answered within {timeout:g} s ("
+        + "; ".join(answers.values()) + f"). {dataset.how_to_get(folder)}"
+    )
+
+
+def _corrupt(dataset: Dataset, path: Path, detail: str) -> DataError:
+    """The one error of a damaged data file, whatever the damage (a flipped byte anywhere,
+    truncation, a wrong payload): it names the file, the dataset, what was found and the fix."""
+    return DataError(
+        f"{path}: corrupt, not the official {dataset.title} file ({detail}). Delete it and "
+        f"re-run: the workflow downloads it again. {dataset.how_to_get(path.parent)}"
+    )
+
+
+def _parse_idx(dataset: Dataset, raw: bytes, path: Path, ndim: int) -> np.ndarray:
+    """Parse an IDX byte string, checking the magic number and that the size matches."""
+    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else -1
+    if magic != _MAGIC[ndim]:
+        raise _corrupt(dataset, path, f"IDX magic number is {magic}, expected {_MAGIC[ndim]} "
+                                      f"(a {ndim}-D unsigned-byte array)")
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    body = raw[4 + 4 * ndim :]
+    if len(body) != int(np.prod(dims)):
+        raise _corrupt(dataset, path, f"header says shape {dims} but holds {len(body)} bytes")
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+
+
+def _checksum_mismatch(dataset: Dataset, raw: bytes, name: str) -> str | None:
+    """How the decompressed bytes ``raw`` differ from the official file ``name`` (None: they
+    are the official bytes)."""
+    digest, expected = hashlib.sha256(raw).hexdigest(), dataset.sha256[name]
+    return None if digest == expected else (f"SHA-256 of the decompressed bytes is {digest}, "
+                                            f"expected {expected}")
+
+
+def read_idx(dataset: Dataset, directory: Path | str, name: str) -> np.ndarray:
+    """Read ``directory/name.gz`` (an IDX file) after checking its decompressed SHA-256; any
+    damage of the file (gzip, deflate, payload) is one :func:`_corrupt` error."""
+    path = Path(directory) / f"{name}.gz"
+    if not path.exists():
+        raise DataError(f"{path}: missing, one of the four {dataset.title} files. "
+                        f"{dataset.how_to_get(directory)}")
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except _GZIP_DAMAGE as err:
+        detail = f"cannot be decompressed: {err}; truncated or damaged gzip"
+        raise _corrupt(dataset, path, detail) from err
+    mismatch = _checksum_mismatch(dataset, raw, name)
+    if mismatch:
+        raise _corrupt(dataset, path, mismatch)
+    return _parse_idx(dataset, raw, path, ndim=3 if "images" in name else 1)
+
+
+def load(dataset: Dataset, directory: Path | str) -> dict[str, np.ndarray]:
+    """The four verified arrays of ``dataset`` (keys of :data:`FILES`), counts checked."""
+    arrays = {key: read_idx(dataset, directory, name) for key, name in FILES.items()}
+    check_counts(dataset, arrays, directory)
+    return arrays
+
+
+def check_counts(dataset: Dataset, arrays: dict[str, np.ndarray],
+                 directory: Path | str) -> None:
+    """Images and labels of each part must agree in number (:data:`SPLIT_SIZES`)."""
+    for part, count in SPLIT_SIZES.items():
+        n_img, n_lab = len(arrays[f"{part}_images"]), len(arrays[f"{part}_labels"])
+        if not n_img == n_lab == count:
+            raise DataError(
+                f"{directory}: {part} set has {n_img} images and {n_lab} labels, expected "
+                f"{count} of each: not the official {dataset.title} files. "
+                f"{dataset.how_to_get(directory)}"
+            )
+
+
+def _fetch_verified(dataset: Dataset, url: str, name: str, timeout: float) -> bytes:
+    """The gzip file at ``url`` if it decompresses to the official bytes of ``name``, else a
+    DataError saying what is wrong; a server silent for ``timeout`` seconds (to connect, or
+    between two reads) raises TimeoutError (or URLError) instead of hanging."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        payload = response.read()
+    try:
+        mismatch = _checksum_mismatch(dataset, gzip.decompress(payload), name)
+    except _GZIP_DAMAGE as err:
+        mismatch = f"not a valid gzip file: {err}"
+    if mismatch:
+        raise DataError(mismatch)
+    return payload
+
+
+def download(dataset: Dataset, name: str, directory: Path | str,
+             mirrors: tuple[str, ...] | None = None,
+             timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+    """Download ``name.gz`` from the first mirror (default: the dataset's) that serves a file
+    with the right checksum, giving each ``timeout`` seconds of silence before the next.
+
+    The file is written to a temporary name and renamed once verified, so a corrupt or partial
+    download is never left where a later step would read it; an existing file is never
+    overwritten. The error names every URL tried, why it failed, and how to get the dataset.
+    """
+    target = Path(directory) / f"{name}.gz"
+    if target.exists():
+        raise DataError(f"{target}: exists; refusing to download over it. Delete it first.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for mirror in dataset.mirrors if mirrors is None else mirrors:
+        url = mirror + name + ".gz"
+        try:
+            payload = _fetch_verified(dataset, url, name, timeout)
+        except Exception as err:  # noqa: BLE001 - every mirror failure is reported below
+            errors.append(f"{url}: {err}")
+            continue
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(payload)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):  # a failed write leaves nothing behind
+                os.unlink(tmp)
+        return target
+    raise DataError(
+        f"{target}: could not be downloaded and verified from any {dataset.title} mirror (each "
+        f"may stay silent for {timeout:g} s):\n  " + "\n  ".join(errors)
+        + f"\n{dataset.how_to_get(target.parent)}"
+    )
+
+
+def prepare(dataset: Dataset, directory: Path | str, log: Callable[[str], object] = print
+            ) -> dict:
+    """Download the files of ``dataset`` missing from ``directory`` (never over an existing
+    file), verify all four and return a manifest: the dataset, the folder, and each file's
+    SHA-256 and array shape."""
+    directory = Path(directory)
+    for name in FILES.values():
+        if not (directory / f"{name}.gz").exists():
+            log(f"{directory / name}.gz is missing: downloading from the official mirrors")
+            download(dataset, name, directory)
+    arrays = load(dataset, directory)
+    log(f"verified the four {dataset.title} files in {directory}")
+    return {
+        "dataset": dataset.name,
+        "dir": str(directory),
+        "files": {name: {"sha256_decompressed": dataset.sha256[name],
+                         "shape": list(arrays[key].shape)} for key, name in FILES.items()},
+    }
