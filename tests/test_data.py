@@ -1,161 +1,14 @@
-"""The data loader: verified reading, clear errors, the download fallback, split, binarization."""
+"""The study's data from a dataset's arrays: split, subsets, binarization, the sizes check and
+the manifest of prepare_data (reading and verifying the files: test_datasets.py)."""
 
-import gzip
+import json
 import re
-import socket
-import threading
-import time
-import urllib.error
 
 import numpy as np
 import pytest
 
-from vaestudy import data
+from vaestudy import data, datasets
 from vaestudy.data import DataError
-
-
-def test_official_files_load_with_expected_shapes(mnist_copy):
-    arrays = data.load_mnist(mnist_copy)
-    assert arrays["train_images"].shape == (60000, 28, 28)
-    assert arrays["test_images"].shape == (10000, 28, 28)
-    assert arrays["train_labels"].shape == (60000,)
-    assert abs(arrays["train_images"].mean() / 255 - 0.13066) < 1e-4  # the MNIST constant
-
-
-def test_truncated_file_is_a_clear_error(mnist_copy):
-    path = mnist_copy / "t10k-labels-idx1-ubyte.gz"
-    path.write_bytes(path.read_bytes()[:1000])
-    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz.*truncated"):
-        data.load_mnist(mnist_copy)
-
-
-def test_wrong_checksum_names_file_and_expected_sum(mnist_copy):
-    path = mnist_copy / "t10k-labels-idx1-ubyte.gz"
-    raw = bytearray(gzip.decompress(path.read_bytes()))
-    raw[100] = (raw[100] + 1) % 10  # one label changed
-    path.write_bytes(gzip.compress(bytes(raw)))
-    expected = data.SHA256["t10k-labels-idx1-ubyte"]
-    with pytest.raises(DataError, match=f"t10k-labels-idx1-ubyte.gz.*{expected}"):
-        data.load_mnist(mnist_copy)
-
-
-def test_missing_file_says_how_to_get_it(mnist_copy):
-    (mnist_copy / "train-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(DataError, match="missing.*download"):
-        data.load_mnist(mnist_copy)
-
-
-def test_wrong_magic_and_short_body_are_rejected(tmp_path):
-    header = (2049).to_bytes(4, "big") + (5).to_bytes(4, "big")
-    with pytest.raises(DataError, match="magic number is 2049, expected 2051"):
-        data._parse_idx(header + bytes(5), tmp_path / "x", ndim=3)
-    with pytest.raises(DataError, match=r"shape \[5\] but holds 4 bytes"):
-        data._parse_idx(header + bytes(4), tmp_path / "x", ndim=1)
-
-
-def test_download_from_mirror_verifies_and_never_overwrites(mnist_copy, tmp_path):
-    name = "t10k-labels-idx1-ubyte"
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    (mirror / f"{name}.gz").write_bytes((mnist_copy / f"{name}.gz").read_bytes())
-    target = tmp_path / "fresh"
-    path = data.download(name, target, mirrors=(mirror.as_uri() + "/",))
-    assert data.read_idx(target, name).shape == (10000,)
-    with pytest.raises(DataError, match="refusing to download over it"):
-        data.download(name, target, mirrors=(mirror.as_uri() + "/",))
-    assert path.exists()
-
-
-def test_corrupt_download_is_not_kept(mnist_copy, tmp_path):
-    name = "t10k-labels-idx1-ubyte"
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    (mirror / f"{name}.gz").write_bytes(gzip.compress(b"not mnist"))
-    target = tmp_path / "fresh"
-    with pytest.raises(DataError, match="could not be downloaded and verified"):
-        data.download(name, target, mirrors=(mirror.as_uri() + "/",))
-    assert list(target.iterdir()) == []
-
-
-# Offsets of .gz bytes that carry data: the magic, the method, the flags, the first and a
-# middle byte of the deflate stream (a flip there raised a raw zlib.error), the CRC-32 and
-# the length. (Bytes 4-9, the time stamp and OS, carry none: flipping them changes nothing.)
-FLIPS = [0, 2, 3, 10, "middle", -8, -1]
-
-
-def _damaged(raw: bytes, damage: str) -> bytes:
-    """The .gz bytes ``raw`` with one damage: ``flip@K`` inverts byte K, ``truncate`` keeps
-    the first half, ``payload`` is a valid gzip file of other bytes."""
-    if damage == "truncate":
-        return raw[: len(raw) // 2]
-    if damage == "payload":
-        return gzip.compress(b"not the MNIST file")
-    where = damage.removeprefix("flip@")
-    offset = len(raw) // 2 if where == "middle" else int(where)
-    flipped = bytearray(raw)
-    flipped[offset] ^= 0xFF
-    return bytes(flipped)
-
-
-@pytest.mark.parametrize("damage", [f"flip@{k}" for k in FLIPS] + ["truncate", "payload"])
-@pytest.mark.parametrize("name", sorted(data.FILES.values()))
-def test_every_damage_of_a_data_file_is_one_error_naming_it(root, tmp_path, name, damage):
-    raw = (root / "resources" / "mnist" / f"{name}.gz").read_bytes()
-    (tmp_path / f"{name}.gz").write_bytes(_damaged(raw, damage))
-    error = rf"{name}\.gz: corrupt, not the official MNIST file \(.*\)\. Delete it and re-run"
-    with pytest.raises(DataError, match=rf"{error}: .* Offline: copy the official file into"):
-        data.read_idx(tmp_path, name)
-
-
-def test_download_has_a_timeout_and_names_each_url_and_the_offline_fix(tmp_path, monkeypatch):
-    """The network mocked: every mirror times out. The download gives urlopen a timeout
-    (without one a silent mirror hung the workflow) and the error names each URL tried."""
-    seen = []
-
-    def timing_out(url, timeout=None):
-        seen.append((url, timeout))
-        raise urllib.error.URLError(TimeoutError("timed out"))
-
-    monkeypatch.setattr(data.urllib.request, "urlopen", timing_out)
-    name = "t10k-labels-idx1-ubyte"
-    with pytest.raises(DataError) as err:
-        data.download(name, tmp_path)
-    urls = [mirror + name + ".gz" for mirror in data.MIRRORS]
-    assert seen == [(url, data.DOWNLOAD_TIMEOUT_S) for url in urls]
-    assert all(f"{url}: <urlopen error timed out>" in str(err.value) for url in urls)
-    assert f"Offline: copy the official file into {tmp_path} " in str(err.value)
-
-
-def test_a_silent_mirror_fails_within_the_timeout(tmp_path, monkeypatch):
-    """A server on this machine that accepts the connection and never answers: the download
-    gives up after its timeout and says which URL failed."""
-    for proxy in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(proxy, raising=False)
-    name, errors = "t10k-labels-idx1-ubyte", []
-    with socket.create_server(("127.0.0.1", 0)) as server:  # listens, never answers
-        mirror = f"http://127.0.0.1:{server.getsockname()[1]}/"
-
-        def attempt():
-            try:
-                data.download(name, tmp_path, mirrors=(mirror,), timeout=0.5)
-            except DataError as err:
-                errors.append(str(err))
-
-        worker = threading.Thread(target=attempt, daemon=True)
-        started = time.monotonic()
-        worker.start()
-        worker.join(timeout=10)
-        hung = worker.is_alive()
-    assert not hung, "the download hung on a silent mirror"
-    assert time.monotonic() - started < 5
-    assert errors and f"{mirror}{name}.gz: " in errors[0] and "timed out" in errors[0]
-
-
-def test_prepare_downloads_only_missing_files(mnist_copy, tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr(data, "download", lambda name, d: calls.append(name))
-    manifest = data.prepare(mnist_copy, log=lambda msg: None)
-    assert calls == [] and manifest["files"]["train-images-idx3-ubyte"]["shape"] == [60000, 28, 28]
 
 
 def test_split_is_seeded_disjoint_and_stratified():
@@ -193,7 +46,7 @@ def test_subsets_are_seeded_stratified_draws_over_the_whole_split(mnist_copy):
     """The official test set is ordered (its first 5,000 digits are the cleaner NIST SD-3
     writers): a test subset is a seeded draw over all 10,000, each digit keeping its share,
     and records how it was drawn."""
-    full = data.load_mnist(mnist_copy)
+    full = datasets.load(datasets.MNIST, mnist_copy)
     split = data.load_split(mnist_copy, 5000, 3, "none", 7, train_subset=1000, test_subset=500)
     labels = full["test_labels"]
     keep = data.stratified_draw(labels, 500, 3)
@@ -223,13 +76,6 @@ def test_stratified_draw_refuses_impossible_sizes():
             data.stratified_draw(labels, n, 0)
 
 
-def test_mismatched_image_and_label_counts_are_rejected():
-    arrays = {"train_images": np.zeros((60000, 1)), "train_labels": np.zeros(59999),
-              "test_images": np.zeros((10000, 1)), "test_labels": np.zeros(10000)}
-    with pytest.raises(DataError, match="train set has 60000 images and 59999 labels"):
-        data.check_counts(arrays, "somewhere")
-
-
 @pytest.mark.parametrize("sizes, message", [
     ((5000, 55000, 10000, 55000), None),  # everything fits exactly
     ((5000, 55001, 0, 128), "'data.train_subset' = 55001 is larger than the 55000 images"),
@@ -245,3 +91,23 @@ def test_subsets_and_batch_must_fit_the_split(sizes, message):
     else:
         with pytest.raises(data.DataError, match=re.escape(message)):
             data.check_sizes(*sizes)
+
+
+def test_load_split_reads_the_named_dataset(fashion_copy):
+    """``dataset`` reaches the registry: Fashion-MNIST's files load as Fashion-MNIST (as
+    MNIST their sums are wrong) and keep their labels."""
+    split = data.load_split(fashion_copy, 5000, 0, "none", 7, test_subset=100,
+                            dataset="fashion-mnist")
+    assert len(split.y_test) == 100 and split.x_train.shape == (55000, 28, 28, 1)
+    assert split.x_test.mean() == pytest.approx(0.286, abs=0.03)  # garments: more ink
+    with pytest.raises(DataError, match="not the official MNIST file"):
+        data.load_split(fashion_copy, 5000, 0, "none", 7)
+
+
+def test_the_manifest_names_folder_and_dataset(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"dataset": "fashion-mnist", "dir": "/data/f", "files": {}}))
+    assert (data.prepared_dir(manifest), data.prepared_dataset(manifest)) == (
+        "/data/f", "fashion-mnist")
+    manifest.write_text(json.dumps({"dir": "/data/m", "files": {}}))  # from before the registry
+    assert data.prepared_dataset(manifest) == "mnist"

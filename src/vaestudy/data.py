@@ -1,58 +1,20 @@
-"""MNIST in IDX format: verified loading, a checksum-verified download fallback, the
-train/validation split and the binarization schemes of the study.
+"""The study's data made from a dataset's verified arrays (:mod:`vaestudy.datasets`): the
+seeded train/validation split, the seeded stratified subsets and the binarization schemes.
 
-Why verify: a study is only reproducible if every run reads the same bytes. The SHA-256 sums
-in ``SHA256SUMS`` are of the *decompressed* IDX files, so they hold whatever gzip level the
-copy was compressed with.
+Why here and not in :mod:`vaestudy.datasets`: what a dataset is (its files, sums, sources)
+does not change with the study's settings; how the study splits and binarizes it does.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
-import os
-import tempfile
-import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-#: MNIST: the images of its two official parts, and the shape of one image.
-SPLIT_SIZES = {"train": 60000, "test": 10000}
-IMAGE_SHAPE = (28, 28, 1)
-
-FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
-#: SHA-256 of the decompressed official files (also in resources/mnist/SHA256SUMS).
-SHA256 = {
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-}
-#: Official mirrors (TensorFlow's and torchvision's), tried in order.
-MIRRORS = (
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-)
-_MAGIC = {3: 2051, 1: 2049}  # IDX magic numbers: images (3-D) and labels (1-D)
-#: Seconds a mirror may stay silent (to connect, or between two reads) before it counts as
-#: failed and the next one is tried: a missing file never hangs the workflow.
-DOWNLOAD_TIMEOUT_S = 30.0
-#: What damaged gzip data raises: a bad header or trailer, a truncation, or (zlib.error) a
-#: flipped byte inside the deflate stream.
-_GZIP_DAMAGE = (OSError, EOFError, zlib.error)
-
-
-class DataError(RuntimeError):
-    """Missing, corrupt or inconsistent data, with a message that names the fix."""
+from vaestudy import datasets
+from vaestudy.datasets import IMAGE_SHAPE, SPLIT_SIZES, DataError  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -73,142 +35,10 @@ class Split:
     test_images: dict | None = None
 
 
-def _offline_help(directory: Path) -> str:
-    """How to supply the MNIST files without a download."""
-    return (f"Offline: copy the official file into {directory} (this repository commits all "
-            f"four in resources/mnist, see its README.md; `git restore resources/mnist` repairs "
-            f"that copy), or set data.dir to a folder that holds them.")
-
-
-def _corrupt(path: Path, detail: str) -> DataError:
-    """The one error of a damaged data file, whatever the damage (a flipped byte anywhere,
-    truncation, a wrong payload): it names the file, what was found and the fix."""
-    return DataError(
-        f"{path}: corrupt, not the official MNIST file ({detail}). Delete it and re-run: the "
-        f"workflow downloads it again from the official mirrors. {_offline_help(path.parent)}"
-    )
-
-
-def _decompress(path: Path) -> bytes:
-    """The decompressed bytes of ``path``; any gzip or deflate damage is :func:`_corrupt`."""
-    try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
-    except _GZIP_DAMAGE as err:
-        raise _corrupt(path, f"cannot be decompressed: {err}; truncated or damaged gzip") from err
-
-
-def _parse_idx(raw: bytes, path: Path, ndim: int) -> np.ndarray:
-    """Parse an IDX byte string, checking the magic number and that the size matches."""
-    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else -1
-    if magic != _MAGIC[ndim]:
-        raise _corrupt(path, f"IDX magic number is {magic}, expected {_MAGIC[ndim]} "
-                             f"(a {ndim}-D unsigned-byte array)")
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    body = raw[4 + 4 * ndim :]
-    if len(body) != int(np.prod(dims)):
-        raise _corrupt(path, f"header says shape {dims} but holds {len(body)} bytes of data")
-    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
-
-
-def _checksum_mismatch(raw: bytes, name: str) -> str | None:
-    """How the decompressed bytes ``raw`` differ from the official file ``name`` (None: they
-    are the official bytes)."""
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest == SHA256[name]:
-        return None
-    return f"SHA-256 of the decompressed bytes is {digest}, expected {SHA256[name]}"
-
-
-def read_idx(directory: Path, name: str) -> np.ndarray:
-    """Read ``directory/name.gz`` (an IDX file) after checking its decompressed SHA-256."""
-    path = Path(directory) / f"{name}.gz"
-    if not path.exists():
-        raise DataError(
-            f"{path}: missing. Run the workflow (its rule prepare_data downloads it) or copy the "
-            f"official MNIST files into {directory}."
-        )
-    raw = _decompress(path)
-    mismatch = _checksum_mismatch(raw, name)
-    if mismatch:
-        raise _corrupt(path, mismatch)
-    return _parse_idx(raw, path, ndim=3 if "images" in name else 1)
-
-
-def load_mnist(directory: Path | str) -> dict[str, np.ndarray]:
-    """Load the four verified MNIST arrays; checks that images and labels agree in count."""
-    arrays = {key: read_idx(Path(directory), name) for key, name in FILES.items()}
-    check_counts(arrays, directory)
-    return arrays
-
-
-def check_counts(arrays: dict[str, np.ndarray], directory: Path | str) -> None:
-    """Images and labels of each part must agree in number (:data:`SPLIT_SIZES`)."""
-    for part, count in SPLIT_SIZES.items():
-        n_img, n_lab = len(arrays[f"{part}_images"]), len(arrays[f"{part}_labels"])
-        if not n_img == n_lab == count:
-            raise DataError(
-                f"{directory}: {part} set has {n_img} images and {n_lab} labels, "
-                f"expected {count} of each. Replace the files with the official ones."
-            )
-
-
-def _fetch_verified(url: str, name: str, timeout: float) -> bytes:
-    """The gzip file at ``url`` if it decompresses to the official bytes of ``name``, else a
-    DataError saying what is wrong; a server silent for ``timeout`` seconds (to connect, or
-    between two reads) raises TimeoutError (or URLError) instead of hanging."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        payload = response.read()
-    try:
-        mismatch = _checksum_mismatch(gzip.decompress(payload), name)
-    except _GZIP_DAMAGE as err:
-        mismatch = f"not a valid gzip file: {err}"
-    if mismatch:
-        raise DataError(mismatch)
-    return payload
-
-
-def download(name: str, directory: Path | str, mirrors: tuple[str, ...] = MIRRORS,
-             timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
-    """Download ``name.gz`` from the first mirror that serves a file with the right checksum,
-    giving each mirror ``timeout`` seconds of silence before trying the next.
-
-    The file is written to a temporary name and renamed only once verified, so a corrupt or
-    partial download is never left where a later step would read it. An existing file is
-    never overwritten. The error names every URL tried, why it failed, and how to supply the
-    file offline.
-    """
-    target = Path(directory) / f"{name}.gz"
-    if target.exists():
-        raise DataError(f"{target}: exists; refusing to download over it. Delete it first.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    errors = []
-    for mirror in mirrors:
-        url = mirror + name + ".gz"
-        try:
-            payload = _fetch_verified(url, name, timeout)
-        except Exception as err:  # noqa: BLE001 - every mirror failure is reported below
-            errors.append(f"{url}: {err}")
-            continue
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(payload)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):  # a failed write leaves nothing behind
-                os.unlink(tmp)
-        return target
-    raise DataError(
-        f"{target}: could not be downloaded and verified from any mirror (each may stay silent "
-        f"for {timeout:g} s):\n  " + "\n  ".join(errors) + f"\n{_offline_help(target.parent)}"
-    )
-
-
 def stratified_draw(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Sorted indices of a seeded draw of ``n`` of the ``len(labels)`` items, each label
     keeping its share (every k-th item of a random permutation sorted by label). Why: the
-    official test set is ordered (its first 5,000 digits are the cleaner NIST SD-3 writers),
+    official test set is ordered (MNIST's first 5,000 digits are the cleaner NIST SD-3 writers),
     so "the first N" is not a sample of it; every subset of the study is such a draw."""
     total = len(labels)
     if not 0 < n <= total:
@@ -240,7 +70,7 @@ def describe_subset(record: dict) -> str:
 def split_train_val(
     n: int, validation_size: int, seed: int, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded stratified split of ``range(n)``: each digit keeps its share in validation."""
+    """Seeded stratified split of ``range(n)``: each label keeps its share in validation."""
     if not 0 < validation_size < n:
         raise DataError(f"validation_size={validation_size} must be between 1 and {n - 1}.")
     val = stratified_draw(labels[:n], validation_size, seed)
@@ -279,7 +109,7 @@ def _to_float(images: np.ndarray) -> np.ndarray:
 
 def check_sizes(validation_size: int, train_subset: int, test_subset: int,
                 batch_size: int | None = None) -> None:
-    """The subsets (0 = all) and the batch must fit the parts of MNIST (:data:`SPLIT_SIZES`,
+    """The subsets (0 = all) and the batch must fit the dataset's parts (:data:`SPLIT_SIZES`,
     the training part less ``validation_size``); a :class:`DataError` names the key. Checked
     by the workflow before any job and by :func:`load_split`."""
     n_split = SPLIT_SIZES["train"] - validation_size
@@ -304,6 +134,8 @@ def load_split(
     eval_binarization_seed: int,
     train_subset: int | None = None,
     test_subset: int | None = None,
+    *,
+    dataset: str = "mnist",
 ) -> Split:
     """The study's data: a seeded train/validation split of the official training set and the
     official test set. Validation and test are binarized once (fixed seed) so that every run
@@ -312,8 +144,9 @@ def load_split(
 
     ``train_subset``/``test_subset`` keep a seeded draw of N items of the split (stratified
     by label, seed ``split_seed``: :func:`stratified_draw`), recorded in ``test_images``.
+    ``dataset`` names the registry's dataset (:func:`vaestudy.datasets.get`) in ``directory``.
     """
-    arrays = load_mnist(directory)
+    arrays = datasets.load(datasets.get(dataset), directory)
     labels = arrays["train_labels"]
     train_idx, val_idx = split_train_val(len(labels), validation_size, split_seed, labels)
     x_test, y_test = arrays["test_images"], arrays["test_labels"]
@@ -334,24 +167,13 @@ def load_split(
                  x_val_gray, x_test_gray, test_images)
 
 
-def prepare(directory: Path | str, log=print) -> dict:
-    """Download the MNIST files missing from ``directory`` (never over an existing file),
-    verify all four and return a manifest: file names, SHA-256 and array shapes."""
-    directory = Path(directory)
-    for name in FILES.values():
-        if not (directory / f"{name}.gz").exists():
-            log(f"{directory / name}.gz is missing: downloading from the official mirrors")
-            download(name, directory)
-    arrays = load_mnist(directory)
-    log(f"verified the four MNIST files in {directory}")
-    return {
-        "dir": str(directory),
-        "files": {name: {"sha256_decompressed": SHA256[name], "shape": list(arrays[key].shape)}
-                  for key, name in FILES.items()},
-    }
-
-
 def prepared_dir(manifest: Path | str) -> str:
-    """The verified MNIST folder, as recorded by :func:`prepare` in its ``manifest`` (JSON):
-    the jobs after ``prepare_data`` read their data from it."""
+    """The verified data folder, as recorded by :func:`vaestudy.datasets.prepare` in its
+    ``manifest`` (JSON): the jobs after ``prepare_data`` read their data from it."""
     return json.loads(Path(manifest).read_text())["dir"]
+
+
+def prepared_dataset(manifest: Path | str) -> str:
+    """The name of the dataset the ``manifest`` of :func:`vaestudy.datasets.prepare` verified
+    ("mnist" for a manifest written before it recorded one): the jobs load that dataset."""
+    return json.loads(Path(manifest).read_text()).get("dataset", "mnist")

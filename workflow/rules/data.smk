@@ -18,6 +18,8 @@ rule prepare_data:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     params:
+        # the registry's name of the dataset (vaestudy.datasets); the config names no other yet
+        dataset="mnist",
         dir=DATA,
     script:
         "../scripts/prepare_data.py"
