@@ -48,11 +48,20 @@ def fashion_copy(tmp_path) -> Path:
     return target
 
 
-def snakemake(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the workflow's Snakemake (this interpreter's) and capture its output."""
+#: A machine without network for urllib: every request goes to a proxy on a closed port.
+OFFLINE = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY",
+                                                   "HTTPS_PROXY")} | {"no_proxy": "",
+                                                                      "NO_PROXY": ""}
+
+
+def snakemake(root: Path, *args: str, cwd: Path | None = None,
+              env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the workflow's Snakemake (this interpreter's) and capture its output (``env``:
+    variables set for it, e.g. :data:`OFFLINE`)."""
     return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile",
                            str(root / "Snakefile"), *args],
-                          cwd=cwd or root, capture_output=True, text=True, timeout=900)
+                          cwd=cwd or root, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **(env or {})})
 
 
 def write_config(path: Path, **sections) -> Path:
@@ -60,14 +69,27 @@ def write_config(path: Path, **sections) -> Path:
     return path
 
 
+#: The datasets of the tiny study: both where Debian's Fashion-MNIST is installed (CI installs
+#: it), else MNIST alone (the Fashion-MNIST tests of the tiny study then skip).
+TINY_DATASETS = ["mnist", "fashion-mnist"] if len(list(FASHION.glob("*.gz"))) == 4 else ["mnist"]
+
+
+def needs_fashion() -> None:
+    """Skip a test of the tiny study's Fashion-MNIST runs where the package is missing."""
+    if "fashion-mnist" not in TINY_DATASETS:
+        pytest.skip(f"Fashion-MNIST is not installed in {FASHION}: "
+                    f"apt-get install dataset-fashion-mnist (CI installs it)")
+
+
 @pytest.fixture(scope="session")
 def tiny_study(root, tmp_path_factory):
-    """Run the whole DAG on config/tiny.yaml into a temporary output directory, given as a
-    relative path (``results``) as in the quick start: Snakemake then hands relative paths
-    to the jobs."""
+    """Run the whole DAG on config/tiny.yaml (on :data:`TINY_DATASETS`) into a temporary
+    output directory, given as a relative path (``results``) as in the quick start:
+    Snakemake then hands relative paths to the jobs."""
     out = tmp_path_factory.mktemp("study")
     cfg = write_config(out / "override.yaml", output_dir="results",
-                       data={"dir": str(root / "resources" / "mnist")})
+                       study={"datasets": TINY_DATASETS},
+                       data={"dirs": {"mnist": str(root / "resources" / "mnist")}})
     result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
                        str(cfg), cwd=out)
     assert result.returncode == 0, result.stderr[-4000:]

@@ -96,9 +96,14 @@ def test_config_objects_agree_with_the_schema(root):
     from vaestudy.config import SECTIONS, ClassifierConfig
 
     props = _schema(root)["properties"]
+    # where the data lives is the workflow's business (data.dirs, by dataset); a run's
+    # DataConfig.dir is its dataset's folder, filled in from the prepare_data manifest
+    workflow_only, run_only = {"data": {"dirs"}}, {"data": {"dir"}}
     for name, cls in {**SECTIONS, "classifier": ClassifierConfig}.items():
-        schema = props[name]["properties"]
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        schema = {k: v for k, v in props[name]["properties"].items()
+                  if k not in workflow_only.get(name, set())}
+        fields = {f.name: f for f in dataclasses.fields(cls)
+                  if f.name not in run_only.get(name, set())}
         assert set(schema) == set(fields), name
         obj = cls()
         for key, spec in schema.items():
@@ -108,6 +113,15 @@ def test_config_objects_agree_with_the_schema(root):
             if "minimum" in spec and spec.get("type") == "integer":
                 with pytest.raises(ConfigError):
                     cls(**{key: spec["minimum"] - 1})
+
+
+def test_schema_names_the_registry_datasets(root):
+    """The dataset registry is the one home of the datasets: the schema's enums follow it."""
+    from vaestudy.datasets import DATASETS
+
+    props = _schema(root)["properties"]
+    assert props["study"]["properties"]["datasets"]["items"]["enum"] == list(DATASETS)
+    assert props["data"]["properties"]["dirs"]["propertyNames"]["enum"] == list(DATASETS)
 
 
 def test_schema_names_the_registry_families(root):
@@ -136,7 +150,8 @@ def test_loss_registry_refuses_what_the_schema_cannot_see():
     with pytest.raises(losses.LossError, match="sigma must be > 0"):
         losses.resolve("m", {"m": {"family": "mse", "sigma": 0}})
     spec = losses.resolve("bce-gray", {"bce-gray": {"family": "bce", "data": "gray"}})
-    assert spec.describe().endswith("; on gray data") and spec.sigma is None
+    assert spec.describe().endswith("; on gray data (not a normalized density of gray levels: "
+                                    "no bits/dim)") and spec.sigma is None
     assert spec.beta is None and not losses.resolve("bce").describe().endswith("data")
     saved = {"name": "mse", "family": "mse", "settings": {"sigma": 1.0}, "data": "binary"}
     assert losses.from_saved("mse", saved) == losses.resolve("mse")

@@ -5,24 +5,27 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TINY_DATASETS
 from vaestudy import layout
 from vaestudy.layout import RunKey
 
 
 def test_a_run_path_parses_back_to_its_key():
-    key = layout.run_key("mse-sigma0.1", 16, 2)
-    assert key == "loss~mse-sigma0.1/latent~16/seed~2"
+    key = layout.run_key("fashion-mnist", "mse-sigma0.1", 16, 2)
+    assert key == "dataset~fashion-mnist/loss~mse-sigma0.1/latent~16/seed~2"
     run = layout.run_dir("out/results", key)
-    expected = RunKey("mse-sigma0.1", 16, 2)
+    expected = RunKey("fashion-mnist", "mse-sigma0.1", 16, 2)
     assert layout.parse_run_path(run) == expected
     assert layout.parse_run_path(layout.run_file("out", layout.PICTURES["manifold"], key)) \
         == expected
     assert layout.parse_run_path(layout.job_file("out", "logs", "train", key)) == expected
-    assert layout.parse_run_path("out/runs/loss~bce/latent~x/seed~0") is None
+    assert layout.parse_run_path("out/runs/dataset~mnist/loss~bce/latent~x/seed~0") is None
+    assert layout.parse_run_path("out/runs/loss~bce/latent~2/seed~0") is None  # no dataset
     assert layout.parse_run_path("out/plots/comparable.png") is None
 
 
-@pytest.mark.parametrize("key", ["", "loss~bce/latent~2/seed~0", "latent~4"])
+@pytest.mark.parametrize("key", ["", "dataset~mnist/loss~bce/latent~2/seed~0",
+                                 "dataset~mnist/latent~4", "dataset~fashion-mnist"])
 def test_a_benchmark_file_names_its_rule_key_and_log(key):
     bench = layout.job_file("/tmp/logs/out", "benchmarks", "side_by_side", key)
     assert layout.parse_job_file(bench) == (Path("/tmp/logs/out"), "side_by_side", key)
@@ -31,28 +34,36 @@ def test_a_benchmark_file_names_its_rule_key_and_log(key):
 
 
 def test_find_runs_lists_run_folders_only(tmp_path):
-    for key in ("loss~bce/latent~2/seed~0", "loss~mse/latent~16/seed~1",
-                "loss~bce/latent~x/seed~0"):
+    for key in ("dataset~mnist/loss~bce/latent~2/seed~0",
+                "dataset~fashion-mnist/loss~mse/latent~16/seed~1",
+                "dataset~mnist/loss~bce/latent~x/seed~0"):
         Path(layout.run_dir(tmp_path, key)).mkdir(parents=True)
-    Path(layout.run_dir(tmp_path, "loss~a/latent~1/seed~1")).parent.mkdir(parents=True)
-    Path(layout.run_dir(tmp_path, "loss~a/latent~1/seed~1")).write_text("a file")
-    assert sorted(layout.find_runs(tmp_path)) == [RunKey("bce", 2, 0), RunKey("mse", 16, 1)]
+    a_file = Path(layout.run_dir(tmp_path, "dataset~mnist/loss~a/latent~1/seed~1"))
+    a_file.parent.mkdir(parents=True)
+    a_file.write_text("a file")
+    assert sorted(layout.find_runs(tmp_path)) == [RunKey("fashion-mnist", "mse", 16, 1),
+                                                   RunKey("mnist", "bce", 2, 0)]
 
 
 def test_pictures_and_side_by_side_names_parse_back():
     for name, file in layout.PICTURES.items():
         assert layout.picture_name(f"x/{file}") == name
-    assert layout.side_by_side_latent(layout.side_by_side("out", 32)) == 32
+    for picture in layout.SIDE_BY_SIDE_PICTURES:
+        path = layout.side_by_side("out", "fashion-mnist", 32, picture)
+        assert layout.side_by_side_key(path) == ("fashion-mnist", picture, 32)
 
 
 def test_the_workflow_writes_the_files_the_layout_names(tiny_study):
     """Every run folder of the tiny study holds exactly the layout's files (the Snakefile's
     outputs come from it), and every job's log is where the layout says."""
     runs = layout.find_runs(tiny_study)
-    assert len(runs) == 8
+    assert len(runs) == 8 * len(TINY_DATASETS)
+    assert {key.dataset for key in runs} == set(TINY_DATASETS)
     names = {*layout.TRAIN_FILES.values(), layout.METRICS, *layout.PICTURES.values()}
     for key, run in runs.items():
         assert {p.name for p in run.iterdir() if not p.name.startswith(".")} == names
         assert Path(layout.job_file(tiny_study, "logs", "run_figures",
                                     layout.run_key(*key))).is_file()
-    assert Path(layout.side_by_side(tiny_study, 2)).is_file()
+    for dataset in TINY_DATASETS:
+        for picture in layout.SIDE_BY_SIDE_PICTURES:
+            assert Path(layout.side_by_side(tiny_study, dataset, 2, picture)).is_file()

@@ -19,7 +19,7 @@ GRID = {"losses": ["bce", "mse", "gauss-learned"], "latent_dims": [2, 16], "seed
 def make_run(out, loss, latent, seed, *, of=10, history=None, summary=None, metrics=False):
     """A run directory as training writes it: config.json at the start, history.csv after
     every epoch (``history``: (val_neg_elbo, seconds) per epoch), then the summary, metrics."""
-    run = out / "runs" / f"loss~{loss}" / f"latent~{latent}" / f"seed~{seed}"
+    run = out / "runs" / "dataset~mnist" / f"loss~{loss}" / f"latent~{latent}" / f"seed~{seed}"
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps(
         {"loss": loss, "latent_dim": latent, "seed": seed,
@@ -112,7 +112,7 @@ def test_files_replaced_while_read_count_as_not_there(tmp_path):
 
 
 def test_no_runs_and_non_run_directories(tmp_path):
-    (tmp_path / "runs" / "loss~bce" / "latent~x" / "seed~0").mkdir(parents=True)
+    (tmp_path / "runs" / "dataset~mnist" / "loss~bce" / "latent~x" / "seed~0").mkdir(parents=True)
     table = progress_table(tmp_path)
     assert table.empty and list(table.columns) == COLUMNS
 
@@ -140,9 +140,10 @@ def test_cli_table_and_summary(study, tmp_path, capsys):
     header, table, summary = lines[0].split(), lines[1:-1], lines[-1]
     assert header == COLUMNS[:-1] + ["eta"]
     assert len(table) == 8  # the merged grid (3 losses x 2 latents x seed 0) + 2 on disk
-    mid = next(line.split() for line in table if line.split()[:3] == ["mse", "2", "0"])
+    mid = next(line.split()[1:] for line in table if line.split()[:4] == ["mnist", "mse", "2", "0"])
     assert mid[3:] == ["training", "3", "10", "4.00", "3.00", "20.00", "2", "min", "20", "s"]
-    done = next(line.split() for line in table if line.split()[:3] == ["bce", "2", "0"])
+    done = next(line.split()[1:] for line in table
+                if line.split()[:4] == ["mnist", "bce", "2", "0"])
     assert done[3:6] == ["evaluated", "4", "10"] and done[-1] == "-"
     assert summary == ("8 runs: 2 pending, 3 training, 1 trained, 1 diverged, 1 evaluated; "
                        "sum of remaining epoch time of the runs in training: 2 min 52 s "

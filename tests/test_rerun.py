@@ -3,15 +3,17 @@ depends on it (dry runs on the tiny study), and a diverged run is a reported res
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
 
-from conftest import snakemake, write_config
+from conftest import TINY_DATASETS, needs_fashion, snakemake, write_config
 
-# config/tiny.yaml: 4 losses x latent sizes (2, 4) x seed 0
-RUNS, LOSSES = 8, 4
-STUDY = {"aggregate": 1, "plots": 1, "report": 1, "default": 1}
+# config/tiny.yaml: 4 losses x latent sizes (2, 4) x seed 0, on each of the N datasets
+N = len(TINY_DATASETS)
+RUNS, LOSSES = 8 * N, 4 * N
+STUDY = {"aggregate": 1, "plots": N, "report": 1, "default": 1}
 
 
 def planned_jobs(root, study, *configfiles: str, config: tuple = ()) -> dict[str, int]:
@@ -48,13 +50,13 @@ def test_evaluation_change_reruns_evaluations_only(root, tiny_study):
 def test_figure_change_reruns_figures_only(root, tiny_study):
     cfg = override(tiny_study, "fig", figures={"n_reconstructions": 5})
     assert planned_jobs(root, tiny_study, cfg) == \
-        {"run_figures": RUNS, "side_by_side": 2, "report": 1, "default": 1}
+        {"run_figures": RUNS, "side_by_side": 2 * N, "report": 1, "default": 1}
 
 
 def test_classifier_change_retrains_the_classifier_not_the_vaes(root, tiny_study):
     cfg = override(tiny_study, "clf", classifier={"epochs": 2})
     assert planned_jobs(root, tiny_study, cfg) == \
-        {"train_classifier": 1, "evaluate": RUNS, **STUDY}
+        {"train_classifier": N, "evaluate": RUNS, **STUDY}
 
 
 def test_training_change_retrains_every_run(root, tiny_study):
@@ -64,17 +66,40 @@ def test_training_change_retrains_every_run(root, tiny_study):
 
 
 def test_a_variant_change_retrains_that_variant_only(root, tiny_study):
-    """sigma of mse-sigma0.3 is a setting of that loss: its 2 runs re-train, the other 6
-    (and the variants the study does not run) are untouched."""
+    """sigma of mse-sigma0.3 is a setting of that loss: its 2 runs per dataset re-train, the
+    other 6 (and the variants the study does not run) are untouched."""
     cfg = override(tiny_study, "variant",
                    loss_variants={"mse-sigma0.3": {"family": "mse", "sigma": 0.2},
                                   "unused": {"family": "mse", "sigma": 5.0}})
-    assert planned_jobs(root, tiny_study, cfg) == {"train": 2, **STUDY}
+    assert planned_jobs(root, tiny_study, cfg) == {"train": 2 * N, **STUDY}
+
+
+def test_adding_a_dataset_to_a_finished_study_trains_only_its_runs(root, tiny_study, tmp_path):
+    """A finished MNIST-only study (a copy of the tiny study, its study-level outputs remade
+    for MNIST alone and its Fashion-MNIST runs, classifier and data check deleted): asking
+    for both datasets plans Fashion-MNIST's 8 trainings, its data check and classifier, the
+    study-level jobs, and no MNIST training, evaluation or classifier."""
+    needs_fashion()
+    copy = tmp_path / "study"
+    shutil.copytree(tiny_study.parent, copy, symlinks=True)
+    results = copy / tiny_study.name
+    mnist_only = snakemake(root, "--cores", "2", "--configfile",
+                           str(root / "config" / "tiny.yaml"), str(copy / "override.yaml"),
+                           "--config", "datasets=mnist", cwd=copy)
+    assert mnist_only.returncode == 0, mnist_only.stderr[-3000:]
+    for path in (results / "runs" / "dataset~fashion-mnist",
+                 results / "classifier" / "fashion-mnist"):
+        shutil.rmtree(path)
+    (results / "data" / "fashion-mnist_manifest.json").unlink()
+    assert planned_jobs(root, results, config=("datasets=mnist",)) == {}
+    planned = planned_jobs(root, results, config=("datasets=mnist,fashion-mnist",))
+    assert planned == {"grid": 1, "prepare_data": 1, "train": 8, "train_classifier": 1,
+                       "aggregate": 1, "plots": 2, "report": 1, "default": 1}
 
 
 @pytest.mark.parametrize("grid, new_runs", [("seeds=0,1", RUNS), ("latent_dims=2,4,8", LOSSES),
                                             ("losses=bce,mse-sigma0.3", 0),
-                                            ("losses=bce,mse-mean", 2)])
+                                            ("losses=bce,mse-mean", 2 * N)])
 def test_grid_change_on_the_command_line_adds_only_new_runs(root, tiny_study, grid, new_runs):
     planned = planned_jobs(root, tiny_study, config=(grid,))
     assert planned.get("train", 0) == new_runs and "evaluate" not in planned
@@ -82,10 +107,11 @@ def test_grid_change_on_the_command_line_adds_only_new_runs(root, tiny_study, gr
 
 
 def test_runs_record_the_settings_and_code_they_came_from(tiny_study):
-    run = tiny_study / "runs" / "loss~bce" / "latent~2" / "seed~0"
+    run = tiny_study / "runs" / "dataset~mnist" / "loss~bce" / "latent~2" / "seed~0"
     config = json.loads((run / "config.json").read_text())
-    assert set(config) == {"loss", "latent_dim", "seed", "data", "model", "likelihood",
-                           "training", "figures"}
+    assert set(config) == {"dataset", "loss", "latent_dim", "seed", "data", "model",
+                           "likelihood", "training", "figures"}
+    assert config["dataset"] == "mnist" and "dir" not in config["data"]  # where is not what
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["settings"]["evaluation"]["iwae_samples"] == 10
     summary = json.loads((run / "train_summary.json").read_text())
@@ -139,13 +165,13 @@ def test_a_diverged_run_is_a_reported_result(diverging_study):
     assert runs.loc["mse-tiny", "status"] == "diverged" and runs.loc["bce", "status"] == "trained"
     assert runs.loc["mse-tiny", "diverged_epoch"] == 1 and runs.loc["mse-tiny", "diverged_step"] == 0
     assert list(pd.read_csv(diverging_study / "metrics.csv").loss) == ["bce"]
-    mse = diverging_study / "runs" / "loss~mse-tiny" / "latent~2" / "seed~0"
+    mse = diverging_study / "runs" / "dataset~mnist" / "loss~mse-tiny" / "latent~2" / "seed~0"
     assert not list((mse / "model").glob("*.keras")) and not (mse / "samples.png").exists()
-    assert (diverging_study / "runs/loss~bce/latent~2/seed~0/samples.png").exists()
+    assert (diverging_study / "runs/dataset~mnist/loss~bce/latent~2/seed~0/samples.png").exists()
     html = (diverging_study / "report.html").read_text()
     assert "1 of 2 runs diverged" in html and "at epoch 1,\nstep 0" in html
     assert 'id="mixed-data"' not in html  # bce alone: one kind of data
-    log = (diverging_study / "logs/train/loss~mse-tiny/latent~2/seed~0.log").read_text()
+    log = (diverging_study / "logs/train/dataset~mnist/loss~mse-tiny/latent~2/seed~0.log").read_text()
     assert "ERROR diverged: non-finite loss" in log
 
 

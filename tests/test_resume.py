@@ -139,7 +139,7 @@ def test_study_survives_a_killed_training_job(root, tmp_path):
     """SIGKILL the training job (and Snakemake) mid-epoch, re-run with --rerun-incomplete:
     the study completes with the same numbers as an uninterrupted one."""
     config = {"study": {"losses": ["bce"], "latent_dims": [2], "seeds": [0]},
-              "data": {"dir": str(root / "resources" / "mnist"), "train_subset": 4096},
+              "data": {"dirs": {"mnist": str(root / "resources" / "mnist")}, "train_subset": 4096},
               "training": {"epochs": 3, "batch_size": 32}}
     results = {}
     for name in ("clean", "killed"):
@@ -148,7 +148,7 @@ def test_study_survives_a_killed_training_job(root, tmp_path):
         cfg = {**config, "output_dir": str(directory / "results")}
         proc = _study(root, directory, cfg)
         if name == "killed":
-            ckpt = directory / "results/runs/loss~bce/latent~2/seed~0/checkpoint.npz"
+            ckpt = directory / "results/runs/dataset~mnist/loss~bce/latent~2/seed~0/checkpoint.npz"
             deadline = time.time() + 300
             while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
                 time.sleep(0.05)
@@ -183,10 +183,11 @@ def _micro_study(root, directory) -> tuple[list[str], Path]:
     out = directory / "results"
     cfg = write_config(directory / "override.yaml", output_dir=str(out),
                        study={"losses": ["bce"], "latent_dims": [2], "seeds": [0]},
-                       data={"dir": str(root / "resources" / "mnist"), "train_subset": 1024},
+                       data={"dirs": {"mnist": str(root / "resources" / "mnist")}, "train_subset": 1024},
                        training={"epochs": 5, "batch_size": 32})
-    run = out / "runs" / "loss~bce" / "latent~2" / "seed~0"
-    targets = [run / "config.json", run / "train_summary.json", out / "classifier/classifier.json"]
+    run = out / "runs" / "dataset~mnist" / "loss~bce" / "latent~2" / "seed~0"
+    targets = [run / "config.json", run / "train_summary.json",
+               out / "classifier/mnist/classifier.json"]
     return (["--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"), str(cfg),
              "--", *map(str, targets)], run)
 
@@ -222,15 +223,16 @@ def _wait_until_gone(pid, seconds=300) -> None:
 
 def _outputs(run) -> dict[str, bytes]:
     """Every output of the run's training and of the classifier, by name."""
+    study = run.parents[4]  # results/runs/dataset~D/loss~L/latent~Z/seed~S
     files = [*run.glob("[!.]*.*"), *(run / "model").glob("*.keras"),
-             *(run.parents[3] / "classifier").glob("classifier.*")]
-    return {str(f.relative_to(run.parents[3])): f.read_bytes() for f in files}
+             *(study / "classifier" / "mnist").glob("classifier.*")]
+    return {str(f.relative_to(study)): f.read_bytes() for f in files}
 
 
 def _logs(run) -> dict[str, str]:
-    logs = run.parents[3] / "logs"
-    return {"train": (logs / "train/loss~bce/latent~2/seed~0.log").read_text(),
-            "classifier": (logs / "train_classifier.log").read_text()}
+    logs = run.parents[4] / "logs"
+    return {"train": (logs / "train/dataset~mnist/loss~bce/latent~2/seed~0.log").read_text(),
+            "classifier": (logs / "train_classifier/dataset~mnist.log").read_text()}
 
 
 def _assert_nothing_trained_again(before: dict, after: dict) -> None:
@@ -257,7 +259,7 @@ def test_a_job_left_by_a_killed_snakemake_keeps_its_training(root, tmp_path):
     assert not (run / "config.json").exists()  # deleted by Snakemake under the running job
     os.kill(job, signal.SIGCONT)
     # the classifier's job may be an orphan too: a lock holds "pid N on host" while held
-    for lock in (run / ".train.lock", run.parents[3] / "classifier" / ".train.lock"):
+    for lock in (run / ".train.lock", run.parents[4] / "classifier" / "mnist" / ".train.lock"):
         holder = lock.read_text().split() if lock.exists() else []
         if holder:
             _wait_until_gone(int(holder[1]))

@@ -52,19 +52,28 @@ def test_every_script_opens_its_log_one_way():
 
 
 def test_side_by_side_script_puts_each_loss_in_a_panel(tmp_path, monkeypatch):
+    """Square sample grids side by side in a row; wide reconstruction pictures (one row of
+    images each) one above the other; each panel is its loss's picture."""
     monkeypatch.syspath_prepend(str(SCRIPTS))
-    samples = {}
+    pictures = {"samples": {}, "reconstructions": {}}
     for loss, shade in (("bce", 0), ("mse-sigma0.1", 255)):
-        path = Path(layout.run_file(tmp_path, layout.PICTURES["samples"],
-                                    layout.run_key(loss, 16, 0)))
-        path.parent.mkdir(parents=True)
-        iio.imwrite(path, np.full((28, 28), shade, np.uint8))
-        samples[loss] = str(path)
-    out, log = Path(layout.side_by_side(tmp_path, 16)), tmp_path / "side_by_side.log"
-    run_script("side_by_side", input=Named(grid="grid.json", samples=list(samples.values())),
-               output=Named(figure=str(out)), log=[str(log)], wildcards=Named(latent="16"))
-    picture = iio.imread(out)
-    assert picture.shape[1] > picture.shape[0]  # two panels side by side
-    half = picture.shape[1] // 2
-    assert picture[:, :half].mean() < picture[:, half:].mean()  # bce (black) left of mse
-    assert f"wrote {out}" in log.read_text() and USAGE_PREFIX in log.read_text()
+        key = layout.run_key("fashion-mnist", loss, 16, 0)
+        for name, shape in (("samples", (28, 28)), ("reconstructions", (56, 280))):
+            path = Path(layout.run_file(tmp_path, layout.PICTURES[name], key))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            iio.imwrite(path, np.full(shape, shade, np.uint8))
+            pictures[name][loss] = str(path)
+    out = {name: layout.side_by_side(tmp_path, "fashion-mnist", 16, name) for name in pictures}
+    log = tmp_path / "side_by_side.log"
+    run_script("side_by_side", input=Named(grid="grid.json", **{
+                   name: list(files.values()) for name, files in pictures.items()}),
+               output=Named(**out), log=[str(log)],
+               wildcards=Named(dataset="fashion-mnist", latent="16"))
+    samples, recons = iio.imread(out["samples"]), iio.imread(out["reconstructions"])
+    assert samples.shape[1] > samples.shape[0]  # two panels side by side
+    half = samples.shape[1] // 2
+    assert samples[:, :half].mean() < samples[:, half:].mean()  # bce (black) left of mse
+    half = recons.shape[0] // 2
+    assert recons[:half].mean() < recons[half:].mean()  # bce (black) above mse
+    assert all(f"wrote {path}" in log.read_text() for path in out.values())
+    assert USAGE_PREFIX in log.read_text()

@@ -8,9 +8,10 @@ from vaestudy.study_plots import loss_order, plot_comparable, summary_table
 
 def test_summary_table_has_one_row_per_loss_and_latent():
     metrics = pd.DataFrame({"loss": ["bce"] * 4 + ["mse"] * 2, "latent_dim": [2, 2, 16, 16, 2, 2],
-                            "seed": [0, 1, 0, 1, 0, 1], "recon_mse": [1, 3, 2, 2, 5, 5.0]})
+                            "seed": [0, 1, 0, 1, 0, 1], "recon_mse": [1, 3, 2, 2, 5, 5.0],
+                            "dataset": "mnist"})
     table = summary_table(metrics, ["recon_mse"])
-    assert table.shape == (3, 4)
+    assert table.shape == (3, 5) and list(table.columns[:3]) == ["dataset", "loss", "latent_dim"]
     assert table.loc[0, "recon_mse"].startswith("2 ± ") and table.loc[0, "seeds"] == 2
 
 

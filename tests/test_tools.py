@@ -46,7 +46,8 @@ def test_subset_bias_estimates_every_test_image_once(root, tiny_study, tmp_path)
     import numpy as np
 
     run = tmp_path / "run"  # a copy: the cache must not change the shared study's run folder
-    shutil.copytree(tiny_study / "runs" / "loss~bce" / "latent~2" / "seed~0", run)
+    shutil.copytree(tiny_study / "runs" / "dataset~mnist" / "loss~bce" / "latent~2" / "seed~0",
+                    run)
     command = [sys.executable, str(root / "tools" / "subset_bias.py"), str(run), "--k", "2",
                "--n", "20", "--threads", "1"]
     first = subprocess.run(command, capture_output=True, text=True, timeout=600)

@@ -19,8 +19,8 @@ TINY = {"data": {"train_subset": 512, "validation_size": 256, "test_subset": 64}
 
 @pytest.fixture(scope="module")
 def tiny_data(root):
-    d = run_config(TINY, "bce", 2, 0).data
-    return load_split(root / d.dir, d.validation_size, d.split_seed, "dynamic",
+    d = run_config(TINY, "bce", 2, 0).data  # its dir: filled in by the workflow, not here
+    return load_split(root / "resources" / "mnist", d.validation_size, d.split_seed, "dynamic",
                       d.eval_binarization_seed, d.train_subset, d.test_subset)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import snakemake, write_config
+from conftest import OFFLINE, TINY_DATASETS, snakemake, write_config
 from vaestudy import layout
 
 
@@ -41,7 +41,12 @@ from vaestudy import layout
          "'data.train_subset' = 56000 is larger than the 55000 images of that split"),
         ({"data": {"test_subset": 10001}}, "10001 is greater than the maximum of 10000"),
         ({"training": {"learning_rate": "fast"}}, "'fast' is not of type 'number'"),
-        ({"data": {"dir": ""}}, "config 'data.dir' is empty"),
+        ({"data": {"dirs": {"mnist": ""}}}, "config 'data.dirs.mnist' is empty"),
+        ({"data": {"dirs": {"cifar": "x"}}}, "'cifar' is not one of"),
+        ({"data": {"dir": "resources/mnist"}}, "config key 'data.dir' is no longer read: the "
+                                               "folder of each dataset is given by name in "
+                                               "'data.dirs'"),
+        ({"study": {"datasets": ["emnist"]}}, "'emnist' is not one of"),
     ],
 )
 def test_bad_config_stops_before_any_job(root, tmp_path, config, message):
@@ -99,12 +104,12 @@ def test_a_gpu_job_on_a_machine_without_gpu_stops_at_once_with_the_fix(root, tmp
 
     out = tmp_path / "out"
     cfg = write_config(tmp_path / "c.yaml", output_dir=str(out))
-    target = str(out / "runs/loss~bce/latent~2/seed~0/history.csv")
+    target = str(out / "runs/dataset~mnist/loss~bce/latent~2/seed~0/history.csv")
     t0 = time.perf_counter()
     result = snakemake(root, target, "--cores", "1", "--set-resources", "train:gpu=1",
                        "--configfile", str(root / "config" / "tiny.yaml"), str(cfg), cwd=tmp_path)
     assert result.returncode != 0 and time.perf_counter() - t0 < 120
-    log = (out / "logs/train/loss~bce/latent~2/seed~0.log").read_text()
+    log = (out / "logs/train/dataset~mnist/loss~bce/latent~2/seed~0.log").read_text()
     assert "requests the resource gpu=1 but TensorFlow sees no GPU" in log
     assert "tensorflow[and-cuda]" in log and "set-resources" in log
     assert "epoch 1" not in log  # it never trained on the CPU
@@ -113,11 +118,12 @@ def test_a_gpu_job_on_a_machine_without_gpu_stops_at_once_with_the_fix(root, tmp
 def test_a_failing_job_writes_its_error_to_its_own_log(root, tmp_path, mnist_copy):
     (mnist_copy / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip")
     out = tmp_path / "out"
-    cfg = write_config(tmp_path / "c.yaml", output_dir=str(out), data={"dir": str(mnist_copy)})
+    cfg = write_config(tmp_path / "c.yaml", output_dir=str(out),
+                       data={"dirs": {"mnist": str(mnist_copy)}})
     result = snakemake(root, str(out / "data" / "mnist_manifest.json"), "--cores", "1",
                        "--configfile", str(cfg), cwd=tmp_path)
     assert result.returncode != 0
-    log = (out / "logs" / "prepare_data.log").read_text()
+    log = (out / "logs" / "prepare_data" / "dataset~mnist.log").read_text()
     assert "job failed: DataError" in log and "t10k-labels-idx1-ubyte" in log
 
 
@@ -155,21 +161,29 @@ def test_output_dir_must_be_a_folder_of_its_own(root, tmp_path, output_dir, mess
 
 
 def test_a_missing_data_dir_stops_before_any_job_and_says_how_to_fill_it(root, tmp_path):
-    """A data.dir that does not exist (a typo, or nowhere to download into) is refused at
-    once; the folder once created is accepted: prepare_data downloads what it lacks."""
+    """A data.dirs folder that does not exist (a typo, or nowhere to download into) is refused
+    at once; the folder once created is where prepare_data downloads what it lacks, so
+    offline it is refused too, before any job, with the three ways to get the data."""
     missing = tmp_path / "nonexistent" / "mnist"
     cfg = write_config(tmp_path / "c.yaml", output_dir=str(tmp_path / "out"),
-                       data={"dir": str(missing)})
+                       data={"dirs": {"mnist": str(missing)}})
     result = snakemake(root, "-n", "--configfile", str(cfg))
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "Job stats" not in output
-    assert f"config 'data.dir' = '{missing}': {missing} is not an existing folder" in output
+    assert (f"config 'data.dirs.mnist' = '{missing}': {missing} is not an existing folder"
+            in output)
     assert "create the folder: the rule prepare_data then downloads the missing" in output
     assert not (tmp_path / "out").exists()
     missing.mkdir(parents=True)
-    result = snakemake(root, "-n", "--configfile", str(cfg))
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert re.search(r"^prepare_data\s+1$", result.stdout, re.M)
+    result = snakemake(root, "-n", "--configfile", str(cfg), env=OFFLINE)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Job stats" not in output
+    assert (f"MNIST is not on this machine ({missing} lacks some of its four files) and cannot "
+            f"be downloaded: offline, no mirror answered") in output
+    assert all(way in output for way in ("(1) use the copy this repository commits in "
+                                         "resources/mnist", "(2) set data.dirs.mnist to a",
+                                         "(3) go online: the workflow downloads them"))
+    assert not (tmp_path / "out").exists()
 
 
 def test_full_config_plans_one_training_per_grid_point(root):
@@ -193,9 +207,10 @@ def test_lint_and_format_are_clean(root):
 def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
     metrics = pd.read_csv(tiny_study / "metrics.csv")
     grid = yaml.safe_load((Path(__file__).parents[1] / "config" / "tiny.yaml").read_text())
-    n_runs = math.prod(len(grid["study"][k]) for k in ("losses", "latent_dims", "seeds"))
-    assert len(metrics) == n_runs
-    assert not metrics.duplicated(["loss", "latent_dim", "seed"]).any()
+    n_runs = N_DATASETS * math.prod(len(grid["study"][k])
+                                    for k in ("losses", "latent_dims", "seeds"))
+    assert len(metrics) == n_runs and set(metrics.dataset) == set(TINY_DATASETS)
+    assert not metrics.duplicated(["dataset", "loss", "latent_dim", "seed"]).any()
     numeric = metrics[["test_neg_elbo", "test_recon", "test_kl", "test_log_px", "recon_mse",
                        "recon_bce", "fid_classifier", "knn_accuracy", "recon_accuracy"]]
     assert numeric.map(math.isfinite).all().all()
@@ -207,7 +222,9 @@ def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
     assert (metrics.n_test == 256).all() and (metrics.iwae_images == 256).all()
     drawn = {"n": 256, "of": 10000, "population": "official test images", "drawn": True,
              "seed": 0, "stratified_by": "label"}  # data.split_seed: a draw, not the first 256
-    for path in tiny_study.glob("runs/*/*/*/metrics.json"):
+    paths = list(tiny_study.glob("runs/*/*/*/*/metrics.json"))
+    assert len(paths) == n_runs
+    for path in paths:
         record = json.loads(path.read_text())
         assert record["test_images"] == drawn and record["log_px_images"] == drawn
         assert record["knn_reference"]["n"] == 512 and record["knn_reference"]["drawn"]
@@ -223,7 +240,7 @@ def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
 
 
 def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
-    run = tiny_study / "runs" / "loss~mse-sigma0.3" / "latent~2" / "seed~0"
+    run = tiny_study / "runs" / "dataset~mnist" / "loss~mse-sigma0.3" / "latent~2" / "seed~0"
     saved = yaml.safe_load((run / "config.json").read_text())
     assert saved["loss"] == "mse-sigma0.3" and saved["likelihood"] == {
         "name": "mse-sigma0.3", "family": "mse", "settings": {"sigma": 0.3}, "data": "binary"}
@@ -231,8 +248,12 @@ def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
     assert (run / "model" / "encoder.keras").stat().st_size > 0
 
 
-RUNS = 8  # config/tiny.yaml: 4 losses x latent (2, 4) x seed 0
-STUDY_PNGS = 4 + 2  # comparable, loglik, training, heatmap + one side-by-side per latent size
+N_DATASETS = len(TINY_DATASETS)  # mnist, and fashion-mnist where it is installed
+RUNS = 8 * N_DATASETS  # config/tiny.yaml: 4 losses x latent (2, 4) x seed 0, per dataset
+# per dataset: comparable, loglik, training, heatmap + the side-by-side samples and
+# reconstructions of each latent size
+STUDY_PNGS = N_DATASETS * (4 + 2 * 2)
+SFX = "-mnist" if N_DATASETS > 1 else ""  # the anchors of MNIST's sections
 RUN_PNGS = sum(f.endswith(".png") for f in layout.PICTURES.values())  # all but the GIF
 
 
@@ -257,11 +278,11 @@ def test_tiny_study_report_is_self_contained(tiny_study):
     for section in ("What changes when the loss changes", "Study design", "Results",
                     "Samples and reconstructions", "Latent space", "Theory", "Reproducibility"):
         assert section in html
-    assert html.index('id="changes"') < html.index('id="design"')  # the question first
+    assert html.index(f'id="changes{SFX}"') < html.index(f'id="design{SFX}"')  # question first
     # one Gaussian loss (no sigma sweep) beside bce; binary and gray losses side by side
     assert "mse-sigma0.3 − bce (one seed: no interval, no test): KL per image" in html
     assert "Along the Gaussian" not in html
-    assert 'id="mixed-data"' in html
+    assert f'id="mixed-data{SFX}"' in html
     assert "mse-sigma0.3</code> &beta; = 0.18" in html
     # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
     for rule in ("prepare_data", "train", "evaluate", "run_figures", "plots"):
@@ -288,3 +309,26 @@ def test_snakemake_report_has_categories_and_labels(root, tiny_study):
     names = zipfile.ZipFile(target).namelist()
     assert sum(n.endswith(".png") for n in names) >= STUDY_PNGS + RUNS * RUN_PNGS
     assert sum(n.endswith(".gif") for n in names) >= RUNS
+
+
+def test_each_dataset_has_a_classifier_and_its_test_features(tiny_study):
+    """One classifier per dataset; its test features (computed once, read by every
+    evaluation) are the features of exactly the evaluation's test images."""
+    import keras
+
+    from vaestudy.classifier import features_and_predictions
+    from vaestudy.config import load_trained_run
+    from vaestudy.data import prepared_dir
+
+    for dataset in TINY_DATASETS:
+        folder = tiny_study / "classifier" / dataset
+        summary = json.loads((folder / "classifier.json").read_text())
+        assert summary["n_test"] == 256 and summary["test_accuracy"] > 0.3  # 10 classes
+        run = tiny_study / "runs" / f"dataset~{dataset}" / "loss~bce" / "latent~2" / "seed~0"
+        manifest = tiny_study / "data" / f"{dataset}_manifest.json"
+        cfg = load_trained_run(run / "config.json", {"test_subset": 256}, prepared_dir(manifest))
+        assert cfg.dataset == dataset and json.loads(manifest.read_text())["dataset"] == dataset
+        model = keras.models.load_model(folder / "classifier.keras", compile=False)
+        feats, _ = features_and_predictions(model, cfg.load_data().x_test_gray)
+        np.testing.assert_allclose(np.load(folder / "test_features.npy"), feats, rtol=1e-5,
+                                   atol=1e-5)

@@ -279,7 +279,7 @@ if not target:
     if (results / "report.html").stat().st_size < 10_000:
         errors.append("report.html too small")
 else:
-    log = (results / "logs/train/loss~bce/latent~2/seed~0.log").read_text()
+    log = (results / "logs/train/dataset~mnist/loss~bce/latent~2/seed~0.log").read_text()
     if "requests the resource gpu=1 but TensorFlow sees no GPU" not in log:
         errors.append("the GPU job's log does not say that TensorFlow sees no GPU")
     if Path(target).exists():
@@ -298,7 +298,7 @@ EOF
 T0=$SECONDS
 run_phase cpu slurm
 if [[ $GPU_PHASE == 1 ]]; then
-    run_phase gpu slurm-gpu "$SCRATCH/gpu/results/runs/loss~bce/latent~2/seed~0/history.csv"
+    run_phase gpu slurm-gpu "$SCRATCH/gpu/results/runs/dataset~mnist/loss~bce/latent~2/seed~0/history.csv"
 fi
 [[ -s $SCRATCH/log/jobcomp.txt ]] \
     && say "jobcomp: $(grep -c 'JobState=COMPLETED' "$SCRATCH/log/jobcomp.txt") jobs COMPLETED, $(grep -vc 'JobState=COMPLETED' "$SCRATCH/log/jobcomp.txt") other"

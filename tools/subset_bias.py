@@ -11,13 +11,15 @@ compared on the same numbers. The per-image estimates are cached beside the run
 (``log_px_per_image_K<k>.npy``, after every 200 images: an interrupted measurement resumes);
 ``--force`` recomputes them.
 
-  .venv/bin/python tools/subset_bias.py results/subset-bias/runs/loss~bce/latent~16/seed~0 \\
-      --k 1000 --n 2000 --threads 2
+  .venv/bin/python tools/subset_bias.py \\
+      results/subset-bias/runs/dataset~mnist/loss~bce/latent~16/seed~0 --k 1000 --n 2000 \\
+      --threads 2
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -34,6 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, help="a trained run's folder (model/, config.json, ...)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="folder of the run's dataset (default: where vaestudy.datasets.locate "
+                        "finds it: the system package's folder or the committed copy)")
     p.add_argument("--k", type=int, default=1000, help="importance samples per image")
     p.add_argument("--n", type=int, default=2000, help="images of the first-N and drawn subsets")
     p.add_argument("--seed", type=int, default=0, help="seed of the stratified draw")
@@ -42,8 +47,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def data_folder(dataset: str, given: Path | None, run: Path) -> Path:
+    """The folder of the run's dataset: ``given``, else where the registry finds it."""
+    from vaestudy import datasets
+
+    found = datasets.locate(datasets.get(dataset), given, ROOT, run / "no-cache")
+    if found is None:
+        sys.exit(f"{dataset} is not on this machine: give its folder with --data")
+    return found
+
+
 def per_image_log_px(run: Path, k: int, n: int, seed: int, threads: int,
-                     force: bool) -> tuple[np.ndarray, dict]:
+                     force: bool, data_dir: Path | None = None) -> tuple[np.ndarray, dict]:
     """log p(x) [10,000] of every official test image (K = ``k``; NaN where not computed yet),
     cached in the run folder after every chunk of images, so that an interrupted
     measurement goes on where it stopped. Order: the first ``n`` images, then the rest of
@@ -53,8 +68,10 @@ def per_image_log_px(run: Path, k: int, n: int, seed: int, threads: int,
     from vaestudy.data import stratified_draw
 
     cfg = load_run_config(run / "config.json")
+    folder = data_folder(cfg.dataset, data_dir, run)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=str(folder)))
     runtime.configure(threads)
-    data = cfg.data.load(cfg.binarization)  # a run's config keeps the whole test set
+    data = cfg.load_data()  # a run's config keeps the whole test set
     cache = run / f"log_px_per_image_K{k}.npy"
     log_px = np.full(len(data.y_test), np.nan)
     if cache.exists() and not force:
@@ -93,7 +110,7 @@ def main(argv=None) -> None:
 
     args = parse_args(argv)
     log_px, info = per_image_log_px(args.run, args.k, args.n, args.seed, args.threads,
-                                    args.force)
+                                    args.force, args.data)
     cfg, half = info["cfg"], len(log_px) // 2
     print(f"run {args.run}: {cfg.loss}, latent {cfg.latent_dim}, seed {cfg.seed}, "
           f"{cfg.binarization}-binarized test images (evaluation seed "

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from vaestudy.config import GRID_KEYS
 from vaestudy.files import atomic_path
 
 #: The grid coordinates that identify a run, first in every table.
-KEYS = ["loss", "latent_dim", "seed"]
+KEYS = list(GRID_KEYS)
 
 #: Metrics comparable across likelihoods -> (label, True if higher is better).
 COMPARABLE = {
@@ -25,6 +26,9 @@ COMPARABLE = {
     "active_units": ("active latent units", True),
     "test_kl": ("KL(q(z|x) || p(z)), nats/image", None),
 }
+#: Comparable among the densities on gray data only (the same discrete 8-bit images: the
+#: dequantization bound, docs/theory.md Section 7), never with a mass on binarized images.
+DENSITY = {"bits_per_dim": ("bits/dim of the 8-bit test images (lower is better)", False)}
 
 
 def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Path | str]) -> pd.DataFrame:
@@ -95,7 +99,7 @@ def write_tables(metric_files: list[str], summary_files: list[str], history_file
     with atomic_path(out["metrics"]) as tmp:
         metrics.to_csv(tmp, index=False)
     with atomic_path(out["comparisons"]) as tmp:
-        paired_comparisons(metrics, list(COMPARABLE)).to_csv(tmp, index=False)
+        paired_comparisons(metrics, list(COMPARABLE) + list(DENSITY)).to_csv(tmp, index=False)
     configs = [json.loads(Path(p).read_text()) for p in config_files]
     with atomic_path(out["history"]) as tmp:
         collect_histories(history_files, configs).to_csv(tmp, index=False)

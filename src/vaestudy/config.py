@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaestudy import losses
+from vaestudy import datasets, losses
 from vaestudy.data import SPLIT_SIZES, load_split
 from vaestudy.losses import LossSpec
 from vaestudy.userconfig import require_finite
@@ -47,10 +47,12 @@ def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where MNIST lives, how it is split, and how the losses on binary data binarize it
-    (a loss's data representation is part of the loss: :mod:`vaestudy.losses`)."""
+    """Where a run's dataset lives (``dir``: filled in from the ``prepare_data`` manifest of
+    the run's dataset), how it is split, and how the losses on binary data binarize it (a
+    loss's data representation is part of the loss: :mod:`vaestudy.losses`). The split
+    settings are shared by every dataset of a study (both have 60,000 + 10,000 images)."""
 
-    dir: str = "resources/mnist"
+    dir: str = ""
     validation_size: int = 5000
     split_seed: int = 0
     binarization: str = "dynamic"
@@ -69,12 +71,13 @@ class DataConfig:
             _check(getattr(self, key) >= 0, f"data.{key}", getattr(self, key), ">= 0")
         _check(self.test_subset >= 0, "data.test_subset", self.test_subset, ">= 0")
 
-    def load(self, binarization: str):
-        """The split these settings describe (:func:`vaestudy.data.load_split`), its
-        validation and test images binarized by ``binarization`` (a run's
+    def load(self, binarization: str, dataset: str = "mnist"):
+        """The split of ``dataset`` these settings describe (:func:`vaestudy.data.load_split`),
+        its validation and test images binarized by ``binarization`` (a run's
         :attr:`RunConfig.binarization`, or ``none`` for gray images)."""
         return load_split(self.dir, self.validation_size, self.split_seed, binarization,
-                          self.eval_binarization_seed, self.train_subset, self.test_subset)
+                          self.eval_binarization_seed, self.train_subset, self.test_subset,
+                          dataset=dataset)
 
 
 @dataclass(frozen=True)
@@ -172,13 +175,15 @@ class ClassifierConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything one training run depends on: its grid point (``loss`` names a variant,
-    ``likelihood`` is that variant resolved) plus the shared settings."""
+    """Everything one training run depends on: its grid point (``dataset`` names an entry of
+    :mod:`vaestudy.datasets`, ``loss`` a variant, ``likelihood`` is that variant resolved)
+    plus the shared settings."""
 
     loss: str
     latent_dim: int
     seed: int
     likelihood: LossSpec
+    dataset: str = "mnist"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
@@ -192,6 +197,12 @@ class RunConfig:
                self.latent_dim, "integer >= 1")
         _check(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed,
                "integer >= 0")
+        _check(self.dataset in datasets.DATASETS, "dataset", self.dataset,
+               ", ".join(datasets.DATASETS))
+
+    def load_data(self):
+        """This run's split of its dataset, in its representation (:attr:`binarization`)."""
+        return self.data.load(self.binarization, self.dataset)
 
     @property
     def binarization(self) -> str:
@@ -208,13 +219,16 @@ class RunConfig:
         and the fingerprint of its checkpoint. Evaluation and figure settings are recorded by
         the outputs of those rules."""
         full = self.to_dict()
-        return ({k: full[k] for k in ("loss", "latent_dim", "seed")}
+        return ({k: full[k] for k in GRID_KEYS}
                 | _training_sections(full, full["likelihood"]))
 
     def save(self, path: Path | str) -> None:
         """Write :meth:`training_dict` as JSON (read back by :func:`load_run_config`)."""
         Path(path).write_text(json.dumps(self.training_dict(), indent=2) + "\n")
 
+
+#: The grid coordinates of a run, as its config.json and every study table name them.
+GRID_KEYS = ("dataset", "loss", "latent_dim", "seed")
 
 SECTIONS = {
     "data": DataConfig,
@@ -239,7 +253,9 @@ def train_settings(config: dict[str, Any], loss: str) -> dict[str, Any]:
 
 
 def _training_sections(config: dict[str, Any], likelihood: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in config["data"].items() if k != "test_subset"}
+    # where the data lives is not a setting of the run (the payloads are verified); the folder
+    # of this workflow run is filled in from the manifest (with_data_dir)
+    data = {k: v for k, v in config["data"].items() if k not in ("test_subset", "dirs", "dir")}
     figures = {k: config["figures"][k] for k in EPOCH_SAMPLE_KEYS}
     return {"data": data, "model": config["model"], "likelihood": likelihood,
             "training": config["training"], "figures": figures}
@@ -258,11 +274,12 @@ def figure_settings(config: dict[str, Any]) -> dict[str, Any]:
             "test_subset": config["data"]["test_subset"]}
 
 
-def classifier_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The settings of the digit classifier: its own section and the split it learns from
-    (binarization and representation are the VAEs' business, not the classifier's)."""
-    keys = ("dir", "validation_size", "split_seed", "train_subset", "test_subset")
-    return {"data": {k: config["data"][k] for k in keys}, "classifier": config["classifier"]}
+def classifier_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """The settings of the classifier of ``dataset``: its own section and the split it learns
+    from (binarization and representation are the VAEs' business, not the classifier's)."""
+    keys = ("validation_size", "split_seed", "train_subset", "test_subset")
+    return {"dataset": dataset, "data": {k: config["data"][k] for k in keys},
+            "classifier": config["classifier"]}
 
 
 def with_settings(cfg: RunConfig, evaluation: dict | None = None, figures: dict | None = None,
@@ -280,7 +297,8 @@ def with_settings(cfg: RunConfig, evaluation: dict | None = None, figures: dict 
     return dataclasses.replace(cfg, **changes)
 
 
-def run_config(config: dict[str, Any], loss: str, latent_dim: int, seed: int) -> RunConfig:
+def run_config(config: dict[str, Any], loss: str, latent_dim: int, seed: int,
+               dataset: str = "mnist") -> RunConfig:
     """The RunConfig of one grid point from the workflow's (already validated) config dict,
     whose ``loss_variants`` define the loss, or from a run's saved settings, whose
     ``likelihood`` holds it resolved (:func:`train_settings`, config.json)."""
@@ -290,8 +308,8 @@ def run_config(config: dict[str, Any], loss: str, latent_dim: int, seed: int) ->
                 else losses.resolve(loss, config.get("loss_variants")))
     except losses.LossError as err:
         raise ConfigError(str(err)) from None
-    return RunConfig(loss=loss, latent_dim=int(latent_dim), seed=int(seed), likelihood=spec,
-                     **sections)
+    return RunConfig(dataset=dataset, loss=loss, latent_dim=int(latent_dim), seed=int(seed),
+                     likelihood=spec, **sections)
 
 
 def classifier_config(config: dict[str, Any]) -> ClassifierConfig:
@@ -302,7 +320,8 @@ def classifier_config(config: dict[str, Any]) -> ClassifierConfig:
 def load_run_config(path: Path | str) -> RunConfig:
     """Read a ``config.json`` written by :meth:`RunConfig.save`."""
     raw = json.loads(Path(path).read_text())
-    return run_config(raw, raw.pop("loss"), raw.pop("latent_dim"), raw.pop("seed"))
+    grid = {k: raw.pop(k) for k in GRID_KEYS}
+    return run_config(raw, grid["loss"], grid["latent_dim"], grid["seed"], grid["dataset"])
 
 
 def with_data_dir(settings: dict[str, Any], data_dir: str) -> dict[str, Any]:

@@ -74,7 +74,6 @@ def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) 
     discrete images)."""
     ev = cfg.evaluation
     keep, record = evaluation_subset(data, ev.iwae_images, ev.seed)
-    gray = cfg.binarization == "dequantized"
     x = data.x_test[keep]
     t0 = time.perf_counter()
     log_w = make_log_weights(encoder, decoder, cfg.likelihood.family, cfg.latent_dim, sigma)
@@ -88,7 +87,8 @@ def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) 
            "iwae_samples": ev.iwae_samples, "iwae_images": int(len(x)),
            "log_px_images": record, "log_px_images_text": describe_subset(record),
            "log_px_data": data_description(cfg.binarization),
-           "bits_per_dim": bits_per_dim(est["log_px"]) if gray else None}
+           "bits_per_dim": bits_per_dim(est["log_px"]) if cfg.likelihood.gray_density
+           else None}
     out["iwae_seconds"] = time.perf_counter() - t0
     return out
 
@@ -137,8 +137,10 @@ def latent_metrics(encoder, cfg: RunConfig, data: Split) -> dict:
 
 
 def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
-             model: keras.Model) -> dict:
-    """All test metrics of one run, with the settings a reader needs to interpret them."""
+             model: keras.Model, test_feats: np.ndarray | None = None) -> dict:
+    """All test metrics of one run, with the settings a reader needs to interpret them.
+    ``test_feats`` [n_test, 128]: the classifier's features of ``data.x_test_gray``, computed
+    once per dataset by the classifier's job (None: computed here)."""
     t0 = time.perf_counter()
     ev = cfg.evaluation
     scale = Scale(cfg.likelihood, value=sigma)
@@ -146,9 +148,15 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
                                tf.random.Generator.from_seed(cfg.seed))
     elbo = evaluate_elbo(eval_step, data.x_test, ev.batch_size, ev.elbo_samples)
     recon = reconstruct(encoder, decoder, data.x_test, cfg, ev.batch_size)
-    test_feats, _ = clf.features_and_predictions(model, data.x_test_gray)
+    if test_feats is None:
+        test_feats, _ = clf.features_and_predictions(model, data.x_test_gray)
+    if len(test_feats) != len(data.x_test_gray):
+        raise ValueError(f"the classifier's test features are of {len(test_feats)} images, this "
+                         f"evaluation has {len(data.x_test_gray)}: re-run train_classifier "
+                         f"(its data.test_subset must be the evaluation's)")
     metrics = {
-        "loss": cfg.loss, "latent_dim": cfg.latent_dim, "seed": cfg.seed,
+        "dataset": cfg.dataset, "loss": cfg.loss, "latent_dim": cfg.latent_dim,
+        "seed": cfg.seed,
         "family": cfg.likelihood.family, "likelihood": cfg.likelihood.describe(),
         "data": cfg.likelihood.data, **gaussian_scale(cfg.likelihood, sigma),
         "test_neg_elbo": elbo["neg_elbo"], "test_recon": elbo["recon"], "test_kl": elbo["kl"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vaestudy.aggregate import COMPARABLE
+from vaestudy.aggregate import COMPARABLE, DENSITY
 from vaestudy.losses import PIXELS, by_falling_beta
 from vaestudy.stats import seeds_needed, t_interval
 
@@ -69,7 +69,7 @@ def _verdict_words(row, n_seeds: int) -> str:
 def best_per_latent(metrics: pd.DataFrame, comparisons: pd.DataFrame, metric: str) -> list[str]:
     """Per latent size: the loss with the best mean of ``metric``, called best only where
     the comparison table's verdict separates it from every other loss, in its favour."""
-    label, higher = COMPARABLE[metric]
+    label, higher = {**COMPARABLE, **DENSITY}[metric]
     out = []
     for latent, group in metrics.groupby("latent_dim"):
         by_loss = group.groupby("loss")[metric]
@@ -207,7 +207,7 @@ def likelihood_sentences(metrics: pd.DataFrame) -> list[str]:
                 f"{first.iwae_samples} on {images})")
         if group.get("bits_per_dim", pd.Series(dtype=float)).notna().any():
             text += f", {_fmt(group.bits_per_dim)} bits/dim"
-        if loss == "bce" and first.binarization == "dynamic":
+        if loss == "bce" and first.binarization == "dynamic" and first.get("dataset") == "mnist":
             trained = (f"after {int(first.epochs_run)} epoch(s) of training"
                        if pd.notna(first.get("epochs_run")) else "")
             text += f"; this study's convolutional VAE {trained}; {IWAE_PAPER}"
@@ -215,8 +215,17 @@ def likelihood_sentences(metrics: pd.DataFrame) -> list[str]:
     return out
 
 
+def density_sentences(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
+    """Per latent size, the densities on gray data ranked by bits/dim of the 8-bit test
+    images (the one likelihood quantity they share: docs/theory.md Section 7), with the
+    comparison table's verdict; nothing when fewer than two losses have bits/dim."""
+    gray = metrics[metrics.bits_per_dim.notna()] if "bits_per_dim" in metrics else metrics[:0]
+    return best_per_latent(gray, comparisons, "bits_per_dim") if gray.loss.nunique() > 1 else []
+
+
 def findings(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> dict[str, list[str]]:
-    """All generated findings, by topic ("changes" first: the study's question)."""
+    """All generated findings of one dataset, by topic ("changes" first: the study's
+    question)."""
     return {
         "changes": what_changes(metrics, comparisons),
         "samples": best_per_latent(metrics, comparisons, "fid_classifier")
@@ -226,4 +235,5 @@ def findings(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> dict[str, list
         "latent": best_per_latent(metrics, comparisons, "knn_accuracy")
         + [collapse_sentence(metrics)],
         "likelihood": likelihood_sentences(metrics),
+        "density": density_sentences(metrics, comparisons),
     }

@@ -37,9 +37,13 @@ def save_png(path: Path | str, picture: np.ndarray) -> None:
     iio.imwrite(path, picture, extension=".png")
 
 
-def reconstruction_picture(originals: np.ndarray, recons: np.ndarray) -> np.ndarray:
-    """Originals [n, 28, 28] in the top row, their reconstructions in the row below."""
-    return tile(np.concatenate([originals, recons]), cols=len(originals))
+def reconstruction_picture(originals: np.ndarray, recons: np.ndarray,
+                           gray: np.ndarray | None = None) -> np.ndarray:
+    """Originals [n, 28, 28] (the model's input) in a row, their reconstructions in the row
+    below; with ``gray`` [n, 28, 28] (the 8-bit test images, when the input was binarized
+    from them) a first row above both, so that the picture shows what binarization lost."""
+    rows = [originals, recons] if gray is None else [gray, originals, recons]
+    return tile(np.concatenate(rows), cols=len(originals))
 
 
 def gif_frames(epoch_samples: np.ndarray, cols: int) -> list[np.ndarray]:

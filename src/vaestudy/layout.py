@@ -1,7 +1,7 @@
 """Where every file of a study lives: the one home of the run layout (no TensorFlow).
 
 A study under ``OUT`` (the config's ``output_dir``) keeps one folder per grid point,
-``OUT/runs/loss~L/latent~D/seed~S/`` (readable path parts that are also Snakemake's
+``OUT/runs/dataset~N/loss~L/latent~D/seed~S/`` (readable path parts that are also Snakemake's
 wildcards), whose files are named here; each job has a log and a benchmark file,
 ``OUT/logs/<rule>/<key>.log`` and ``OUT/benchmarks/<rule>/<key>.tsv`` (``<rule>.log`` for a
 rule with one job). The workflow (``common.smk``), the progress table, the cost table and the
@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 #: The key of one run; its fields are the Snakemake wildcards of the per-run rules.
-RUN_KEY = "loss~{loss}/latent~{latent}/seed~{seed}"
+RUN_KEY = "dataset~{dataset}/loss~{loss}/latent~{latent}/seed~{seed}"
+#: The path parts of a run key, in order.
+RUN_PARTS = ("dataset", "loss", "latent", "seed")
 RUNS = "runs"
 
 #: The outputs of training (rule ``train``), by the rule's output names.
@@ -30,25 +32,33 @@ PICTURES = {"samples": "samples.png", "reconstructions": "reconstructions.png",
 #: Beside the outputs while a run trains: its checkpoint and the lock of its one process.
 CHECKPOINT, LOCK = "checkpoint.npz", ".train.lock"
 
-#: The study's figure of every loss's samples at one latent size (rule side_by_side).
-SIDE_BY_SIDE_KEY = "latent~{latent}"
-SIDE_BY_SIDE = "plots/samples_" + SIDE_BY_SIDE_KEY + ".png"
+#: The study's figures of every loss's pictures (:data:`SIDE_BY_SIDE_PICTURES`) at one latent
+#: size of one dataset (rule side_by_side).
+SIDE_BY_SIDE_KEY = "dataset~{dataset}/latent~{latent}"
+SIDE_BY_SIDE = "plots/{dataset}/{picture}_latent~{latent}.png"
+SIDE_BY_SIDE_PICTURES = ("samples", "reconstructions")
+#: The study's comparison plots of one dataset (rule plots), by the rule's output names.
+PLOTS_KEY = "dataset~{dataset}"
+PLOTS = {"comparable": "comparable_metrics.png", "loglik": "test_log_likelihood.png",
+         "training": "training_curves.png", "heatmap": "heatmap_fid.png"}
 
 JOB_FILE_EXT = {"logs": "log", "benchmarks": "tsv"}
-_PART = re.compile(r"^(loss|latent|seed)~(.+)$")
+_PART = re.compile(r"^(dataset|loss|latent|seed)~(.+)$")
 
 
 class RunKey(NamedTuple):
     """One grid point."""
 
+    dataset: str
     loss: str
     latent: int
     seed: int
 
 
-def run_key(loss: str, latent: int | str, seed: int | str) -> str:
-    """``loss~L/latent~D/seed~S`` (wildcard patterns such as ``{loss}`` pass through)."""
-    return RUN_KEY.format(loss=loss, latent=latent, seed=seed)
+def run_key(dataset: str, loss: str, latent: int | str, seed: int | str) -> str:
+    """``dataset~N/loss~L/latent~D/seed~S`` (wildcard patterns such as ``{loss}`` pass
+    through)."""
+    return RUN_KEY.format(dataset=dataset, loss=loss, latent=latent, seed=seed)
 
 
 def run_dir(output_dir: str | Path, key: str = RUN_KEY) -> str:
@@ -67,25 +77,28 @@ def train_outputs(run: str | Path) -> dict[str, str]:
 
 
 def parse_run_path(path: str | Path) -> RunKey | None:
-    """The run of a path that contains ``loss~L/latent~D/seed~S`` (a run folder, a file in it,
-    or a job's log or benchmark file ``.../seed~S.log``); None when it has no run key."""
+    """The run of a path that contains ``dataset~N/loss~L/latent~D/seed~S`` (a run folder, a
+    file in it, or a job's log or benchmark file ``.../seed~S.log``); None when it has no run
+    key."""
     parts = [p.removesuffix(Path(p).suffix) if p.startswith("seed~") else p
              for p in Path(path).parts]
-    for i in range(len(parts) - 2):
-        found = [_PART.match(p) for p in parts[i:i + 3]]
-        if all(found) and [m.group(1) for m in found] == ["loss", "latent", "seed"]:
-            loss, latent, seed = (m.group(2) for m in found)
+    n = len(RUN_PARTS)
+    for i in range(len(parts) - n + 1):
+        found = [_PART.match(p) for p in parts[i:i + n]]
+        if all(found) and tuple(m.group(1) for m in found) == RUN_PARTS:
+            dataset, loss, latent, seed = (m.group(2) for m in found)
             try:
-                return RunKey(loss, int(latent), int(seed))
+                return RunKey(dataset, loss, int(latent), int(seed))
             except ValueError:
                 return None
     return None
 
 
 def find_runs(output_dir: str | Path) -> dict[RunKey, Path]:
-    """Every run folder under ``output_dir`` (``runs/loss~*/latent~*/seed~*``) by its key."""
+    """Every run folder under ``output_dir`` (``runs/dataset~*/loss~*/latent~*/seed~*``) by
+    its key."""
     found = {}
-    for d in Path(output_dir).glob(f"{RUNS}/{run_key('*', '*', '*')}"):
+    for d in Path(output_dir).glob(f"{RUNS}/{run_key('*', '*', '*', '*')}"):
         key = parse_run_path(d.relative_to(output_dir))
         if key is not None and d.is_dir():
             found[key] = d
@@ -98,14 +111,24 @@ def picture_name(path: str | Path) -> str:
     return names[Path(path).name]
 
 
-def side_by_side(output_dir: str | Path, latent: int | str = "{latent}") -> str:
-    """The side-by-side samples figure of latent size ``latent``."""
-    return f"{output_dir}/{SIDE_BY_SIDE.format(latent=latent)}"
+def side_by_side(output_dir: str | Path, dataset: str = "{dataset}",
+                 latent: int | str = "{latent}", picture: str = "samples") -> str:
+    """The side-by-side figure of every loss's ``picture`` (one of
+    :data:`SIDE_BY_SIDE_PICTURES`) at latent size ``latent`` of ``dataset``."""
+    name = SIDE_BY_SIDE.format(dataset=dataset, latent=latent, picture=picture)
+    return f"{output_dir}/{name}"
 
 
-def side_by_side_latent(path: str | Path) -> int:
-    """The latent size of a side-by-side figure's path."""
-    return int(Path(path).stem.rsplit("~", 1)[1])
+def side_by_side_key(path: str | Path) -> tuple[str, str, int]:
+    """(dataset, picture, latent size) of a side-by-side figure's path."""
+    path = Path(path)
+    picture, latent = path.stem.rsplit("_latent~", 1)
+    return path.parent.name, picture, int(latent)
+
+
+def plot_file(output_dir: str | Path, name: str, dataset: str = "{dataset}") -> str:
+    """The comparison plot ``name`` (a key of :data:`PLOTS`) of ``dataset``."""
+    return f"{output_dir}/plots/{dataset}/{PLOTS[name]}"
 
 
 def job_file(output_dir: str | Path, kind: str, rule: str, key: str = "") -> str:

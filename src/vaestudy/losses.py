@@ -34,18 +34,22 @@ class Family:
     """A likelihood family p(x|z): ``settings`` are its parameters with their defaults,
     ``data`` the representation its variants see unless they say otherwise, ``scale`` whether
     it is a Gaussian with a scale sigma that is a setting (``fixed``) or trained with the
-    model (``learned``), or has no scale (``none``)."""
+    model (``learned``), or has no scale (``none``). ``density``: whether p(x|z) is a
+    normalized density of continuous pixel values (a Gaussian, the continuous Bernoulli); the
+    Bernoulli is a mass on {0, 1}, and its cross-entropy on gray levels normalizes to nothing
+    (Loaiza-Ganem & Cunningham 2019), so it has no bits/dim of gray images."""
 
     name: str
     description: str
     data: str
     settings: dict[str, float] = field(default_factory=dict)
     scale: str = "none"
+    density: bool = True
 
 
 FAMILIES = {f.name: f for f in (
     Family("bce", "Bernoulli(logits) per pixel: binary cross-entropy summed over 784 pixels",
-           "binary"),
+           "binary", density=False),
     Family("mse", "Normal(sigmoid(logits), σ fixed) per pixel: SSE/(2σ²) + constant, i.e. "
            "SSE + β·KL with β = 2σ²", "binary", {"sigma": 1.0}, "fixed"),
     Family("cbern", "Continuous Bernoulli(logits) per pixel: a normalised density on [0, 1]",
@@ -97,6 +101,12 @@ class LossSpec:
         """The KL weight relative to the summed squared error, 2 sigma^2 (``mse`` family)."""
         return None if self.sigma is None else 2 * self.sigma**2
 
+    @property
+    def gray_density(self) -> bool:
+        """A normalized density of the (dequantized) gray levels: its log p(x) bounds the
+        8-bit images' log-probability and has bits/dim (docs/theory.md, Section 7)."""
+        return self.data == "gray" and FAMILIES[self.family].density
+
     def describe(self) -> str:
         """The family's description with this variant's settings."""
         text = FAMILIES[self.family].description
@@ -104,6 +114,8 @@ class LossSpec:
             text += f"; σ = {self.sigma:.4g}, β = {self.beta:.4g}"
         if self.data != FAMILIES[self.family].data:
             text += f"; on {self.data} data"
+        if self.data == "gray" and not self.gray_density:
+            text += " (not a normalized density of gray levels: no bits/dim)"
         return text
 
 

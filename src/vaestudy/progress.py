@@ -2,7 +2,7 @@
 
 A study runs for hours (locally or on SLURM); this answers "how far is it, how long is left?"
 without TensorFlow or touching the jobs, reading only what each run writes into
-``<output_dir>/runs/loss~L/latent~D/seed~S/``: ``config.json`` when training starts
+``<output_dir>/runs/dataset~N/loss~L/latent~D/seed~S/``: ``config.json`` when training starts
 (``training.epochs`` = the maximum number of epochs), ``history.csv`` after every epoch,
 ``train_summary.json`` when training ends (``status`` trained or diverged), ``metrics.json``
 once evaluated.
@@ -28,7 +28,7 @@ from vaestudy import layout
 from vaestudy.layout import METRICS, TRAIN_FILES, RunKey
 
 STATES = ("pending", "training", "trained", "diverged", "evaluated")
-COLUMNS = ["loss", "latent", "seed", "state", "epoch", "of", "val_neg_elbo",
+COLUMNS = ["dataset", "loss", "latent", "seed", "state", "epoch", "of", "val_neg_elbo",
            "best_val_neg_elbo", "sec_per_epoch", "eta_s"]
 NO_STUDY = "no study at {}: run snakemake first or pass the output_dir"
 
@@ -68,7 +68,7 @@ def _state(run_dir: Path, config: dict | None, summary: dict | None) -> str:
     return "evaluated" if (run_dir / METRICS).is_file() else "trained"
 
 
-def run_row(run_dir: Path, loss: str, latent: int, seed: int) -> dict[str, Any]:
+def run_row(run_dir: Path, dataset: str, loss: str, latent: int, seed: int) -> dict[str, Any]:
     """The table row of one run directory (which need not exist yet)."""
     config = _read_json(run_dir / TRAIN_FILES["config"])
     state = _state(run_dir, config, _read_json(run_dir / TRAIN_FILES["summary"]))
@@ -81,7 +81,7 @@ def run_row(run_dir: Path, loss: str, latent: int, seed: int) -> dict[str, Any]:
         eta = sec_per_epoch * max(of - done, 0) if done and of is not None else math.nan
     else:
         eta = math.nan if state == "pending" else 0.0
-    return {"loss": loss, "latent": int(latent), "seed": int(seed), "state": state,
+    return {"dataset": dataset, "loss": loss, "latent": int(latent), "seed": int(seed), "state": state,
             "epoch": done, "of": of, "val_neg_elbo": val.iloc[-1] if done else math.nan,
             "best_val_neg_elbo": val.min() if val.notna().any() else math.nan,
             "sec_per_epoch": sec_per_epoch, "eta_s": eta}
@@ -89,16 +89,18 @@ def run_row(run_dir: Path, loss: str, latent: int, seed: int) -> dict[str, Any]:
 
 def progress_table(output_dir: Path | str, grid: dict | None = None,
                    epochs: int | None = None) -> pd.DataFrame:
-    """One row per run (COLUMNS), sorted by loss, latent, seed.
+    """One row per run (COLUMNS), sorted by dataset, loss, latent, seed.
 
-    ``grid`` (keys ``losses``, ``latent_dims``, ``seeds``) adds its missing points as
+    ``grid`` (keys ``datasets`` (default: mnist), ``losses``, ``latent_dims``, ``seeds``) adds its missing points as
     ``pending``; runs found on disk outside the grid are listed as well. ``epochs`` (the
     config's ``training.epochs``) is the ``of`` of the runs that have not started."""
     output_dir = Path(output_dir)
     points = set(layout.find_runs(output_dir))
     if grid:
-        points |= {RunKey(str(loss), int(latent), int(seed)) for loss, latent, seed in
-                   itertools.product(grid["losses"], grid["latent_dims"], grid["seeds"])}
+        axes = (grid.get("datasets", ["mnist"]), grid["losses"], grid["latent_dims"],
+                grid["seeds"])
+        points |= {RunKey(str(dataset), str(loss), int(latent), int(seed))
+                   for dataset, loss, latent, seed in itertools.product(*axes)}
     rows = [run_row(Path(layout.run_dir(output_dir, layout.run_key(*key))), *key)
             for key in sorted(points)]
     table = pd.DataFrame(rows, columns=COLUMNS)
@@ -177,9 +179,12 @@ def load_config(files: list[Path]) -> dict:
 
 
 def _grid(config: dict) -> dict | None:
-    """The study grid of a config (``study.losses/latent_dims/seeds``), None without one."""
+    """The study grid of a config (``study.losses/latent_dims/seeds``, and ``datasets``
+    when it names them), None without one."""
     study, keys = config.get("study") or {}, ("losses", "latent_dims", "seeds")
-    return {k: study[k] for k in keys} if all(k in study for k in keys) else None
+    if not all(k in study for k in keys):
+        return None
+    return {k: study[k] for k in ("datasets", *keys) if k in study}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

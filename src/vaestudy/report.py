@@ -17,17 +17,13 @@ import yaml
 
 from vaestudy import costs, layout
 from vaestudy.files import atomic_path
-from vaestudy.losses import by_falling_beta
-from vaestudy.findings import findings
 from vaestudy.mathdoc import render_markdown
-from vaestudy.study_plots import summary_table
 from vaestudy.provenance import code_version
+from vaestudy.report_parts import across_part, dataset_part, design, table_html
+from vaestudy.study_plots import summary_table
 
 PACKAGES = ["tensorflow", "tensorflow-probability", "tf-keras", "keras", "snakemake", "numpy",
             "pandas", "seaborn", "matplotlib", "imageio"]
-COMPARABLE_TABLE = ["fid_classifier", "class_entropy", "classes_covered", "recon_accuracy",
-                    "recon_mse", "recon_bce", "knn_accuracy", "active_units", "test_kl"]
-LIKELIHOOD_TABLE = ["test_log_px", "test_neg_elbo", "test_recon", "iwae_gap", "bits_per_dim"]
 COST_TABLE = ["train_seconds", "epochs_run", "best_epoch", "eval_seconds", "iwae_seconds"]
 COST_COLUMNS = {"seconds": "wall s", "max_seconds": "max s", "cpu_seconds": "CPU s",
                 "cpu_per_thread": "CPU / thread", "peak_mb": "peak MB"}
@@ -57,12 +53,12 @@ def machine() -> dict[str, str]:
 
 
 def shown_images(run_images: dict[tuple, dict[str, str]]) -> dict[tuple, dict[str, str]]:
-    """The pictures the report shows, embedded: {(loss, latent, seed): {name: path}} ->
-    {(loss, latent): {name: data URI}} of the lowest trained seed of each (loss, latent)."""
+    """The pictures the report shows, embedded: {(dataset, loss, latent, seed): {name: path}}
+    -> {(dataset, loss, latent): {name: data URI}} of the lowest trained seed of each."""
     shown: dict[tuple, dict[str, str]] = {}
-    for (loss, latent, _seed), imgs in sorted(run_images.items()):
-        if (loss, latent) not in shown:
-            shown[(loss, latent)] = {name: data_uri(p) for name, p in imgs.items()}
+    for (dataset, loss, latent, _seed), imgs in sorted(run_images.items()):
+        if (dataset, loss, latent) not in shown:
+            shown[(dataset, loss, latent)] = {name: data_uri(p) for name, p in imgs.items()}
     return shown
 
 
@@ -74,7 +70,8 @@ def code_provenance(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict:
     for frame, column, step in ((runs, "train_code", "training"),
                                 (metrics, "eval_code", "evaluation")):
         for row in frame.itertuples():
-            label = f"{step} of {row.loss}/latent {row.latent_dim}/seed {row.seed}"
+            label = (f"{step} of {row.dataset}/{row.loss}/latent {row.latent_dim}/seed "
+                     f"{row.seed}")
             codes.setdefault(str(getattr(row, column, None)), []).append(label)
     return {"report": code_version(), "codes": codes, "mixed": len(codes) > 1}
 
@@ -82,7 +79,7 @@ def code_provenance(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict:
 def diverged_runs(runs: pd.DataFrame) -> list[dict]:
     """The runs whose training loss became non-finite, with where it happened."""
     bad = runs[runs.status == "diverged"]
-    return [{"loss": r.loss, "latent": r.latent_dim, "seed": r.seed,
+    return [{"dataset": r.dataset, "loss": r.loss, "latent": r.latent_dim, "seed": r.seed,
              "epoch": int(r.diverged_epoch), "step": int(r.diverged_step),
              "last_finite": r.last_finite_losses if isinstance(r.last_finite_losses, str)
              else None} for r in bad.itertuples()]
@@ -118,7 +115,7 @@ def render_all_diverged(template: Path | str, runs: pd.DataFrame, config_text: s
     return _environment(template).get_template(Path(template).name).render(
         generated=_now(), study=config["study"], n_runs=len(runs), n_evaluated=0,
         diverged=diverged, advice=divergence_advice(diverged, config["training"]),
-        runs=_table_html(runs), config_text=config_text, versions=versions(),
+        runs=table_html(runs), config_text=config_text, versions=versions(),
         machine=machine(), code={"report": code_version()})
 
 
@@ -132,64 +129,37 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def likelihood_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The log-likelihood table: mean ± CI per (loss, latent size), with the data each number
-    is measured on and the importance samples K x test images of log p(x)."""
-    table = summary_table(metrics, columns)
-    first = metrics.groupby(["loss", "latent_dim"]).first()
-    keys = list(zip(table.loss, table.latent_dim))
-    table.insert(3, "data", [first.loc[k, "log_px_data"] for k in keys])
-    table.insert(4, "K x images", [f"{first.loc[k, 'iwae_samples']} x "
-                                   f"{first.loc[k, 'iwae_images']:,}" for k in keys])
-    return table
-
-
-def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, classes="metrics", border=0, float_format="{:.4g}".format,
-                         na_rep="")
-
-
-def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
-           images: dict[tuple, dict[str, str]], config_text: str, study: dict,
-           extra: dict) -> str:
-    """Fill the Jinja2 ``template`` with the study's tables, plots and images. ``extra``
-    holds the theory notes and checks (``theory``: html, checks), the paired comparisons
-    (``comparisons``), the classifier summary (``classifier``), every run's training status
-    (``runs``: :func:`vaestudy.aggregate.collect_runs`) and the study's cost per rule and
-    efficiency (``costs``: rules, efficiency; see :mod:`vaestudy.costs`)."""
+def render(template: Path | str, metrics: pd.DataFrame, pictures: dict, config_text: str,
+           study: dict, extra: dict) -> str:
+    """Fill the Jinja2 ``template`` with the study's tables, plots and images: one part per
+    dataset (:func:`dataset_part`; ``pictures`` by dataset) and, with several datasets, the
+    cross-dataset section (:func:`across_part`). ``extra`` holds the theory notes and checks
+    (``theory``: html, checks), the paired comparisons (``comparisons``), the classifier
+    summaries by dataset (``classifiers``), every run's training status (``runs``:
+    :func:`vaestudy.aggregate.collect_runs`) and the study's cost per rule and efficiency
+    (``costs``: rules, efficiency; see :mod:`vaestudy.costs`)."""
     env = _environment(template)
-    losses = list(dict.fromkeys(metrics.loss))
     theory, comparisons = extra["theory"], extra["comparisons"]
-    ll_cols = [c for c in LIKELIHOOD_TABLE if metrics[c].notna().any()]
+    names = [d for d in study["datasets"] if d in set(metrics.dataset)]
+    parts = [dataset_part(d, metrics[metrics.dataset == d],
+                          comparisons[comparisons.dataset == d], pictures[d],
+                          extra["classifiers"][d], study, len(names) > 1) for d in names]
     return env.get_template(Path(template).name).render(
         generated=_now(),
-        study=study,
-        losses=losses,
-        latents=sorted(set(metrics.latent_dim)),
-        first_seed=min(metrics.seed),
-        likelihoods=dict(zip(metrics.loss, metrics.likelihood)),  # as the evaluation wrote it
-        data_per_loss=dict(zip(metrics.loss, metrics.log_px_data)),
-        mixed_data=metrics.data.nunique() > 1,  # binary and gray losses side by side
-        betas={loss: metrics[metrics.loss == loss].beta.iloc[0]
-               for loss in by_falling_beta(metrics)},
-        comparable=_table_html(summary_table(metrics, COMPARABLE_TABLE)),
-        loglik=_table_html(likelihood_table(metrics, ll_cols)),
-        cost=_table_html(summary_table(metrics, COST_TABLE)),
-        comparisons=_table_html(comparisons.rename(columns={"effect_size_dz": "d_z"})),
-        findings=findings(metrics, comparisons),
-        classifier=extra["classifier"],
-        runs=_table_html(metrics.drop(columns=RUN_COLUMNS_DROPPED, errors="ignore")),
-        plots={name: data_uri(path) for name, path in plots.items()},
-        shown=shown_images(images),
+        study={**study, **design(metrics)},
+        parts=parts,
+        across=across_part(comparisons, names),
+        cost=table_html(summary_table(metrics, COST_TABLE)),
+        runs=table_html(metrics.drop(columns=RUN_COLUMNS_DROPPED, errors="ignore")),
         config_text=config_text,
         theory_html=theory["html"],
-        theory_checks=_table_html(theory["checks"]),
+        theory_checks=table_html(theory["checks"]),
         theory_passed=bool(theory["checks"].passed.all()),
         theory_count=len(theory["checks"]),
         versions=versions(),
         machine=machine(),
         total_train_seconds=float(metrics.train_seconds.sum()),
-        rule_costs=_table_html(extra["costs"]["rules"].rename(columns=COST_COLUMNS)),
+        rule_costs=table_html(extra["costs"]["rules"].rename(columns=COST_COLUMNS)),
         efficiency=extra["costs"]["efficiency"],
         n_runs=len(extra["runs"]),
         n_evaluated=len(metrics),
@@ -199,66 +169,69 @@ def render(template: Path | str, metrics: pd.DataFrame, plots: dict[str, str],
     )
 
 
-def write_report(inputs: dict[str, str], image_files: list[str], config: dict, out_html: str,
+def write_report(inputs: dict, image_files: list[str], config: dict, out_html: str,
                  execution: dict) -> None:
     """Render the self-contained HTML report of the study to ``out_html``. ``inputs`` (the
     report rule's inputs by name) holds the template (and ``all_diverged``, the one of a study
-    whose every run diverged), metrics (CSV), the plots (comparable, loglik, training,
-    heatmap, side_by_side: one per latent size), theory (Markdown), theory_checks,
-    comparisons and runs (CSV), classifier (JSON summary) and benchmarks (the Snakemake
-    benchmark files of the jobs before the report); ``image_files`` are the trained runs'
-    pictures (:data:`vaestudy.layout.PICTURES`); ``execution`` holds the run's ``cores``
-    (None on a cluster) and each rule's ``threads``."""
+    whose every run diverged), metrics (CSV), plots (every dataset's comparison plots:
+    :data:`vaestudy.layout.PLOTS`), side_by_side (per dataset and latent size), theory
+    (Markdown), theory_checks, comparisons and runs (CSV), classifiers (one JSON summary per
+    dataset) and benchmarks (the Snakemake benchmark files of the jobs before the report);
+    ``image_files`` are the trained runs' pictures (:data:`vaestudy.layout.PICTURES`);
+    ``execution`` holds the run's ``cores`` (None on a cluster) and each rule's ``threads``."""
     metrics = pd.read_csv(inputs["metrics"])
     config_text = yaml.safe_dump(config, sort_keys=False)
     if metrics.empty:  # every run diverged: where, and what to change
         html = render_all_diverged(inputs["all_diverged"], pd.read_csv(inputs["runs"]),
                                    config_text, config)
     else:
-        html = render(inputs["template"], metrics, _plots(inputs), _run_images(image_files),
-                      config_text, _study(config, metrics), _extra(inputs, execution))
+        html = render(inputs["template"], metrics, _pictures(inputs, image_files),
+                      config_text, _study(config), _extra(inputs, execution))
     with atomic_path(out_html) as tmp:
         tmp.write_text(html)
 
 
-def _run_images(image_files: list[str]) -> dict[tuple, dict[str, str]]:
-    """{(loss, latent, seed): {picture name: path}} of the runs' picture files."""
+def _pictures(inputs: dict, image_files: list[str]) -> dict[str, dict]:
+    """{dataset: {"plots": {name: data URI}, "shown": {(loss, latent): {picture: URI}}}}:
+    the comparison plots (side_by_side_<latent> and reconstructions_<latent> among them) and
+    the run pictures the report shows, by dataset."""
+    out: dict[str, dict] = {}
+
+    def of(dataset: str) -> dict:
+        return out.setdefault(dataset, {"plots": {}, "shown": {}})
+
+    names = {file: name for name, file in layout.PLOTS.items()}
+    for path in inputs["plots"]:
+        of(Path(path).parent.name)["plots"][names[Path(path).name]] = data_uri(path)
+    for path in inputs["side_by_side"]:
+        dataset, picture, latent = layout.side_by_side_key(path)
+        name = "side_by_side" if picture == "samples" else picture
+        of(dataset)["plots"][f"{name}_{latent}"] = data_uri(path)
     images: dict[tuple, dict[str, str]] = {}
     for path in image_files:
         key = tuple(layout.parse_run_path(path))
         images.setdefault(key, {})[layout.picture_name(path)] = str(path)
-    return images
+    for (dataset, loss, latent), uris in shown_images(images).items():
+        of(dataset)["shown"][(loss, latent)] = uris
+    return out
 
 
-def _plots(inputs: dict[str, str]) -> dict[str, str]:
-    """The study's plots by the name the template uses (side_by_side_<latent> for each)."""
-    plots = {name: inputs[name] for name in ("comparable", "loglik", "training", "heatmap")}
-    plots.update({f"side_by_side_{layout.side_by_side_latent(p)}": p
-                  for p in inputs["side_by_side"]})
-    return plots
-
-
-def _study(config: dict, metrics: pd.DataFrame) -> dict:
-    """The design of the study: its grid and settings, and the evaluation's sizes as the
-    metrics recorded them."""
-    first = metrics.iloc[0]
+def _study(config: dict) -> dict:
+    """The design of the study: its grid and the settings the report names."""
     return {**config["study"], "training": config["training"], "model": config["model"],
-            "n_train": int(first.n_train), "n_val": int(first.n_val),
-            "test_split": first.split, "binarization": config["data"]["binarization"],
-            "elbo_samples": int(first.elbo_samples), "iwae_samples": int(first.iwae_samples),
-            "iwae_images": int(first.iwae_images), "n_generated": int(first.n_generated),
-            "log_px_images": first.log_px_images_text, "n_test": int(first.n_test),
+            "binarization": config["data"]["binarization"],
             "knn_k": config["evaluation"]["knn_k"]}
 
 
-def _extra(inputs: dict[str, str], execution: dict) -> dict:
-    """The theory, comparisons, runs, classifier and costs sections (see :func:`render`)."""
+def _extra(inputs: dict, execution: dict) -> dict:
+    """The theory, comparisons, runs, classifiers and costs sections (see :func:`render`)."""
     jobs = costs.read_benchmarks(inputs["benchmarks"])
     return {"theory": {"html": render_markdown(inputs["theory"]),
                        "checks": pd.read_csv(inputs["theory_checks"])},
             "comparisons": pd.read_csv(inputs["comparisons"]),
             "runs": pd.read_csv(inputs["runs"]),
-            "classifier": json.loads(Path(inputs["classifier"]).read_text()),
+            "classifiers": {Path(p).parent.name: json.loads(Path(p).read_text())
+                            for p in inputs["classifiers"]},
             "costs": {"rules": costs.rule_costs(jobs, execution["threads"]),
                       "efficiency": costs.efficiency(jobs, execution["threads"],
                                                      execution["cores"])}}

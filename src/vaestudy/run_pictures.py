@@ -57,12 +57,15 @@ class RunPictures:
         return images.tile(self._decode(self._prior_draws(n * n)), cols=n)
 
     def reconstructions(self) -> np.ndarray:
-        # the same digits every run: a seeded draw stratified by label (10: one per digit)
+        # the same images every run: a seeded draw stratified by label (10: one per class);
+        # a run on binarized images shows the gray test images above its input
         fc, labels = self.cfg.figures, self.data.y_test
-        x = self.data.x_test[stratified_draw(labels, min(fc.n_reconstructions, len(labels)),
-                                             fc.latent_seed)]
+        pick = stratified_draw(labels, min(fc.n_reconstructions, len(labels)), fc.latent_seed)
+        x = self.data.x_test[pick]  # [n, 28, 28, 1]: the run's representation
         recon = reconstruct(self.encoder, self.decoder, x, self.cfg, batch_size=len(x))
-        return images.reconstruction_picture(x[..., 0], recon)
+        binary = self.cfg.likelihood.data == "binary" and self.cfg.binarization != "none"
+        gray = self.data.x_test_gray[pick][..., 0] if binary else None
+        return images.reconstruction_picture(x[..., 0], recon, gray)
 
     def manifold(self) -> np.ndarray:
         """The whole plane for a 2-D latent space, else the plane of the two dimensions with

@@ -92,22 +92,33 @@ def holm(p_values) -> np.ndarray:
 
 
 def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """For every metric in ``columns``, latent size and pair of losses: the paired test of
-    (loss_a - loss_b) over the seeds both losses were run (and trained) on, Holm-corrected
-    within (metric, latent size), and its :func:`verdict`."""
+    """For every dataset, metric in ``columns``, latent size and pair of losses with values of
+    that metric: the paired test of (loss_a - loss_b) over the seeds both losses were run
+    (and trained) on, Holm-corrected within (dataset, metric, latent size), and its
+    :func:`verdict`. Runs of different datasets are never paired; a metric only some losses
+    have (bits/dim: the densities on gray data) compares those losses only."""
+    names = ["dataset", "metric", "latent_dim", "loss_a", "loss_b", *paired_test([]).keys(),
+             "p_holm", "verdict"]
+    rows = [{"dataset": name, **row}
+            for name, group in metrics.groupby("dataset", sort=False)
+            for row in _pairs(group, columns)]
+    table = pd.DataFrame(rows, columns=names)  # a one-loss study has no pairs: no rows
+    for _, index in table.groupby(["dataset", "metric", "latent_dim"]).groups.items():
+        table.loc[index, "p_holm"] = holm(table.loc[index, "p_value"])  # one family each
+    table["verdict"] = [verdict(row, row["p_holm"]) for row in table.to_dict("records")]
+    return table
+
+
+def _pairs(metrics: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """The paired tests of one dataset's runs (see :func:`paired_comparisons`)."""
     rows = []
-    losses = list(dict.fromkeys(metrics["loss"]))
-    wide = metrics.pivot_table(index=["latent_dim", "seed"], columns="loss", values=columns)
+    wide = metrics.pivot_table(index=["latent_dim", "seed"], columns="loss", values=columns,
+                               dropna=False)
     for col in columns:
+        losses = list(dict.fromkeys(metrics.loss[metrics[col].notna()]))
         for latent in sorted(set(metrics["latent_dim"])):
             for a, b in itertools.combinations(losses, 2):
                 pair = wide[col].loc[latent].reindex(columns=[a, b]).dropna()
                 rows.append({"metric": col, "latent_dim": latent, "loss_a": a, "loss_b": b,
                              **paired_test(pair[a] - pair[b])})
-    columns = ["metric", "latent_dim", "loss_a", "loss_b", *paired_test([]).keys(), "p_holm",
-               "verdict"]
-    table = pd.DataFrame(rows, columns=columns)  # a one-loss study has no pairs: no rows
-    for _, index in table.groupby(["metric", "latent_dim"]).groups.items():  # one family each
-        table.loc[index, "p_holm"] = holm(table.loc[index, "p_value"])
-    table["verdict"] = [verdict(row, row["p_holm"]) for row in table.to_dict("records")]
-    return table
+    return rows

@@ -98,14 +98,16 @@ def plot_training_curves(history: pd.DataFrame, path: Path | str) -> None:
 
 
 def summary_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Mean and 95% CI half-width over seeds of ``columns`` per (loss, latent size)."""
+    """Mean and 95% CI half-width over seeds of ``columns`` per (dataset, loss, latent
+    size)."""
     def fmt(values) -> str:
         lo, hi = t_interval(values)
         return f"{np.mean(values):.4g} ± {(hi - lo) / 2:.3g}" if len(values) > 1 else \
             f"{np.mean(values):.4g}"
 
-    table = metrics.groupby(["loss", "latent_dim"])[columns].agg(fmt)
-    table.insert(0, "seeds", metrics.groupby(["loss", "latent_dim"]).size())
+    by = ["dataset", "loss", "latent_dim"]
+    table = metrics.groupby(by)[columns].agg(fmt)
+    table.insert(0, "seeds", metrics.groupby(by).size())
     return table.reset_index()
 
 
@@ -131,12 +133,23 @@ def plot_nothing(text: str, path: Path | str) -> None:
 
 
 def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | str) -> None:
-    """Pictures of several losses next to each other, one titled panel per loss."""
+    """Pictures of several losses next to each other, one titled panel per loss: in a row
+    for square pictures (sample grids), one above the other for wide ones (reconstructions,
+    one row of images each)."""
     import imageio.v3 as iio
 
-    fig, axes = plt.subplots(1, len(pictures), figsize=(3.3 * len(pictures), 3.7), squeeze=False)
-    for ax, (loss, picture) in zip(axes.flat, pictures.items()):
-        ax.imshow(iio.imread(picture), cmap="gray", vmin=0, vmax=255)
+    read = {loss: iio.imread(picture) for loss, picture in pictures.items()}
+    heights = [image.shape[0] for image in read.values()]
+    width = next(iter(read.values())).shape[1]
+    n, wide = len(read), width > 1.5 * max(heights)
+    if wide:  # each panel as tall as its picture (2 or 3 rows of images), plus its title
+        size = (8.0, sum(8.0 * h / width + 0.45 for h in heights) + 0.6)
+        fig, axes = plt.subplots(n, 1, figsize=size, squeeze=False,
+                                 gridspec_kw={"height_ratios": heights})
+    else:
+        fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.7), squeeze=False)
+    for ax, (loss, image) in zip(axes.flat, read.items()):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
         ax.set_title(loss)
         ax.axis("off")
     fig.suptitle(title)
@@ -145,14 +158,16 @@ def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | 
     plt.close(fig)
 
 
-def write_plots(metrics_csv: str, history_csv: str, out: dict[str, str]) -> None:
-    """The study's comparison plots named in ``out`` (comparable, loglik, training, heatmap)
-    from the aggregated tables; when every run diverged, each is a figure that says so."""
-    metrics, history = pd.read_csv(metrics_csv), pd.read_csv(history_csv)
+def write_plots(metrics_csv: str, history_csv: str, out: dict[str, str], dataset: str) -> None:
+    """The comparison plots of ``dataset`` named in ``out`` (comparable, loglik, training,
+    heatmap) from the aggregated tables; when every run of it diverged, each is a figure that
+    says so."""
+    metrics, history = (pd.read_csv(path) for path in (metrics_csv, history_csv))
+    metrics, history = (t[t.dataset == dataset] for t in (metrics, history))
     if metrics.empty:
         for path in out.values():
             with atomic_path(path) as tmp:
-                plot_nothing("Every run of the study diverged: nothing to plot.", tmp)
+                plot_nothing(f"Every run on {dataset} diverged: nothing to plot.", tmp)
         return
     for name, draw, table in (("comparable", plot_comparable, metrics),
                               ("loglik", plot_log_likelihood, metrics),

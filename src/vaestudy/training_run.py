@@ -24,15 +24,16 @@ from vaestudy.provenance import code_version
 
 
 def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, str],
-              logger: logging.Logger, threads: int = 1, gpus: int = 0) -> None:
-    """Train one grid point with ``settings`` (:func:`vaestudy.config.train_settings`, its
+              logger: logging.Logger, threads: int = 1, gpus: int = 0,
+              dataset: str = "mnist") -> None:
+    """Train one grid point (of ``dataset``) with ``settings`` (:func:`vaestudy.config.train_settings`, its
     data folder filled in). ``out`` maps the names of :data:`vaestudy.layout.TRAIN_FILES` to
     their paths; the checkpoint and the lock go beside them. ``config`` is written first and
     again with the other outputs, ``history`` after every epoch (progress files). A run that
     diverges writes its status and history and an empty model folder."""
     run = Path(out["config"]).parent
     with runtime.exclusive(run / layout.LOCK, f"training of {run}"):
-        cfg = run_config(settings, loss, latent, seed)
+        cfg = run_config(settings, loss, latent, seed, dataset)
         key = {**cfg.training_dict(), "code": code_version()}
         if finished.restored(out, key, f"training of {run}", logger):
             return
@@ -53,7 +54,7 @@ def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger) -> None:
     write_history = functools.partial(_write_history, out["history"])
     with runtime.stop_on_sigterm() as stopped:
         try:
-            result = train(cfg, cfg.data.load(cfg.binarization), logger,
+            result = train(cfg, cfg.load_data(), logger,
                            Path(out["config"]).parent / layout.CHECKPOINT,
                            should_stop=stopped, on_epoch=write_history)
         except NonFiniteLossError as err:
@@ -105,14 +106,16 @@ def _write_run(out: dict, history, epoch_samples: np.ndarray, threads: int, **su
 
 
 def train_classifier_run(settings: dict, model: str, summary: str, logger: logging.Logger,
-                         threads: int = 1, gpus: int = 0) -> None:
-    """Train the digit classifier with ``settings`` (:func:`vaestudy.config.classifier_settings`,
-    its data folder filled in) on the grayscale training split; write the ``model`` and a
+                         threads: int = 1, gpus: int = 0, features: str | None = None) -> None:
+    """Train the classifier of one dataset (digits or garments) with ``settings``
+    (:func:`vaestudy.config.classifier_settings`, its data folder filled in) on the grayscale
+    training split; write the ``model`` and a
     ``summary`` with its accuracy on the validation split and on the test set (it is a
-    measuring tool, not a study result). One process at a time; finished outputs are kept and
+    measuring tool, not a study result) and, with ``features``, its features of the test
+    images (.npy), which every evaluation of the dataset compares samples with. One process at a time; finished outputs are kept and
     restored like a run's (:func:`train_run`)."""
     cc = classifier_config(settings)
-    out = {"model": model, "summary": summary}
+    out = {"model": model, "summary": summary, **({"features": features} if features else {})}
     key = {**settings, "code": code_version()}
     with runtime.exclusive(Path(model).parent / layout.LOCK, "training of the classifier"):
         if finished.restored(out, key, "training of the classifier", logger):
@@ -121,16 +124,19 @@ def train_classifier_run(settings: dict, model: str, summary: str, logger: loggi
         from vaestudy.classifier import features_and_predictions, train_classifier
 
         t0 = time.perf_counter()
-        data = DataConfig(**settings["data"]).load("none")
+        data = DataConfig(**settings["data"]).load("none", settings["dataset"])
         net, history = train_classifier(data.x_train, data.y_train, data.x_val_gray,
                                         data.y_val, cc.epochs, cc.seed)
-        _, preds = features_and_predictions(net, data.x_test_gray)
+        feats, preds = features_and_predictions(net, data.x_test_gray)  # [n_test, 128], [n]
         result = {"test_accuracy": float((preds == data.y_test).mean()),
                   "val_accuracy": history["val_accuracy"][-1], "epochs": cc.epochs,
                   "n_train": int(len(data.x_train)), "n_test": int(len(data.x_test_gray)),
                   "seconds": time.perf_counter() - t0, "history": history}
         with atomic_path(model) as tmp:
             net.save(tmp)
+        if features:
+            with atomic_path(features) as tmp, open(tmp, "wb") as f:
+                np.save(f, feats)
         write_json(summary, result)
         finished.keep(out, key)
         logger.info("classifier: test accuracy %.4f", result["test_accuracy"])

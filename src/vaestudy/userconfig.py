@@ -2,9 +2,10 @@
 
 Two things users type that the JSON schema alone would refuse:
 
-- **The grid on the command line.** ``snakemake --config losses=bce,mse latent_dims=2,8``
-  arrives as top-level strings (Snakemake's ``--config`` cannot set nested keys). The
-  shorthand keys ``losses``, ``latent_dims`` and ``seeds`` are moved into ``study`` as lists
+- **The grid on the command line.** ``snakemake --config datasets=mnist,fashion-mnist
+  losses=bce,mse latent_dims=2,8`` arrives as top-level strings (Snakemake's ``--config``
+  cannot set nested keys). The shorthand keys ``datasets``, ``losses``, ``latent_dims`` and
+  ``seeds`` are moved into ``study`` as lists
   (comma-separated, or a YAML list); the schema then checks every item as usual.
 - **Numbers that YAML 1.1 reads as strings.** PyYAML (and so Snakemake) reads ``1e-4`` as the
   string ``"1e-4"`` (YAML 1.1 wants ``1.0e-4``). A string where the schema wants a number is
@@ -26,7 +27,7 @@ from typing import Any
 
 #: Top-level shorthand keys (``--config losses=bce,mse``): each sets the ``study`` key of its
 #: name.
-GRID_SHORTHAND = ("losses", "latent_dims", "seeds")
+GRID_SHORTHAND = ("datasets", "losses", "latent_dims", "seeds")
 
 #: Config sections that no longer exist -> where their settings live now.
 RETIRED = {
@@ -35,6 +36,8 @@ RETIRED = {
                  "command line, e.g. --set-threads train=4 --set-resources train:gpu=1",
     "likelihood": "a loss's settings live in 'loss_variants', e.g. {mse-sigma0.1: {family: "
                   "mse, sigma: 0.1}}, named in study.losses",
+    "data.dir": "the folder of each dataset is given by name in 'data.dirs', e.g. data: "
+                "{dirs: {mnist: PATH}} (study.datasets names the datasets of the grid)",
 }
 
 
@@ -112,8 +115,11 @@ def normalize(config: dict, schema: dict) -> dict:
     numbers (see the module's docstring). Modifies ``config`` in place (Snakemake's config
     object is shared) and returns it. A retired section is a :class:`RetiredKeyError`, a
     number that is not finite a :class:`NonFiniteError`."""
-    for key in sorted(set(config) & set(RETIRED)):
-        raise RetiredKeyError(f"config key '{key}' is no longer read: {RETIRED[key]}.")
+    for key in RETIRED:
+        section, _, name = key.rpartition(".")
+        holder = config.get(section) if section else config
+        if isinstance(holder, dict) and name in holder:
+            raise RetiredKeyError(f"config key '{key}' is no longer read: {RETIRED[key]}.")
     for key in GRID_SHORTHAND:
         if key in config:
             study = config.get("study") or {}

@@ -15,6 +15,7 @@ ROOT = os.path.abspath(os.path.join(workflow.current_basedir, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 from vaestudy import config as cfg_lib  # noqa: E402
 from vaestudy import data as data_lib  # noqa: E402
+from vaestudy import datasets as datasets_lib  # noqa: E402
 from vaestudy import layout  # noqa: E402
 from vaestudy import losses as loss_lib  # noqa: E402
 from vaestudy.userconfig import normalize  # noqa: E402
@@ -25,8 +26,6 @@ with open(SCHEMA) as schema_file:
 validate(config, SCHEMA)
 
 OUT = config["output_dir"]
-# Paths that belong to the workflow resolve against it, not against the working directory.
-DATA = os.path.join(ROOT, config["data"]["dir"])
 
 
 def check_output_dir_is_its_own(out: str) -> None:
@@ -57,29 +56,49 @@ def check_output_dir_is_its_own(out: str) -> None:
             )
 
 
-def check_data_dir_exists() -> None:
-    """``data.dir`` must be an existing folder before any job starts: prepare_data downloads
+def check_data_dirs_exist() -> None:
+    """Each folder of ``data.dirs`` must exist before any job starts: prepare_data downloads
     the files missing from it, but a folder that does not exist is more likely a typo than a
     wish to download (and offline it failed only inside prepare_data, after other jobs)."""
-    raw = config["data"]["dir"]
-    if not raw.strip():
-        raise WorkflowError(
-            "config 'data.dir' is empty; name the folder of the four MNIST .gz files (the "
-            "default resources/mnist is the copy this repository commits)."
-        )
-    if not os.path.isdir(DATA):
-        raise WorkflowError(
-            f"config 'data.dir' = '{raw}': {DATA} is not an existing folder (a relative "
-            f"data.dir is relative to the workflow's repository {ROOT}). Point it at a folder "
-            f"with the four official MNIST .gz files (this repository commits them in "
-            f"resources/mnist, the default), or create the folder: the rule prepare_data then "
-            f"downloads the missing files into it from the official mirrors."
-        )
+    for name, raw in config["data"]["dirs"].items():
+        title = datasets_lib.get(name).title
+        if not raw.strip():
+            raise WorkflowError(
+                f"config 'data.dirs.{name}' is empty; name the folder of the four {title} "
+                f".gz files, or leave the key out to use the default places "
+                f"(vaestudy.datasets.locate)."
+            )
+        path = os.path.join(ROOT, raw)  # relative paths belong to the workflow
+        if not os.path.isdir(path):
+            raise WorkflowError(
+                f"config 'data.dirs.{name}' = '{raw}': {path} is not an existing folder (a "
+                f"relative path is relative to the workflow's repository {ROOT}). Point it at "
+                f"a folder with the four official {title} .gz files, or create the folder: "
+                f"the rule prepare_data then downloads the missing files into it from the "
+                f"official mirrors."
+            )
+
+
+def data_dirs() -> dict:
+    """The folder each dataset of the grid is read from (or downloaded into), found before
+    any job (vaestudy.datasets.require_obtainable): a dataset that is not on this machine and
+    cannot be downloaded stops the workflow here, with the ways to get it."""
+    found = {}
+    for name in config["study"]["datasets"]:
+        given = config["data"]["dirs"].get(name)
+        cache = os.path.abspath(os.path.join(OUT, "data", name))
+        try:
+            found[name] = str(
+                datasets_lib.require_obtainable(datasets_lib.get(name), given, ROOT, cache)
+            )
+        except datasets_lib.DataError as err:
+            raise WorkflowError(str(err)) from None
+    return found
 
 
 def check_config_and_output_dir():
     """Checks the JSON schema cannot express, run before any job (and without writing
-    anything): the subsets and the batch must fit their splits, data.dir must exist, and the
+    anything): the subsets and the batch must fit their splits, data.dirs must exist, and the
     output directory must be a folder of its own that is (or can be created as) a writable
     directory."""
     data = config["data"]
@@ -97,7 +116,7 @@ def check_config_and_output_dir():
             loss_lib.resolve(loss, config["loss_variants"])
         except loss_lib.LossError as err:
             raise WorkflowError(f"config 'study.losses': {err}") from None
-    check_data_dir_exists()
+    check_data_dirs_exist()
     check_output_dir_is_its_own(OUT)
     existing = os.path.abspath(OUT)
     while not os.path.exists(existing):
@@ -110,6 +129,7 @@ def check_config_and_output_dir():
 
 
 check_config_and_output_dir()
+DATA_DIRS = data_dirs()
 
 
 def limit_local_memory():
@@ -123,8 +143,8 @@ def limit_local_memory():
 
 
 limit_local_memory()
-# One run of the grid; wildcards are readable path parts: loss~bce/latent~16/seed~0. Every
-# path of a study is named by vaestudy.layout.
+# One run of the grid; wildcards are readable path parts:
+# dataset~mnist/loss~bce/latent~16/seed~0. Every path of a study is named by vaestudy.layout.
 RUN_KEY = layout.RUN_KEY
 
 
@@ -140,16 +160,20 @@ def job_file(kind, rule, key=""):
 
 
 GRID = dict(
+    dataset=config["study"]["datasets"],
     loss=config["study"]["losses"],
     latent=config["study"]["latent_dims"],
     seed=config["study"]["seeds"],
 )
 # The per-run jobs after training (evaluate, then run_figures, which reads its metrics) share
 # one group per run: on a cluster they are one submission.
-RUN_GROUP = "run_{loss}_{latent}_{seed}"
+RUN_GROUP = "run_{dataset}_{loss}_{latent}_{seed}"
+# The jobs of one dataset (its data, its classifier, its plots).
+DATASET_KEY = layout.PLOTS_KEY
 
 
 wildcard_constraints:
+    dataset="|".join(map(re.escape, GRID["dataset"])),
     loss="|".join(map(re.escape, GRID["loss"])),
     latent=r"\d+",
     seed=r"\d+",
@@ -163,34 +187,55 @@ def run_figure(name, category):
         in_run(layout.PICTURES[name]),
         caption=f"../report/{name}.rst",
         category=category,
-        subcategory="latent {latent}",
-        labels={"loss": "{loss}", "latent": "{latent}", "seed": "{seed}", "figure": name},
+        subcategory="{dataset}, latent {latent}",
+        labels={
+            "dataset": "{dataset}",
+            "loss": "{loss}",
+            "latent": "{latent}",
+            "seed": "{seed}",
+            "figure": name,
+        },
     )
 
 
 def run_file(name, run):
-    """The file ``name`` of one run (a dict of loss, latent and seed)."""
+    """The file ``name`` of one run (a dict of dataset, loss, latent and seed)."""
     return layout.run_file(OUT, name, layout.run_key(**run))
 
 
 def for_all_runs(name):
-    """The file ``name`` of every run of the grid (loss x latent x seed)."""
+    """The file ``name`` of every run of the grid (dataset x loss x latent x seed)."""
     return expand(in_run(name), **GRID)
 
 
 def trained_latents():
-    """The latent sizes with at least one trained run (one side-by-side figure each)."""
-    return sorted({r["latent"] for r in trained_runs()})
+    """(dataset, latent size) with at least one trained run (one side-by-side figure each)."""
+    return sorted({(r["dataset"], r["latent"]) for r in trained_runs()})
 
 
-def side_by_side_samples(wildcards):
-    """The sample grid of each loss at latent size ``wildcards.latent``: of its trained run
-    with the lowest seed (losses whose runs all diverged are left out)."""
+def side_by_side_figures(wildcards):
+    """The side-by-side figures of every dataset and latent size with a trained run."""
+    return [
+        layout.side_by_side(OUT, d, x, picture)
+        for d, x in trained_latents()
+        for picture in layout.SIDE_BY_SIDE_PICTURES
+    ]
+
+
+def side_by_side_pictures(picture):
+    """An input function: the picture ``picture`` of each loss of ``wildcards.dataset`` at
+    latent size ``wildcards.latent``, of its trained run with the lowest seed (losses whose
+    runs all diverged are left out)."""
+    return lambda wildcards: side_by_side_runs(wildcards, picture)
+
+
+def side_by_side_runs(wildcards, picture):
+    """See side_by_side_pictures."""
     first = {}
     for r in trained_runs():
-        if r["latent"] == int(wildcards.latent):
+        if (r["dataset"], r["latent"]) == (wildcards.dataset, int(wildcards.latent)):
             first.setdefault(r["loss"], r)
-    return [run_file(layout.PICTURES["samples"], r) for r in first.values()]
+    return [run_file(layout.PICTURES[picture], r) for r in first.values()]
 
 
 def run_images(wildcards):
@@ -202,8 +247,12 @@ def run_images(wildcards):
 def study_benchmarks(wildcards):
     """The benchmark file (wall s, CPU s, peak memory) of every job before the report, for
     the report's cost tables."""
-    rules = ("prepare_data", "theory_check", "train_classifier", "aggregate", "plots")
-    files = [job_file("benchmarks", rule) for rule in rules]
+    files = [job_file("benchmarks", rule) for rule in ("theory_check", "aggregate")]
+    files += [
+        job_file("benchmarks", rule, DATASET_KEY.format(dataset=d))
+        for rule in ("prepare_data", "train_classifier", "plots")
+        for d in GRID["dataset"]
+    ]
     files += expand(job_file("benchmarks", "train", RUN_KEY), **GRID)
     trained = trained_runs()
     files += [
@@ -211,10 +260,9 @@ def study_benchmarks(wildcards):
         for r in trained
         for rule in ("evaluate", "run_figures")
     ]
-    latents = sorted({r["latent"] for r in trained})  # side_by_side runs for these only
     files += [
-        job_file("benchmarks", "side_by_side", layout.SIDE_BY_SIDE_KEY.format(latent=x))
-        for x in latents
+        job_file("benchmarks", "side_by_side", layout.SIDE_BY_SIDE_KEY.format(dataset=d, latent=x))
+        for d, x in trained_latents()
     ]
     return files
 
@@ -251,7 +299,8 @@ def trained_runs():
     """The grid points whose training finished with finite losses (a diverged run is a
     result of the study, listed in the report, but has no models to evaluate)."""
     runs = [
-        dict(loss=loss, latent=latent, seed=seed)
+        dict(dataset=dataset, loss=loss, latent=latent, seed=seed)
+        for dataset in GRID["dataset"]
         for loss in GRID["loss"]
         for latent in GRID["latent"]
         for seed in GRID["seed"]

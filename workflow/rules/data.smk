@@ -1,15 +1,17 @@
-# The data. MNIST is committed under resources/mnist. No rule declares those files as outputs
-# (Snakemake deletes a job's outputs before it runs, and the data must never be at risk):
-# prepare_data downloads only files that are missing, verifies all four and writes a manifest.
+# The data, one job per dataset (vaestudy.datasets). MNIST is committed under resources/mnist;
+# where each dataset is read from is found before any job (DATA_DIRS, common.smk). No rule
+# declares those files as outputs (Snakemake deletes a job's outputs before it runs, and the
+# data must never be at risk): prepare_data downloads only files that are missing, verifies
+# all four payloads and writes a manifest.
 
 
 rule prepare_data:
     output:
-        f"{OUT}/data/mnist_manifest.json",
+        f"{OUT}/data/{{dataset}}_manifest.json",
     log:
-        job_file("logs", "prepare_data"),
+        job_file("logs", "prepare_data", DATASET_KEY),
     benchmark:
-        job_file("benchmarks", "prepare_data")
+        job_file("benchmarks", "prepare_data", DATASET_KEY)
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -18,8 +20,7 @@ rule prepare_data:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     params:
-        # the registry's name of the dataset (vaestudy.datasets); the config names no other yet
-        dataset="mnist",
-        dir=DATA,
+        dataset="{dataset}",
+        dir=lambda wc: DATA_DIRS[wc.dataset],
     script:
         "../scripts/prepare_data.py"

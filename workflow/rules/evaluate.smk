@@ -1,16 +1,18 @@
-# Evaluation and figures of each trained run.
+# The classifier of each dataset's sample metrics; evaluation and figures of each trained run.
 
 
 rule train_classifier:
     input:
         manifest=rules.prepare_data.output[0],
     output:
-        model=f"{OUT}/classifier/classifier.keras",
-        summary=f"{OUT}/classifier/classifier.json",
+        model=f"{OUT}/classifier/{{dataset}}/classifier.keras",
+        summary=f"{OUT}/classifier/{{dataset}}/classifier.json",
+        # its features of the test images, computed once: every evaluation compares with them
+        features=f"{OUT}/classifier/{{dataset}}/test_features.npy",
     log:
-        job_file("logs", "train_classifier"),
+        job_file("logs", "train_classifier", DATASET_KEY),
     benchmark:
-        job_file("benchmarks", "train_classifier")
+        job_file("benchmarks", "train_classifier", DATASET_KEY)
     # Every evaluate job waits for the classifier: start it first, beside the first training,
     # so that it never runs alone at the end (docs/performance.md, study-level efficiency).
     priority: 10
@@ -23,7 +25,7 @@ rule train_classifier:
         runtime=lambda wc, attempt: 30 * attempt,
         gpu=0,
     params:
-        settings=cfg_lib.classifier_settings(config),
+        settings=lambda wc: cfg_lib.classifier_settings(config, wc.dataset),
     script:
         "../scripts/train_classifier.py"
 
@@ -35,6 +37,7 @@ rule evaluate:
         summary=rules.train.output.summary,
         manifest=rules.prepare_data.output[0],
         classifier=rules.train_classifier.output.model,
+        features=rules.train_classifier.output.features,
     output:
         metrics=in_run(layout.METRICS),
     log:

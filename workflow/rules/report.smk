@@ -64,33 +64,37 @@ rule plots:
         history=rules.aggregate.output.history,
     output:
         comparable=report(
-            f"{OUT}/plots/comparable_metrics.png",
+            layout.plot_file(OUT, "comparable"),
             caption="../report/comparable.rst",
             category="Comparison",
-            labels={"figure": "reconstruction errors and KL vs latent size"},
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "reconstruction errors and KL"},
         ),
         loglik=report(
-            f"{OUT}/plots/test_log_likelihood.png",
+            layout.plot_file(OUT, "loglik"),
             caption="../report/loglik.rst",
             category="Comparison",
-            labels={"figure": "test log-likelihood per likelihood"},
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "test log-likelihood per likelihood"},
         ),
         training=report(
-            f"{OUT}/plots/training_curves.png",
+            layout.plot_file(OUT, "training"),
             caption="../report/training.rst",
             category="Training",
-            labels={"figure": "training curves"},
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "training curves"},
         ),
         heatmap=report(
-            f"{OUT}/plots/heatmap_fid.png",
+            layout.plot_file(OUT, "heatmap"),
             caption="../report/heatmap.rst",
             category="Comparison",
-            labels={"figure": "heat-map of the Fréchet distance"},
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "heat-map of the Fréchet distance"},
         ),
     log:
-        job_file("logs", "plots"),
+        job_file("logs", "plots", DATASET_KEY),
     benchmark:
-        job_file("benchmarks", "plots")
+        job_file("benchmarks", "plots", DATASET_KEY)
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -98,6 +102,8 @@ rule plots:
         # measured peak (max RSS, default study, AMD EPYC): 198 MB (no TensorFlow)
         mem_mb=lambda wc, attempt: 500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        dataset="{dataset}",
     script:
         "../scripts/plots.py"
 
@@ -105,14 +111,30 @@ rule plots:
 rule side_by_side:
     input:
         grid=rules.grid.output[0],
-        samples=side_by_side_samples,
+        samples=side_by_side_pictures("samples"),
+        reconstructions=side_by_side_pictures("reconstructions"),
     output:
-        report(
-            layout.side_by_side(OUT),
+        samples=report(
+            layout.side_by_side(OUT, picture="samples"),
             caption="../report/side_by_side.rst",
             category="Samples",
-            subcategory="latent {latent}",
-            labels={"figure": "losses side by side", "latent": "{latent}"},
+            subcategory="{dataset}, latent {latent}",
+            labels={
+                "figure": "samples of the losses side by side",
+                "dataset": "{dataset}",
+                "latent": "{latent}",
+            },
+        ),
+        reconstructions=report(
+            layout.side_by_side(OUT, picture="reconstructions"),
+            caption="../report/side_by_side_reconstructions.rst",
+            category="Reconstructions",
+            subcategory="{dataset}, latent {latent}",
+            labels={
+                "figure": "reconstructions of the losses side by side",
+                "dataset": "{dataset}",
+                "latent": "{latent}",
+            },
         ),
     log:
         job_file("logs", "side_by_side", layout.SIDE_BY_SIDE_KEY),
@@ -137,16 +159,15 @@ rule report:
         all_diverged=workflow.source_path("../report/all_diverged.html.j2"),
         diverged_runs=workflow.source_path("../report/diverged_runs.html.j2"),
         metrics=rules.aggregate.output.metrics,
-        comparable=rules.plots.output.comparable,
-        loglik=rules.plots.output.loglik,
-        training=rules.plots.output.training,
-        heatmap=rules.plots.output.heatmap,
-        side_by_side=lambda wc: expand(rules.side_by_side.output[0], latent=trained_latents()),
+        plots=expand(
+            [layout.plot_file(OUT, name) for name in layout.PLOTS], dataset=GRID["dataset"]
+        ),
+        side_by_side=side_by_side_figures,
         theory=workflow.source_path("../../docs/theory.md"),
         theory_checks=rules.theory_check.output[0],
         comparisons=rules.aggregate.output.comparisons,
         runs=rules.aggregate.output.runs,
-        classifier=rules.train_classifier.output.summary,
+        classifiers=expand(rules.train_classifier.output.summary, dataset=GRID["dataset"]),
         images=run_images,
         benchmarks=study_benchmarks,
     output:

@@ -4,6 +4,8 @@ diverged run has no model: the workflow evaluates trained runs only)."""
 import json
 from pathlib import Path
 
+import numpy as np
+
 import _bootstrap  # noqa: F401
 
 from vaestudy.config import load_trained_run
@@ -20,9 +22,9 @@ with job(sm.log[0], sm.threads, cfg.seed, sm.resources.gpu) as log:
     from vaestudy.evaluate import evaluate, load_models
 
     sigma = json.loads(Path(sm.input.summary).read_text())["sigma"]
-    digits = keras.models.load_model(sm.input.classifier, compile=False)
-    values = evaluate(*load_models(sm.input.model), sigma, cfg,
-                      cfg.data.load(cfg.binarization), digits)
+    classifier = keras.models.load_model(sm.input.classifier, compile=False)
+    values = evaluate(*load_models(sm.input.model), sigma, cfg, cfg.load_data(), classifier,
+                      test_feats=np.load(sm.input.features))
     values.update(eval_code=code_version(), settings=sm.params.settings)
     write_json(sm.output.metrics, values)
     log.info("metrics: %s", json.dumps(values))

@@ -1,4 +1,4 @@
-"""Rule plots: the seaborn comparison plots."""
+"""Rule plots: the seaborn comparison plots of one dataset."""
 
 import _bootstrap  # noqa: F401
 
@@ -7,5 +7,5 @@ from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:
-    write_plots(sm.input.metrics, sm.input.history, dict(sm.output.items()))
+    write_plots(sm.input.metrics, sm.input.history, dict(sm.output.items()), sm.params.dataset)
     log.info("wrote %s", list(sm.output))

@@ -20,7 +20,7 @@ with job(sm.log[0], sm.threads, cfg.seed) as log:
     log.info("figure settings: %s", json.dumps(sm.params.settings))
     kl_dims = json.loads(Path(sm.input.metrics).read_text())["kl_per_dim"]
     pictures = RunPictures(sm.input.model, sm.input.epoch_samples, cfg,
-                           cfg.data.load(cfg.binarization), kl_dims)
+                           cfg.load_data(), kl_dims)
     for name, path in sm.output.items():
         with atomic_path(path) as tmp:
             pictures.write(name, tmp)

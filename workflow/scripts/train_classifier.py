@@ -1,4 +1,5 @@
-"""Rule train_classifier: the digit classifier of the sample metrics."""
+"""Rule train_classifier: the classifier of one dataset (digits, garments) behind the sample
+metrics, and its features of the test images."""
 
 import _bootstrap  # noqa: F401
 
@@ -11,4 +12,4 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:
     settings = with_data_dir(sm.params.settings, prepared_dir(sm.input.manifest))
     train_classifier_run(settings, sm.output.model, sm.output.summary, log,
-                         threads=sm.threads, gpus=sm.resources.gpu)
+                         threads=sm.threads, gpus=sm.resources.gpu, features=sm.output.features)
