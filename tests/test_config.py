@@ -153,6 +153,11 @@ def test_loss_registry_refuses_what_the_schema_cannot_see():
     assert spec.describe().endswith("; on gray data (not a normalized density of gray levels: "
                                     "no bits/dim)") and spec.sigma is None
     assert spec.beta is None and not losses.resolve("bce").describe().endswith("data")
+    # bits/dim only for normalized densities of gray levels: not bce on gray, nothing binary
+    gray = {"g": {"family": "mse", "sigma": 0.1, "data": "gray"}}
+    assert not spec.gray_density and not losses.resolve("mse").gray_density
+    assert losses.resolve("g", gray).gray_density and losses.resolve("cbern").gray_density
+    assert losses.resolve("gauss-learned").gray_density
     saved = {"name": "mse", "family": "mse", "settings": {"sigma": 1.0}, "data": "binary"}
     assert losses.from_saved("mse", saved) == losses.resolve("mse")
     for wrong in ({**saved, "name": "bce"}, {**saved, "family": "l2"}):

@@ -94,6 +94,15 @@ def test_sorted_by_loss_latent_seed_and_grid_adds_only_pending(study):
                                   "seeds": [0, 1]}).shape[0] == 7  # disk runs + bce/2/1
 
 
+def test_a_grid_of_two_datasets_adds_the_pending_runs_of_each(study):
+    grid = {**GRID, "datasets": ["mnist", "fashion-mnist"]}
+    table = progress_table(study, grid)
+    assert len(table) == 8 + 6  # the MNIST table above + 3 losses x 2 latents pending
+    fashion = table[table.dataset == "fashion-mnist"]
+    assert len(fashion) == 6 and set(fashion.state) == {"pending"}
+    assert list(table.dataset) == sorted(table.dataset)  # fashion-mnist first
+
+
 def test_files_replaced_while_read_count_as_not_there(tmp_path):
     out = tmp_path / "results"
     empty = make_run(out, "bce", 2, 0, history=[(5, 10)])

@@ -34,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: Core module -> the unit tests that exercise it (fast ones: no Snakemake runs).
 #: The modules that compute the study's numbers: likelihoods and losses, the model, the
-#: training loop, the log-likelihood estimator, the latent metrics and the statistics.
+#: training loop, the log-likelihood estimator, the latent metrics, the statistics and what
+#: carries over from one dataset to another.
 CORE = {
     "losses": ["tests/test_config.py", "tests/test_model.py", "tests/test_study_plots.py"],
     "likelihoods": ["tests/test_model.py", "tests/test_theory.py", "tests/test_train.py"],
@@ -43,7 +44,8 @@ CORE = {
               "tests/test_resume.py::test_interrupted_run_resumes_bit_identically"],
     "iwae": ["tests/test_iwae.py"],
     "latent": ["tests/test_metrics.py"],
-    "stats": ["tests/test_metrics.py"],
+    "stats": ["tests/test_metrics.py", "tests/test_across.py"],
+    "across": ["tests/test_across.py"],
 }
 SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
          ast.Pow: ast.Mult, ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv,
