@@ -90,3 +90,13 @@ def test_a_pair_separated_only_on_the_other_dataset_is_new():
     assert list(table.outcome) == ["new"]
     line = across.sentences(table, "MNIST", "Fashion-MNIST", {})[0]
     assert line.startswith("fid_classifier: 1 is separated on Fashion-MNIST only (bce − mse")
+
+
+def test_two_pairs_take_the_plural():
+    rows = _runs("mnist", {"bce": 0.0, "mse": 0.0, "x": 0.0})
+    rows += _runs("fashion-mnist", {"bce": 0.0, "mse": 9.0, "x": 0.0})
+    table = across.carry_over(paired_comparisons(pd.DataFrame(rows), ["fid_classifier"]),
+                              "mnist", "fashion-mnist")
+    assert list(table.outcome) == ["new", "new"]
+    line = across.sentences(table, "MNIST", "Fashion-MNIST", {})[0]
+    assert line.startswith("fid_classifier: 2 are separated on Fashion-MNIST only (bce − mse")
