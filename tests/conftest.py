@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vaestudy.datasets import FASHION_MNIST
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "resources" / "mnist"
 #: Where Debian's dataset-fashion-mnist installs Fashion-MNIST (CI installs that package).
-FASHION = Path("/usr/share/datasets/fashion-mnist")
+FASHION = Path(FASHION_MNIST.system_dirs[0])
 
 
 @pytest.fixture(scope="session")

@@ -65,5 +65,8 @@ def test_the_workflow_writes_the_files_the_layout_names(tiny_study):
         assert Path(layout.job_file(tiny_study, "logs", "run_figures",
                                     layout.run_key(*key))).is_file()
     for dataset in TINY_DATASETS:
+        assert Path(layout.manifest(tiny_study, dataset)).is_file()
+        for name in layout.PLOTS:
+            assert Path(layout.plot_file(tiny_study, name, dataset)).is_file()
         for picture in layout.SIDE_BY_SIDE_PICTURES:
             assert Path(layout.side_by_side(tiny_study, dataset, 2, picture)).is_file()

@@ -128,7 +128,8 @@ def _metrics():
     for loss, fid in (("bce", 10.0), ("mse", 30.0)):
         for latent_dim in (2, 16):
             for seed in (0, 1, 2):
-                rows.append({"dataset": "mnist", "loss": loss, "latent_dim": latent_dim, "seed": seed,
+                rows.append({"dataset": "mnist", "loss": loss, "latent_dim": latent_dim,
+                             "seed": seed,
                              "fid_classifier": fid + seed + latent_dim / 10,
                              "recon_mse": 0.05, "recon_accuracy": 0.9, "knn_accuracy": 0.8,
                              "active_units": latent_dim, "posterior_collapse": "none",

@@ -171,7 +171,8 @@ def test_a_diverged_run_is_a_reported_result(diverging_study):
     html = (diverging_study / "report.html").read_text()
     assert "1 of 2 runs diverged" in html and "at epoch 1,\nstep 0" in html
     assert 'id="mixed-data"' not in html  # bce alone: one kind of data
-    log = (diverging_study / "logs/train/dataset~mnist/loss~mse-tiny/latent~2/seed~0.log").read_text()
+    log = (diverging_study / "logs/train/dataset~mnist/loss~mse-tiny/latent~2/seed~0.log"
+           ).read_text()
     assert "ERROR diverged: non-finite loss" in log
 
 

@@ -89,13 +89,15 @@ def project_2d(mean: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def scatter(path: Path | str, points: np.ndarray, labels: np.ndarray, axis: str,
-            title: str) -> None:
-    """Test-set codes coloured by digit."""
+            title: str, classes: tuple[str, ...] = tuple("0123456789"),
+            item: str = "digit") -> None:
+    """Test-set codes coloured by class (``classes``: the name of each label, ``item``: what
+    a class is, e.g. the garments of Fashion-MNIST)."""
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=labels.astype(str),
-                    hue_order=[str(d) for d in range(10)], palette="tab10", s=5,
+    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=np.asarray(classes)[labels],
+                    hue_order=list(classes), palette="tab10", s=5,
                     linewidth=0, alpha=0.7, ax=ax)
-    ax.legend(title="digit", markerscale=3, fontsize=7, loc="center left",
+    ax.legend(title=item, markerscale=3, fontsize=7, loc="center left",
               bbox_to_anchor=(1, 0.5))
     ax.set(xlabel=f"{axis} 1", ylabel=f"{axis} 2", title=title)
     fig.tight_layout()

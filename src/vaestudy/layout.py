@@ -37,8 +37,11 @@ CHECKPOINT, LOCK = "checkpoint.npz", ".train.lock"
 SIDE_BY_SIDE_KEY = "dataset~{dataset}/latent~{latent}"
 SIDE_BY_SIDE = "plots/{dataset}/{picture}_latent~{latent}.png"
 SIDE_BY_SIDE_PICTURES = ("samples", "reconstructions")
+#: The key of the jobs of one dataset (its data check, classifier and comparison plots).
+DATASET_KEY = "dataset~{dataset}"
+#: A dataset's manifest (rule prepare_data), and the folder a download of it goes to.
+MANIFEST, DOWNLOADS = "data/{dataset}_manifest.json", "data/{dataset}"
 #: The study's comparison plots of one dataset (rule plots), by the rule's output names.
-PLOTS_KEY = "dataset~{dataset}"
 PLOTS = {"comparable": "comparable_metrics.png", "loglik": "test_log_likelihood.png",
          "training": "training_curves.png", "heatmap": "heatmap_fid.png"}
 
@@ -124,6 +127,16 @@ def side_by_side_key(path: str | Path) -> tuple[str, str, int]:
     path = Path(path)
     picture, latent = path.stem.rsplit("_latent~", 1)
     return path.parent.name, picture, int(latent)
+
+
+def manifest(output_dir: str | Path, dataset: str = "{dataset}") -> str:
+    """The manifest of ``dataset``'s verified files (rule prepare_data)."""
+    return f"{output_dir}/{MANIFEST.format(dataset=dataset)}"
+
+
+def downloads(output_dir: str | Path, dataset: str) -> str:
+    """Where ``dataset`` is downloaded to when it is nowhere on the machine."""
+    return f"{output_dir}/{DOWNLOADS.format(dataset=dataset)}"
 
 
 def plot_file(output_dir: str | Path, name: str, dataset: str = "{dataset}") -> str:

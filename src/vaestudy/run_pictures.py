@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from vaestudy import images
+from vaestudy import datasets, images
 from vaestudy import latent_pictures as lp
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, stratified_draw
@@ -107,7 +107,9 @@ class RunPictures:
         elif name == "latent_scatter":
             mean, _ = self.codes
             points, axis = lp.project_2d(mean)
+            dataset = datasets.get(self.cfg.dataset)
             lp.scatter(path, points, self.data.y_test, axis,
-                       f"{self.cfg.loss}, latent {self.cfg.latent_dim}: test codes")
+                       f"{self.cfg.loss}, latent {self.cfg.latent_dim}: test codes",
+                       dataset.classes, dataset.item)
         else:
             images.save_png(path, getattr(self, name)())

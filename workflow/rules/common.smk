@@ -86,7 +86,7 @@ def data_dirs() -> dict:
     found = {}
     for name in config["study"]["datasets"]:
         given = config["data"]["dirs"].get(name)
-        cache = os.path.abspath(os.path.join(OUT, "data", name))
+        cache = os.path.abspath(layout.downloads(OUT, name))
         try:
             found[name] = str(
                 datasets_lib.require_obtainable(datasets_lib.get(name), given, ROOT, cache)
@@ -169,7 +169,7 @@ GRID = dict(
 # one group per run: on a cluster they are one submission.
 RUN_GROUP = "run_{dataset}_{loss}_{latent}_{seed}"
 # The jobs of one dataset (its data, its classifier, its plots).
-DATASET_KEY = layout.PLOTS_KEY
+DATASET_KEY = layout.DATASET_KEY
 
 
 wildcard_constraints:

@@ -7,7 +7,7 @@
 
 rule prepare_data:
     output:
-        f"{OUT}/data/{{dataset}}_manifest.json",
+        layout.manifest(OUT),
     log:
         job_file("logs", "prepare_data", DATASET_KEY),
     benchmark:
