@@ -104,10 +104,7 @@ def test_load_split_reads_the_named_dataset(fashion_copy):
         data.load_split(fashion_copy, 5000, 0, "none", 7)
 
 
-def test_the_manifest_names_folder_and_dataset(tmp_path):
+def test_the_manifest_names_the_verified_folder(tmp_path):
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"dataset": "fashion-mnist", "dir": "/data/f", "files": {}}))
-    assert (data.prepared_dir(manifest), data.prepared_dataset(manifest)) == (
-        "/data/f", "fashion-mnist")
-    manifest.write_text(json.dumps({"dir": "/data/m", "files": {}}))  # from before the registry
-    assert data.prepared_dataset(manifest) == "mnist"
+    assert data.prepared_dir(manifest) == "/data/f"

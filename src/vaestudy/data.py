@@ -172,8 +172,3 @@ def prepared_dir(manifest: Path | str) -> str:
     ``manifest`` (JSON): the jobs after ``prepare_data`` read their data from it."""
     return json.loads(Path(manifest).read_text())["dir"]
 
-
-def prepared_dataset(manifest: Path | str) -> str:
-    """The name of the dataset the ``manifest`` of :func:`vaestudy.datasets.prepare` verified
-    ("mnist" for a manifest written before it recorded one): the jobs load that dataset."""
-    return json.loads(Path(manifest).read_text()).get("dataset", "mnist")
