@@ -76,6 +76,23 @@ def test_stratified_draw_refuses_impossible_sizes():
             data.stratified_draw(labels, n, 0)
 
 
+def test_balanced_draw_shares_the_classes_out_as_equally_as_the_items_allow():
+    """A class with too few items gives all it has and the others share its turns; no two
+    consecutive items are of one class while two classes are left; seeded."""
+    labels = np.repeat([0, 1, 2], [1, 5, 30])
+    for seed in range(6):
+        pick = data.balanced_draw(labels, 9, seed)
+        assert len(set(pick.tolist())) == 9
+        assert np.bincount(labels[pick], minlength=3).tolist() == [1, 4, 4]
+        assert (labels[pick][1:] != labels[pick][:-1]).all()
+        assert np.array_equal(pick, data.balanced_draw(labels, 9, seed))
+    assert np.bincount(labels[data.balanced_draw(labels, 36, 0)]).tolist() == [1, 5, 30]
+    assert len({tuple(data.balanced_draw(labels, 9, seed)) for seed in range(6)}) > 1
+    for n in (0, 37):
+        with pytest.raises(DataError, match=f"cannot draw {n} of 36"):
+            data.balanced_draw(labels, n, 0)
+
+
 @pytest.mark.parametrize("sizes, message", [
     ((5000, 55000, 10000, 55000), None),  # everything fits exactly
     ((5000, 55001, 0, 128), "'data.train_subset' = 55001 is larger than the 55000 images"),

@@ -33,6 +33,8 @@ class Split:
     x_test_gray: np.ndarray
     #: how the test images were chosen (:func:`subset_record`): all, or a seeded draw
     test_images: dict | None = None
+    #: the official test-set index of each test image [N] (so a picture can name its images)
+    test_index: np.ndarray | None = None
 
 
 def stratified_draw(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -47,6 +49,31 @@ def stratified_draw(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     by_label = order[np.argsort(labels[order], kind="stable")]
     picks = np.linspace(0, total, n, endpoint=False).astype(int)
     return np.sort(by_label[picks])
+
+
+def balanced_draw(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of a seeded draw of ``n`` of the ``len(labels)`` items whose classes are as
+    equal in number as the items allow, in the order drawn: rounds of one item of each class
+    (members in a seeded order), the classes in the same seeded order every round. Of C
+    classes each then has floor(n/C) or one more (the first n mod C of that order get one
+    more) while every class holds enough items; a class that runs out drops out of the
+    rounds. Consecutive items are of different classes until a single class is left.
+
+    Why not :func:`stratified_draw`: it keeps each class's share, picking fixed positions of
+    a label-sorted list, so that 10 of MNIST's test digits hold two 1s and two 7s and no 6
+    or 8 for every seed; the pictures need each class, not each share."""
+    total = len(labels)
+    if not 0 < n <= total:
+        raise DataError(f"cannot draw {n} of {total} items: use 1 to {total}.")
+    rng = np.random.default_rng(seed)
+    classes, of_class = np.unique(labels, return_inverse=True)
+    turn = rng.permutation(len(classes))[of_class]  # each item's class's turn in a round
+    members = rng.permutation(total)
+    members = members[np.argsort(turn[members], kind="stable")]  # by class, shuffled within
+    sizes = np.bincount(turn, minlength=len(classes))
+    rounds = np.empty(total, int)
+    rounds[members] = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.lexsort((turn, rounds))[:n]
 
 
 def subset_record(n: int, of: int, seed: int, population: str) -> dict:
@@ -155,16 +182,16 @@ def load_split(
         train_idx = train_idx[stratified_draw(labels[train_idx], train_subset, split_seed)]
     test_images = subset_record(test_subset or len(y_test), len(y_test), split_seed,
                                 "official test images")
-    if test_subset:
-        keep = stratified_draw(y_test, test_subset, split_seed)
-        x_test, y_test = x_test[keep], y_test[keep]
+    keep = stratified_draw(y_test, test_subset, split_seed) if test_subset else \
+        np.arange(len(y_test))
+    x_test, y_test = x_test[keep], y_test[keep]
     rng = np.random.default_rng(eval_binarization_seed)
     x_train = _to_float(arrays["train_images"][train_idx])
     x_val_gray, x_test_gray = _to_float(arrays["train_images"][val_idx]), _to_float(x_test)
     x_val = binarize(x_val_gray, binarization, rng)
     x_test = binarize(x_test_gray, binarization, rng)
     return Split(x_train, labels[train_idx], x_val, labels[val_idx], x_test, y_test,
-                 x_val_gray, x_test_gray, test_images)
+                 x_val_gray, x_test_gray, test_images, keep)
 
 
 def prepared_dir(manifest: Path | str) -> str:

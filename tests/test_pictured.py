@@ -1,0 +1,96 @@
+"""Which test images a run's pictures show (vaestudy.pictured, drawn by data.balanced_draw), on
+the real test labels of both datasets and on a drawn test subset: the reconstructions hold the
+classes as equally as their number allows, shown by class; the two ends of every
+interpolation are of different classes; both are seeded and recorded; the captions claim what
+the draw holds."""
+
+import numpy as np
+import pytest
+
+from conftest import FASHION, MNIST
+from vaestudy import data, datasets, pictured
+
+SEEDS = (0, 1, 2026)
+
+
+def official_test_labels(name: str) -> np.ndarray:
+    """The 10,000 labels of the official test set of dataset ``name`` (read, not copied)."""
+    folder = MNIST if name == "mnist" else FASHION
+    if not (folder / f"{datasets.FILES['test_labels']}.gz").exists():
+        pytest.skip(f"{name} is not installed in {folder} (CI installs it)")
+    return datasets.read_idx(datasets.get(name), folder, datasets.FILES["test_labels"])
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ten_reconstructions_show_one_image_of_each_class(name, seed):
+    labels = official_test_labels(name)
+    pick = pictured.reconstruction_images(labels, 10, seed)
+    assert np.bincount(labels[pick], minlength=10).tolist() == [1] * 10
+    assert labels[pick].tolist() == sorted(labels[pick])  # shown by class: 0 1 2 ... 9
+    assert np.array_equal(pick, pictured.reconstruction_images(labels, 10, seed))
+    assert not np.array_equal(pick, pictured.reconstruction_images(labels, 10, seed + 1))
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+@pytest.mark.parametrize("n, claim, counts", [
+    (10, "one of each of the 10 classes", {1}),
+    (7, "7 different classes, one each", {0, 1}),
+    (30, "3 of each class", {3}),
+    (25, "2 or 3 of each class", {2, 3}),
+])
+def test_the_caption_claims_what_the_reconstructions_hold(name, n, claim, counts):
+    """The words of the captions (reconstructions_shown) against the classes of the pictured
+    images, for several numbers of reconstructions."""
+    labels = official_test_labels(name)
+    assert pictured.reconstructions_shown(n, 0, name) == claim
+    for seed in SEEDS:
+        held = np.bincount(labels[pictured.reconstruction_images(labels, n, seed)],
+                           minlength=10)
+        assert set(held.tolist()) == counts and held.sum() == n
+    # a test subset smaller than the number asked for: all of it is shown
+    assert pictured.reconstructions_shown(10, 6, name) == "6 different classes, one each"
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_interpolation_ends_are_of_different_classes(name, seed):
+    labels = official_test_labels(name)
+    pairs = pictured.interpolation_pairs(labels, seed)
+    assert pairs.shape == (5, 2) and len(set(pairs.ravel().tolist())) == 10
+    assert [labels[a] != labels[b] for a, b in pairs] == [True] * 5
+
+
+def test_interpolation_pairs_are_drawn_with_the_seed():
+    labels = official_test_labels("mnist")
+    draws = [pictured.interpolation_pairs(labels, seed) for seed in SEEDS]
+    assert np.array_equal(draws[0], pictured.interpolation_pairs(labels, SEEDS[0]))
+    assert not np.array_equal(draws[0], draws[1])
+    assert not np.array_equal(draws[1], draws[2])
+
+
+def test_a_drawn_test_subset_is_pictured_and_recorded(mnist_copy):
+    """With test_subset, the pictures draw from the subset's own labels (not the official
+    indices 0-13), and the record names each pictured image by its place in the evaluation's
+    test images, its official index and its class."""
+    split = data.load_split(mnist_copy, 5000, 3, "none", 7, test_subset=256)
+    official = official_test_labels("mnist")
+    for seed in SEEDS:
+        chosen = pictured.choose(split.y_test, 10, seed)
+        assert np.bincount(split.y_test[chosen.reconstructions], minlength=10).tolist() \
+            == [1] * 10
+        assert all(split.y_test[a] != split.y_test[b] for a, b in chosen.pairs)
+        record = pictured.record(split, chosen, datasets.MNIST.classes, seed)
+        assert record["seed"] == seed and "256 of the 10,000" in record["test_images"]
+        shown = [record["reconstructions"], *record["interpolations"]]
+        indices = [chosen.reconstructions, *chosen.pairs]
+        for images, index in zip(shown, indices):
+            assert [image["test_image"] for image in images] == index.tolist()
+            for image in images:
+                assert official[image["official_index"]] == image["label"]
+                assert split.y_test[image["test_image"]] == image["label"]
+                assert image["class"] == str(image["label"])  # MNIST's class names: digits
+    whole = data.load_split(mnist_copy, 5000, 3, "none", 7)
+    record = pictured.record(whole, pictured.choose(whole.y_test, 10, 0), ("x",) * 10, 0)
+    assert all(image["official_index"] == image["test_image"]
+               for image in record["reconstructions"])
