@@ -44,8 +44,8 @@ CORE = {
               "tests/test_resume.py::test_interrupted_run_resumes_bit_identically"],
     "iwae": ["tests/test_iwae.py"],
     "latent": ["tests/test_metrics.py"],
-    "stats": ["tests/test_metrics.py", "tests/test_across.py"],
-    "across": ["tests/test_across.py"],
+    "stats": ["tests/test_metrics.py", "tests/test_across.py", "tests/test_stats.py"],
+    "across": ["tests/test_across.py", "tests/test_stats.py"],
 }
 SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
          ast.Pow: ast.Mult, ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv,

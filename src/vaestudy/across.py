@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vaestudy.stats import difference_text
+
 #: The outcomes of a pair across two datasets, in the order the report lists them.
 OUTCOMES = ("holds", "reverses", "not separated", "new")
 _KEY = ["metric", "latent_dim", "loss_a", "loss_b"]
@@ -50,9 +52,10 @@ def carry_over(comparisons: pd.DataFrame, reference: str, other: str) -> pd.Data
 
 
 def _interval(row, side: str) -> str:
-    """``−1.2 [−1.5, −0.9]``: the mean difference and its 95% CI on one side."""
-    mean, low, high = (getattr(row, f"{k}_{side}") for k in ("mean_diff", "ci_low", "ci_high"))
-    return f"{mean:.3g} [{low:.3g}, {high:.3g}]"
+    """``−1.2 [−1.5, −0.9]``: the mean difference and its 95% CI on one side
+    (:func:`vaestudy.stats.difference_text`)."""
+    return difference_text(*(getattr(row, f"{k}_{side}") for k in ("mean_diff", "ci_low",
+                                                                    "ci_high")))
 
 
 def sentences(table: pd.DataFrame, reference: str, other: str, labels: dict[str, str]) -> list[str]:

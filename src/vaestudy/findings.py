@@ -15,7 +15,7 @@ import pandas as pd
 
 from vaestudy.aggregate import COMPARABLE, DENSITY
 from vaestudy.losses import PIXELS, by_falling_beta
-from vaestudy.stats import seeds_needed, t_interval
+from vaestudy.stats import difference_text, seeds_needed, t_interval
 
 #: Burda et al. (2016), Table 1: one-stochastic-layer VAE, dynamically binarized MNIST, K=5000.
 IWAE_PAPER_VAE_NLL = 86.76
@@ -32,7 +32,10 @@ SHORT = {"test_kl": "KL per image (nats)", "active_units": "active units",
 
 def _fmt(values) -> str:
     """Mean ± 95% CI half-width; values indistinguishable from 0 (below 1e-4, e.g. the KL
-    of a collapsed posterior, 1e-7 nats) are written as such, not as float noise."""
+    of a collapsed posterior, 1e-7 nats) are written as such, not as float noise; a value
+    that is ±inf or NaN leaves no mean to print."""
+    if not np.isfinite(np.asarray(values, dtype=float)).all():
+        return "not finite"
     lo, hi = t_interval(values)
     mean, half = float(np.mean(values)), (hi - lo) / 2
     if max(abs(lo), abs(hi)) < 1e-4:
@@ -54,6 +57,8 @@ def pair_rows(comparisons: pd.DataFrame, metric: str, latent: int, loss: str) ->
 
 def _verdict_words(row, n_seeds: int) -> str:
     """A row's verdict as the report prints it everywhere."""
+    if row.verdict == "non-finite":
+        return "no verdict: a difference is not finite (±inf or NaN)"
     if row.verdict == "too few seeds":
         if row.n_pairs < 2:
             return "too few seeds: one pair, no test"
@@ -79,8 +84,12 @@ def best_per_latent(metrics: pd.DataFrame, comparisons: pd.DataFrame, metric: st
         rows = pair_rows(comparisons, metric, latent, top)
         better = (rows.mean_diff > 0) if higher else (rows.mean_diff < 0)
         tied = list(rows.other[(rows.verdict != "different") | ~better])
+        broken = list(rows.other[rows.verdict == "non-finite"])
         if len(means) < 2:
             verdict = f"only <b>{top}</b> was run"
+        elif broken:
+            verdict = (f"{label}: no verdict: a difference between {top} and "
+                       f"{', '.join(broken)} is not finite (±inf or NaN)")
         elif not tied:
             verdict = f"best {label} with <b>{top}</b>"
         elif (rows.verdict == "too few seeds").all():
@@ -107,10 +116,9 @@ def reference_pairs(metrics: pd.DataFrame, comparisons: pd.DataFrame,
         if n_seeds < 2:  # no interval, no test: the line of best_per_latent says so once
             continue
         for row in pair_rows(comparisons, metric, latent, ref).itertuples():
-            ci = ("" if np.isnan(row.ci_low)
-                  else f" [{row.ci_low:.3g}, {row.ci_high:.3g}]")
+            diff = difference_text(row.mean_diff, row.ci_low, row.ci_high)
             out.append(f"Latent size {latent}: {ref} − {row.other} in {label}: "
-                       f"{row.mean_diff:.3g}{ci} over {row.n_pairs} seed(s): "
+                       f"{diff} over {row.n_pairs} seed(s): "
                        f"{_verdict_words(row, n_seeds)}.")
     return out
 
@@ -162,11 +170,9 @@ def versus_bce(group: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
             row = next(rows[rows.other == "bce"].itertuples(), None)
             if row is None:
                 continue
-            if n_seeds < 2:
-                parts.append(f"{SHORT[metric]} {row.mean_diff:+.3g}")
-                continue
-            parts.append(f"{SHORT[metric]} {row.mean_diff:+.3g} [{row.ci_low:.3g}, "
-                         f"{row.ci_high:.3g}]: {_verdict_words(row, n_seeds)}")
+            diff = difference_text(row.mean_diff, row.ci_low, row.ci_high, signed=True)
+            parts.append(f"{SHORT[metric]} {diff}" if n_seeds < 2
+                         else f"{SHORT[metric]} {diff}: {_verdict_words(row, n_seeds)}")
         head = ("one seed: no interval, no test" if n_seeds < 2
                 else f"paired over {n_seeds} seeds, 95% CI")
         out.append(f"{loss} − bce ({head}): " + "; ".join(parts) + ".")

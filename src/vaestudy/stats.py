@@ -7,7 +7,8 @@ difference that is the same in every pair has no t-test; it gets the exact two-s
 test (p = 2 / 2^n), which at fewer than 6 seeds cannot reach 5%. The tests of one metric at
 one latent size (every pair of losses) are one family: their p-values are corrected with
 Holm's step-down method (``p_holm``), and each row's ``verdict`` (:func:`verdict`) is the one
-every table and sentence of the report prints for that pair.
+every table and sentence of the report prints for that pair. A difference that is ±inf or
+NaN gets no test and no verdict (``non-finite``), and a warning names the pair.
 The intervals and tests cover training randomness (seeds) only: every run is evaluated on
 the same split and the same evaluation binarization.
 scipy.stats, not TensorFlow Probability: the study-level jobs (tables, plots, report) load no
@@ -17,6 +18,7 @@ TensorFlow.
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -40,13 +42,14 @@ def paired_test(diff) -> dict:
     test used. A difference with no spread (the same in every pair, e.g. active units 16 vs
     0) has no t-test: it gets the exact sign test, p = 2 / 2^n (``sd_diff`` = 0 says why); a
     spread below 1e-9 of the differences is float rounding and counts as none; no difference
-    at all is p = 1."""
+    at all is p = 1. A difference that is ±inf or NaN has neither a spread nor a sign to
+    count: no test (its ``mean_diff`` is then not finite, and :func:`verdict` says so)."""
     d = np.asarray(diff, dtype=float)
     n = len(d)
     out = {"n_pairs": n, "mean_diff": float(d.mean()) if n else np.nan, "sd_diff": np.nan,
            "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "effect_size_dz": np.nan,
            "test": "none"}
-    if n < 2:
+    if n < 2 or not np.isfinite(d).all():
         return out
     sd = float(d.std(ddof=1))
     sd = out["sd_diff"] = 0.0 if sd <= 1e-9 * np.max(np.abs(d)) else sd  # rounding, not spread
@@ -61,16 +64,30 @@ def paired_test(diff) -> dict:
     return out
 
 
+def difference_text(mean: float, low: float, high: float, signed: bool = False) -> str:
+    """A paired difference as the report's sentences print it: ``mean [low, high]`` (its
+    95% CI; the caller says what the interval is), the mean alone where the test gave no
+    interval (the verdict's words say why), ``not finite`` where a difference is ±inf or
+    NaN (no number worth printing, no verdict). ``signed``: the mean with its sign (+1.2)."""
+    if not np.isfinite(mean):
+        return "not finite"
+    text = f"{mean:+.3g}" if signed else f"{mean:.3g}"
+    return text if np.isnan(low) else f"{text} [{low:.3g}, {high:.3g}]"
+
+
 def seeds_needed(alpha: float = ALPHA) -> int:
     """The fewest pairs at which a sign test whose signs all agree reaches p < alpha."""
     return int(np.floor(np.log2(2 / alpha))) + 1
 
 
 def verdict(test: dict, p_adjusted: float, alpha: float = ALPHA) -> str:
-    """The one verdict on a pair: ``different`` (Holm-adjusted p < alpha), ``too few seeds``
-    (no test can reach alpha at this many pairs: one pair, or a sign test below
-    :func:`seeds_needed`) or ``indistinguishable``. NaN never counts as different."""
+    """The one verdict on a pair: ``non-finite`` (a difference is ±inf or NaN: no verdict),
+    ``different`` (Holm-adjusted p < alpha), ``too few seeds`` (no test can reach alpha at
+    this many pairs: one pair, or a sign test below :func:`seeds_needed`) or
+    ``indistinguishable``. NaN never counts as different."""
     n = test["n_pairs"]
+    if n and not np.isfinite(test["mean_diff"]):  # the mean of finite differences is finite
+        return "non-finite"
     if p_adjusted < alpha:  # False for NaN
         return "different"
     if n < 2 or (test["test"] == "sign" and test["mean_diff"] != 0 and n < seeds_needed(alpha)):
@@ -106,6 +123,12 @@ def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFram
     for _, index in table.groupby(["dataset", "metric", "latent_dim"]).groups.items():
         table.loc[index, "p_holm"] = holm(table.loc[index, "p_value"])  # one family each
     table["verdict"] = [verdict(row, row["p_holm"]) for row in table.to_dict("records")]
+    bad = table[table.verdict == "non-finite"]
+    if len(bad):
+        warnings.warn(f"{len(bad)} paired comparison(s) with a non-finite difference get no "
+                      "verdict: " + "; ".join(f"{r.dataset} {r.metric} latent {r.latent_dim} "
+                                               f"{r.loss_a} - {r.loss_b}"
+                                               for r in bad.itertuples()), stacklevel=2)
     return table
 
 
