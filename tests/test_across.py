@@ -55,10 +55,10 @@ def test_bits_per_dim_compares_only_the_losses_that_have_it(comparisons):
 @pytest.mark.parametrize("ref, v_ref, other, v_other, expected", [
     (-20, "different", -18, "different", "holds"),
     (-20, "different", 18, "different", "reverses"),
-    (-20, "different", -18, "indistinguishable", "not separated"),
+    (-20, "different", -18, "not separated", "not separated"),
     (-20, "different", np.nan, "too few seeds", "not separated"),
-    (1, "indistinguishable", 5, "different", "new"),
-    (1, "indistinguishable", 5, "too few seeds", None),
+    (1, "not separated", 5, "different", "new"),
+    (1, "not separated", 5, "too few seeds", None),
 ])
 def test_outcome_of_a_pair(ref, v_ref, other, v_other, expected):
     assert across.outcome(ref, v_ref, other, v_other) == expected

@@ -84,10 +84,10 @@ def test_a_difference_without_spread_gets_the_sign_test():
     p = 2 / 2^n, which cannot reach 5% below 6 seeds: no difference is claimed."""
     out = paired_test([16.0, 16.0, 16.0])
     assert (out["test"], out["p_value"], out["sd_diff"], out["mean_diff"]) == ("sign", 0.25, 0, 16)
-    assert verdict(out, out["p_value"]) == "too few seeds"
+    assert verdict(out, out["p_value"], 1) == "too few seeds"
     six = paired_test([16.0] * 6)
-    assert six["p_value"] == pytest.approx(2 / 64) and verdict(six, six["p_value"]) == "different"
-    assert seeds_needed() == 6 and seeds_needed(0.01) == 8  # 2/2^6 < .05 <= 2/2^5
+    assert six["p_value"] == pytest.approx(2 / 64) and verdict(six, six["p_value"], 1) == "different"
+    assert seeds_needed(1) == 6 and seeds_needed(1, 0.01) == 8  # 2/2^6 < .05 <= 2/2^5
     assert paired_test([0.0, 0.0, 0.0])["p_value"] == 1.0  # no difference at all
     # a small difference with a real (if tiny) spread is tested: the tolerance is relative
     small = paired_test(1e-3 * (1 + np.array([0.0, 1e-8, 2e-8])))
@@ -97,23 +97,23 @@ def test_a_difference_without_spread_gets_the_sign_test():
 
 def test_verdict_never_calls_nan_different():
     one = paired_test([3.0])
-    assert verdict(one, np.nan) == "too few seeds"
+    assert verdict(one, np.nan, 0) == "too few seeds"
     three = paired_test([1.0, 2.0, 3.5])
-    assert verdict(three, np.nan) == "indistinguishable"
-    assert verdict(three, 0.049) == "different" and verdict(three, 0.05) == "indistinguishable"
+    assert verdict(three, np.nan, 1) == "not separated"
+    assert verdict(three, 0.049, 1) == "different" and verdict(three, 0.05, 1) == "not separated"
 
 
 def test_verdict_at_the_edges_of_too_few_seeds():
     """Two pairs already allow a t-test (1 df can reach 0.05), so an unseparated pair is
-    indistinguishable, not short of seeds; a unanimous sign test at exactly seeds_needed()
-    pairs could reach 0.05, so after a Holm correction it is indistinguishable too."""
+    not separated, not short of seeds; a unanimous sign test at exactly seeds_needed() pairs
+    of its family is sure to reach 0.05, so one that did not would be not separated too."""
     two = paired_test([1.0, 3.0])
-    assert two["test"] == "paired t" and verdict(two, 0.3) == "indistinguishable"
-    n = seeds_needed()
+    assert two["test"] == "paired t" and verdict(two, 0.3, 1) == "not separated"
+    n = seeds_needed(1)
     at = paired_test([16.0] * n)
-    assert at["test"] == "sign" and verdict(at, 0.1) == "indistinguishable"
+    assert at["test"] == "sign" and verdict(at, 0.1, 1) == "not separated"
     below = paired_test([16.0] * (n - 1))
-    assert verdict(below, 0.1) == "too few seeds"
+    assert verdict(below, 0.1, 1) == "too few seeds"
 
 
 def test_holm_adjustment_known_values():
@@ -230,11 +230,11 @@ def test_one_verdict_per_pair_wherever_it_is_printed():
     comp = paired_comparisons(metrics, ["fid_classifier"])
     top = comp[comp.loss_a == "top"]
     assert (holm(top.p_value) < 0.05).all()  # the old family of 4 would call "top" best
-    assert (top.verdict == "indistinguishable").all()  # the family of all 10 pairs does not
+    assert (top.verdict == "not separated").all()  # the family of all 10 pairs does not
     line = best_per_latent(metrics, comp, "fid_classifier")[0]
     assert "best Fréchet" not in line and "are not separated at 3 seed(s)" in line
     pairs = reference_pairs(metrics, comp, "fid_classifier")
-    assert len(pairs) == 4 and all("indistinguishable at 3 seed(s)" in p for p in pairs)
+    assert len(pairs) == 4 and all("not separated at 3 seed(s)" in p for p in pairs)
     # with a clear gap every printed verdict says "different", the table's too
     clear = metrics.assign(fid_classifier=np.where(metrics.loss == "top", 0.0,
                                                    metrics.fid_classifier * 10))

@@ -2,11 +2,15 @@
 unanimous pairs, intervals that do not exist) and how the report's sentences and tables
 print what they give."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from vaestudy.stats import paired_comparisons, paired_test, verdict
+from vaestudy.stats import paired_comparisons, paired_test, seeds_needed, verdict
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("diff", [[-1, 2, np.inf, 3, 4, 5], [np.inf] * 6, [1, np.nan, 2, 3]])
@@ -16,7 +20,7 @@ def test_a_non_finite_difference_gives_no_test_and_no_verdict(diff):
     out = paired_test(diff)
     assert out["test"] == "none" and np.isnan(out["p_value"])
     assert np.isnan(out["ci_low"]) and np.isnan(out["ci_high"])
-    assert verdict(out, out["p_value"]) == "non-finite"
+    assert verdict(out, out["p_value"], 1) == "non-finite"
 
 
 def test_a_non_finite_pair_is_no_verdict_in_the_table_and_the_sentences():
@@ -52,3 +56,53 @@ def test_a_non_finite_pair_on_the_other_dataset_is_not_carried_over():
     assert list(table.outcome) == ["not separated"]
     line = across.sentences(table, "MNIST", "Fashion", {})[0]
     assert "not finite on Fashion" in line and "nan" not in line
+
+
+@pytest.mark.parametrize("family, alpha, seeds", [(1, 0.05, 6), (3, 0.05, 7), (10, 0.05, 9),
+                                                  (1, 0.01, 8), (6, 0.05, 8)])
+def test_seeds_needed_grows_with_the_holm_family(family, alpha, seeds):
+    """m unanimous pairs of one family: the smallest Holm p is m * 2 / 2^n."""
+    assert seeds_needed(family, alpha) == seeds
+    assert family * 2.0 ** (1 - seeds) < alpha <= family * 2.0 ** (2 - seeds)
+
+
+def _unanimous(seeds):
+    """Three losses whose differences are the same in every seed: three sign tests."""
+    return pd.DataFrame([{"dataset": "mnist", "loss": loss, "latent_dim": 16, "seed": s,
+                          "fid_classifier": value}
+                         for loss, value in (("bce", 1.0), ("mse", 5.0), ("cbern", 9.0))
+                         for s in range(seeds)])
+
+
+def test_unanimous_pairs_of_a_family_are_too_few_seeds_until_holm_can_separate_them():
+    """At 6 seeds each p = 1/32, and Holm over 3 pairs makes the smallest 3/32 = 0.094: every
+    seed agrees, and what keeps the pair unseparated is the number of seeds."""
+    from vaestudy.findings import reference_pairs
+
+    six = paired_comparisons(_unanimous(6), ["fid_classifier"])
+    assert list(six.family_size) == [3, 3, 3]
+    assert six.p_holm.tolist() == pytest.approx([3 / 32] * 3)
+    assert (six.verdict == "too few seeds").all()
+    lines = reference_pairs(_unanimous(6), six, "fid_classifier")
+    assert all("the same difference in all 6 pairs; with Holm's correction over 3 pairs a "
+               "sign test is sure to reach p < 0.05 only from 7 seeds" in line for line in lines)
+    seven = paired_comparisons(_unanimous(7), ["fid_classifier"])
+    assert (seven.verdict == "different").all()
+    one = paired_test([16.0] * 6)
+    assert verdict(one, one["p_value"] * 3, 3) == "too few seeds"
+    assert verdict(one, one["p_value"], 1) == "different"
+
+
+def test_an_unseparated_pair_is_never_called_equivalent():
+    """A test that does not separate two losses is no evidence that they are equal: the
+    verdict is "not separated", as across datasets, and no file of the project says
+    otherwise."""
+    three = paired_test([1.0, 2.0, 3.5])
+    assert verdict(three, 0.3, 1) == "not separated"
+    word = "indisting" + "uishable"
+    places = [ROOT / name for name in ("src", "workflow", "docs", "tests", "config")]
+    files = [p for place in places for p in place.rglob("*") if p.is_file()
+             and p.suffix in {".py", ".j2", ".md", ".yaml", ".smk", ".rst", ".html", ""}]
+    said = [str(p.relative_to(ROOT)) for p in files + [ROOT / "README.md"]
+            if word in p.read_text(errors="ignore").lower()]
+    assert not said

@@ -5,9 +5,9 @@ metric at one latent size, loss_a and loss_b are *different* (Holm-corrected pai
 seeds, within one dataset). Across datasets the same pair is compared again on the other
 dataset; the difference **holds** when it is again different in the same direction,
 **reverses** when it is different in the other direction, and is **not separated** when the
-other dataset's test does not separate the pair (indistinguishable, or too few seeds). A pair
-separated only on the other dataset is **new**. Nothing is pooled across datasets: each verdict
-is the one its dataset's section of the report prints.
+other dataset's test does not separate the pair (its verdict is not separated, too few seeds,
+or non-finite). A pair separated only on the other dataset is **new**. Nothing is pooled
+across datasets: each verdict is the one its dataset's section of the report prints.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ likelihoods are reported within their own family. Every verdict on a pair of los
 ``verdict`` column of the study's paired comparisons (:func:`vaestudy.stats.
 paired_comparisons`: per metric and latent size, Holm-corrected over all pairs): a loss is
 called best only where that verdict separates it from every other loss; otherwise the losses
-are "indistinguishable", or there are too few seeds for any test to decide.
+are "not separated" (no claim that they are equal), or there are too few seeds for any test
+to decide.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ SHORT = {"test_kl": "KL per image (nats)", "active_units": "active units",
 
 
 def _fmt(values) -> str:
-    """Mean ± 95% CI half-width; values indistinguishable from 0 (below 1e-4, e.g. the KL
+    """Mean ± 95% CI half-width; values that round to 0 (below 1e-4, e.g. the KL
     of a collapsed posterior, 1e-7 nats) are written as such, not as float noise; a value
     that is ±inf or NaN leaves no mean to print."""
     if not np.isfinite(np.asarray(values, dtype=float)).all():
@@ -62,13 +63,17 @@ def _verdict_words(row, n_seeds: int) -> str:
     if row.verdict == "too few seeds":
         if row.n_pairs < 2:
             return "too few seeds: one pair, no test"
-        return (f"the same difference in all {row.n_pairs} pairs; a sign test needs "
-                f"≥ {seeds_needed()} seeds to reach p < 0.05")
+        if row.family_size < 2:
+            return (f"the same difference in all {row.n_pairs} pairs; a sign test needs "
+                    f"≥ {seeds_needed(1)} seeds to reach p < 0.05")
+        return (f"the same difference in all {row.n_pairs} pairs; with Holm's correction over "
+                f"{row.family_size} pairs a sign test is sure to reach p < 0.05 only from "
+                f"{seeds_needed(row.family_size)} seeds")
     if row.test == "sign" and row.mean_diff == 0:
         return f"identical in all {row.n_pairs} pairs"
     if row.verdict == "different":
         return f"different (Holm p = {row.p_holm:.2g})"
-    return f"indistinguishable at {n_seeds} seed(s) (Holm p = {row.p_holm:.2g})"
+    return f"not separated at {n_seeds} seed(s) (Holm p = {row.p_holm:.2g})"
 
 
 def best_per_latent(metrics: pd.DataFrame, comparisons: pd.DataFrame, metric: str) -> list[str]:
@@ -212,7 +217,11 @@ def likelihood_sentences(metrics: pd.DataFrame) -> list[str]:
                 f"{_fmt(group.test_log_px)} nats over {len(group)} seed(s) (IWAE K = "
                 f"{first.iwae_samples} on {images})")
         if group.get("bits_per_dim", pd.Series(dtype=float)).notna().any():
-            text += f", {_fmt(group.bits_per_dim)} bits/dim"
+            text += f", {_fmt(group.bits_per_dim)} bits/dim (exact discrete likelihood)"
+        if group.get("bits_per_dim_bound", pd.Series(dtype=float)).notna().any():
+            text += (f", bits/dim bound {_fmt(group.bits_per_dim_bound)} (an upper bound for "
+                     f"the 8-bit bins' probabilities, which sum to {_fmt(group.mass_inside)} "
+                     f"per pixel: p(x|z)'s mass inside [0, 1])")
         if loss == "bce" and first.binarization == "dynamic" and first.get("dataset") == "mnist":
             trained = (f"after {int(first.epochs_run)} epoch(s) of training"
                        if pd.notna(first.get("epochs_run")) else "")
@@ -222,9 +231,9 @@ def likelihood_sentences(metrics: pd.DataFrame) -> list[str]:
 
 
 def density_sentences(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
-    """Per latent size, the densities on gray data ranked by bits/dim of the 8-bit test
-    images (the one likelihood quantity they share: docs/theory.md Section 7), with the
-    comparison table's verdict; nothing when fewer than two losses have bits/dim."""
+    """Per latent size, the likelihoods of the 8-bit levels ranked by their exact bits/dim
+    of the test images (the one likelihood quantity they share: docs/theory.md Section 7),
+    with the comparison table's verdict; nothing when fewer than two losses have bits/dim."""
     gray = metrics[metrics.bits_per_dim.notna()] if "bits_per_dim" in metrics else metrics[:0]
     return best_per_latent(gray, comparisons, "bits_per_dim") if gray.loss.nunique() > 1 else []
 

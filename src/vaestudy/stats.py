@@ -6,8 +6,10 @@ a paired t-test on the differences, the effect size Cohen's d_z = mean(diff) / s
 difference that is the same in every pair has no t-test; it gets the exact two-sided sign
 test (p = 2 / 2^n), which at fewer than 6 seeds cannot reach 5%. The tests of one metric at
 one latent size (every pair of losses) are one family: their p-values are corrected with
-Holm's step-down method (``p_holm``), and each row's ``verdict`` (:func:`verdict`) is the one
-every table and sentence of the report prints for that pair. A difference that is ±inf or
+Holm's step-down method (``p_holm``; ``family_size`` tests), and each row's ``verdict``
+(:func:`verdict`) is the one every table and sentence of the report prints for that pair. A
+pair the tests do not separate is "not separated", never called equal: a test that fails to
+reject is no evidence of equivalence. A difference that is ±inf or
 NaN gets no test and no verdict (``non-finite``), and a warning names the pair.
 The intervals and tests cover training randomness (seeds) only: every run is evaluated on
 the same split and the same evaluation binarization.
@@ -75,24 +77,33 @@ def difference_text(mean: float, low: float, high: float, signed: bool = False) 
     return text if np.isnan(low) else f"{text} [{low:.3g}, {high:.3g}]"
 
 
-def seeds_needed(alpha: float = ALPHA) -> int:
-    """The fewest pairs at which a sign test whose signs all agree reaches p < alpha."""
-    return int(np.floor(np.log2(2 / alpha))) + 1
+def seeds_needed(family_size: int, alpha: float = ALPHA) -> int:
+    """The fewest pairs at which a sign test whose signs all agree is sure to reach a
+    Holm-adjusted p < alpha in a family of ``family_size`` tests: its p = 2 / 2^n is
+    multiplied by at most the family's size, so the smallest n with
+    family_size * 2^(1 - n) < alpha (6 for one test at 0.05, 7 for three, 9 for ten)."""
+    n = 2
+    while family_size * 2.0 ** (1 - n) >= alpha:
+        n += 1
+    return n
 
 
-def verdict(test: dict, p_adjusted: float, alpha: float = ALPHA) -> str:
-    """The one verdict on a pair: ``non-finite`` (a difference is ±inf or NaN: no verdict),
-    ``different`` (Holm-adjusted p < alpha), ``too few seeds`` (no test can reach alpha at
-    this many pairs: one pair, or a sign test below :func:`seeds_needed`) or
-    ``indistinguishable``. NaN never counts as different."""
+def verdict(test: dict, p_adjusted: float, family_size: int, alpha: float = ALPHA) -> str:
+    """The one verdict on a pair, whose test is one of ``family_size`` that Holm corrects
+    over: ``non-finite`` (a difference is ±inf or NaN: no verdict), ``different``
+    (Holm-adjusted p < alpha), ``too few seeds`` (one pair, or a difference the same in every
+    pair that is not yet separated below :func:`seeds_needed` of the family: what holds it
+    back is the number of seeds) or ``not separated`` (the tests do not separate the pair,
+    which is no claim that it is equal). NaN never counts as different."""
     n = test["n_pairs"]
     if n and not np.isfinite(test["mean_diff"]):  # the mean of finite differences is finite
         return "non-finite"
     if p_adjusted < alpha:  # False for NaN
         return "different"
-    if n < 2 or (test["test"] == "sign" and test["mean_diff"] != 0 and n < seeds_needed(alpha)):
+    if n < 2 or (test["test"] == "sign" and test["mean_diff"] != 0
+                 and n < seeds_needed(family_size, alpha)):
         return "too few seeds"
-    return "indistinguishable"
+    return "not separated"
 
 
 def holm(p_values) -> np.ndarray:
@@ -115,14 +126,17 @@ def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFram
     :func:`verdict`. Runs of different datasets are never paired; a metric only some losses
     have (bits/dim: the densities on gray data) compares those losses only."""
     names = ["dataset", "metric", "latent_dim", "loss_a", "loss_b", *paired_test([]).keys(),
-             "p_holm", "verdict"]
+             "p_holm", "family_size", "verdict"]
     rows = [{"dataset": name, **row}
             for name, group in metrics.groupby("dataset", sort=False)
             for row in _pairs(group, columns)]
     table = pd.DataFrame(rows, columns=names)  # a one-loss study has no pairs: no rows
-    for _, index in table.groupby(["dataset", "metric", "latent_dim"]).groups.items():
+    families = table.groupby(["dataset", "metric", "latent_dim"])
+    for _, index in families.groups.items():
         table.loc[index, "p_holm"] = holm(table.loc[index, "p_value"])  # one family each
-    table["verdict"] = [verdict(row, row["p_holm"]) for row in table.to_dict("records")]
+    table["family_size"] = families.p_value.transform("count").astype(int)  # as holm counts
+    table["verdict"] = [verdict(row, row["p_holm"], row["family_size"])
+                        for row in table.to_dict("records")]
     bad = table[table.verdict == "non-finite"]
     if len(bad):
         warnings.warn(f"{len(bad)} paired comparison(s) with a non-finite difference get no "
