@@ -106,3 +106,72 @@ def test_an_unseparated_pair_is_never_called_equivalent():
     said = [str(p.relative_to(ROOT)) for p in files + [ROOT / "README.md"]
             if word in p.read_text(errors="ignore").lower()]
     assert not said
+
+
+def test_a_sign_test_prints_no_zero_width_interval():
+    """A difference the same in every seed has no spread: a "95% CI" [-4, -4] would claim a
+    certainty no test gives; the words say why there is no interval."""
+    from vaestudy.findings import reference_pairs
+
+    assert np.isnan(paired_test([16.0] * 3)["ci_low"]) and np.isnan(paired_test([16.0] * 3)["ci_high"])
+    comp = paired_comparisons(_unanimous(3), ["fid_classifier"])
+    assert comp.ci_low.isna().all() and comp.ci_high.isna().all()
+    lines = reference_pairs(_unanimous(3), comp, "fid_classifier")
+    assert lines[0].startswith("Latent size 16: bce − mse in Fréchet distance of samples "
+                               "(classifier features): -4 over 3 seed(s): the same difference")
+    assert not any("[" in line for line in lines)
+
+
+def _gaussians(seeds_of_mse=(0, 1, 2)):
+    """bce and two fixed-sigma Gaussians at latent 16 with seed noise on every metric."""
+    noise = {"bce": (-1.0, 0.2, 0.8), "mse": (0.2, 0.8, -1.0), "mse-sigma0.3": (0.8, -1.0, 0.2)}
+    rows = [{"dataset": "mnist", "loss": loss, "latent_dim": 16, "seed": s,
+             "family": "bce" if beta is None else "mse", "beta": beta,
+             "sigma": np.nan if beta is None else np.sqrt(beta / 2),
+             "test_kl": 20 + shift + noise[loss][s], "active_units": 16 - shift + noise[loss][s],
+             "recon_mse": 0.02 + 1e-3 * (shift + noise[loss][s]),
+             "fid_classifier": 40 + shift + noise[loss][s], "knn_accuracy": 0.9}
+            for loss, beta, shift in (("bce", None, 0), ("mse", 2.0, 9), ("mse-sigma0.3", 0.18, 1))
+            for s in range(3) if loss != "mse" or s in seeds_of_mse]
+    return pd.DataFrame(rows)
+
+
+def test_intervals_beside_holm_verdicts_say_they_are_not_adjusted():
+    from vaestudy.findings import MECHANISM, reference_pairs, versus_bce
+
+    metrics = _gaussians()
+    comp = paired_comparisons(metrics, list(MECHANISM))
+    line = reference_pairs(metrics, comp, "fid_classifier")[0]
+    assert "] (95% CI, not adjusted for multiple comparisons) over 3 seed(s): " in line
+    versus = versus_bce(metrics, comp)[0]
+    assert versus.startswith("mse − bce (paired over 3 seeds; [ ]: 95% CI per pair, not "
+                             "adjusted for multiple comparisons; verdicts Holm-corrected")
+
+
+def test_a_pair_of_one_seed_prints_no_interval_beside_the_others():
+    """mse kept one seed of three (the others diverged): its pairs with bce have no interval
+    and no test, though the study has 3 seeds."""
+    from vaestudy.findings import MECHANISM, versus_bce
+
+    metrics = _gaussians(seeds_of_mse=(1,))
+    lines = versus_bce(metrics, paired_comparisons(metrics, list(MECHANISM)))
+    mse = next(line for line in lines if line.startswith("mse − bce"))
+    assert mse.startswith("mse − bce (one seed: no interval, no test): KL per image (nats) "
+                          "+9.6; active units")
+    assert "nan" not in mse and "[" not in mse
+    two = _gaussians(seeds_of_mse=(0, 2))
+    lines = versus_bce(two, paired_comparisons(two, list(MECHANISM)))
+    assert lines[0].startswith("mse − bce (paired over 2 seeds; [ ]: 95% CI per pair")
+    assert lines[1].startswith("mse-sigma0.3 − bce (paired over 3 seeds; [ ]: 95% CI per pair")
+
+
+def test_log_likelihood_sentences_say_what_their_interval_is():
+    from vaestudy.findings import likelihood_sentences
+
+    runs = pd.DataFrame([{"dataset": "mnist", "loss": "bce", "latent_dim": 16, "seed": s,
+                          "test_log_px": -100.0 - s, "log_px_data": "binarized",
+                          "iwae_samples": 10, "iwae_images": 5, "binarization": "static"}
+                         for s in range(3)])
+    assert "log p(x) -101 ± 2.5 nats over 3 seed(s), mean ± 95% CI half-width (IWAE K = " in \
+        likelihood_sentences(runs)[0]
+    assert "log p(x) -100 nats over 1 seed(s) (IWAE K = " in likelihood_sentences(runs[:1])[0]

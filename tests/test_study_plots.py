@@ -53,3 +53,14 @@ def test_one_latent_size_plots_the_metrics_per_loss(tmp_path, monkeypatch):
                 shown[np.isfinite(y)] = y[np.isfinite(y)]
         np.testing.assert_allclose(shown, means, rtol=1e-6)
     assert iio.imread(tmp_path / "c.png").ndim == 3
+
+
+def test_summary_table_prints_no_nan_interval():
+    """bits/dim exists only for densities of gray levels: a loss without it gets a blank cell,
+    not "nan ± nan"; a value that is ±inf leaves no mean to print."""
+    metrics = pd.DataFrame({"dataset": "mnist", "loss": ["bce"] * 2 + ["gauss"] * 2 + ["x"] * 2,
+                            "latent_dim": 16, "seed": [0, 1] * 3,
+                            "bits_per_dim": [np.nan, np.nan, 1.0, 1.2, 2.0, np.inf]})
+    table = summary_table(metrics, ["bits_per_dim"]).set_index("loss").bits_per_dim
+    assert table["bce"] == "" and table["gauss"].startswith("1.1 ± ")
+    assert table["x"] == "not finite in 1 of 2 seeds"

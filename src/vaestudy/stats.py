@@ -42,7 +42,8 @@ ALPHA = 0.05
 def paired_test(diff) -> dict:
     """Paired test of mean(diff) = 0: n, mean difference, 95% CI, two-sided p, d_z and the
     test used. A difference with no spread (the same in every pair, e.g. active units 16 vs
-    0) has no t-test: it gets the exact sign test, p = 2 / 2^n (``sd_diff`` = 0 says why); a
+    0) has no t-test: it gets the exact sign test, p = 2 / 2^n (``sd_diff`` = 0 says why),
+    and no interval (a t interval of zero width would claim a certainty no test gives); a
     spread below 1e-9 of the differences is float rounding and counts as none; no difference
     at all is p = 1. A difference that is ±inf or NaN has neither a spread nor a sign to
     count: no test (its ``mean_diff`` is then not finite, and :func:`verdict` says so)."""
@@ -55,8 +56,8 @@ def paired_test(diff) -> dict:
         return out
     sd = float(d.std(ddof=1))
     sd = out["sd_diff"] = 0.0 if sd <= 1e-9 * np.max(np.abs(d)) else sd  # rounding, not spread
-    out["ci_low"], out["ci_high"] = t_interval(d)
     if sd > 0:
+        out["ci_low"], out["ci_high"] = t_interval(d)
         t = d.mean() / (sd / np.sqrt(n))
         out.update(p_value=float(2 * stats.t.sf(abs(t), n - 1)),
                    effect_size_dz=float(d.mean() / sd), test="paired t")

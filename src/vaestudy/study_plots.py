@@ -99,8 +99,14 @@ def plot_training_curves(history: pd.DataFrame, path: Path | str) -> None:
 
 def summary_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Mean and 95% CI half-width over seeds of ``columns`` per (dataset, loss, latent
-    size)."""
+    size); blank where a loss has no such number (bits/dim of a loss that is no density of
+    the gray levels), and no mean where a value is ±inf or NaN beside finite ones."""
     def fmt(values) -> str:
+        finite = np.isfinite(values.to_numpy(dtype=float))
+        if values.isna().all():
+            return ""
+        if not finite.all():
+            return f"not finite in {(~finite).sum()} of {len(values)} seeds"
         lo, hi = t_interval(values)
         return f"{np.mean(values):.4g} ± {(hi - lo) / 2:.3g}" if len(values) > 1 else \
             f"{np.mean(values):.4g}"
