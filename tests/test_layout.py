@@ -1,6 +1,7 @@
 """The run layout (vaestudy.layout): paths built from a key parse back to it, and the workflow
 writes exactly the files the layout names."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,8 @@ def test_the_workflow_writes_the_files_the_layout_names(tiny_study):
     runs = layout.find_runs(tiny_study)
     assert len(runs) == 8 * len(TINY_DATASETS)
     assert {key.dataset for key in runs} == set(TINY_DATASETS)
-    names = {*layout.TRAIN_FILES.values(), layout.METRICS, *layout.PICTURES.values()}
+    names = {*layout.TRAIN_FILES.values(), layout.METRICS, *layout.PICTURES.values(),
+             layout.PICTURED_IMAGES}
     for key, run in runs.items():
         assert {p.name for p in run.iterdir() if not p.name.startswith(".")} == names
         assert Path(layout.job_file(tiny_study, "logs", "run_figures",
@@ -70,3 +72,16 @@ def test_the_workflow_writes_the_files_the_layout_names(tiny_study):
             assert Path(layout.plot_file(tiny_study, name, dataset)).is_file()
         for picture in layout.SIDE_BY_SIDE_PICTURES:
             assert Path(layout.side_by_side(tiny_study, dataset, 2, picture)).is_file()
+
+
+def test_every_run_of_a_dataset_pictures_the_same_test_images(tiny_study):
+    """The record of each run of the tiny study: ten reconstructions, one of each class read
+    0 to 9, and interpolation ends of different classes, the same in every run of a dataset
+    (the side-by-side figure of the losses compares the same images)."""
+    runs = layout.find_runs(tiny_study)
+    for dataset in TINY_DATASETS:
+        records = [json.loads((run / layout.PICTURED_IMAGES).read_text())
+                   for key, run in runs.items() if key.dataset == dataset]
+        assert len(records) > 1 and all(record == records[0] for record in records)
+        assert [image["label"] for image in records[0]["reconstructions"]] == list(range(10))
+        assert all(a["label"] != b["label"] for a, b in records[0]["interpolations"])

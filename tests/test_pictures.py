@@ -1,6 +1,9 @@
 """The pieces of a run's pictures: tiling and the training animation (vaestudy.images);
 interpolation paths, traversals, temperatures and the 2-D projection of the codes
-(vaestudy.latent_pictures)."""
+(vaestudy.latent_pictures); the test images a run's pictures show are the ones recorded
+(vaestudy.run_pictures, vaestudy.pictured)."""
+
+import json
 
 import imageio.v3 as iio
 import numpy as np
@@ -55,3 +58,31 @@ def test_temperatures_scale_the_same_draws():
     z = lp.temperature_draws(eps)
     assert z.shape == (3 * len(lp.TEMPERATURES), 2)
     np.testing.assert_allclose(z[::3, 0], lp.TEMPERATURES)
+
+
+def test_the_pictures_show_the_recorded_test_images(tmp_path, mnist_copy):
+    """A run's pictures (untrained models, a drawn test subset, gray images): the top row of
+    the reconstructions is the recorded test images, one of each digit from 0 to 9, pixel for
+    pixel the official images the record names; the interpolations are the recorded pairs
+    (5 rows) above 3 rows of prior draws."""
+    from vaestudy import data, datasets
+    from vaestudy.config import run_config
+    from vaestudy.model import make_decoder, make_encoder
+    from vaestudy.run_pictures import STEPS, RunPictures
+
+    cfg = run_config({"data": {"binarization": "none", "test_subset": 256}}, "bce", 2, 0)
+    make_encoder(2, cfg.model).save(tmp_path / "encoder.keras")
+    make_decoder(2, cfg.model).save(tmp_path / "decoder.keras")
+    split = data.load_split(mnist_copy, 5000, 0, "none", 7, test_subset=256)
+    pictures = RunPictures(tmp_path, tmp_path / "unused.npy", cfg, split, [1.0, 0.5])
+    pictures.write("pictured_images", tmp_path / "pictured.json")
+    record = json.loads((tmp_path / "pictured.json").read_text())
+    assert [image["label"] for image in record["reconstructions"]] == list(range(10))
+    official = datasets.read_idx(datasets.MNIST, mnist_copy, datasets.FILES["test_images"])
+    top = pictures.reconstructions()[2 * SCALE:30 * SCALE:SCALE]  # the first row of tiles
+    for k, image in enumerate(record["reconstructions"]):
+        left = (2 + 30 * k) * SCALE
+        np.testing.assert_array_equal(top[:, left:left + 28 * SCALE:SCALE],
+                                      official[image["official_index"]])
+    assert [[a["label"] != b["label"] for a, b in record["interpolations"]]] == [[True] * 5]
+    assert pictures.interpolations().shape == ((8 * 30 + 2) * SCALE, (STEPS * 30 + 2) * SCALE)

@@ -2,9 +2,10 @@
 prior quantiles, interpolations, temperature, traversals of the most active dimensions) and
 the scatter of test-set codes.
 
-Every picture is made from fixed inputs (the same test digits, the same prior draws for a
-latent size), so that pictures of different runs can be compared side by side. Tiling and
-writing the decoded digits: :mod:`vaestudy.images`.
+Every picture is made from fixed inputs (the same test images, drawn by
+:mod:`vaestudy.pictured`; the same prior draws for a latent size), so that pictures of
+different runs can be compared side by side. Tiling and writing the decoded images:
+:mod:`vaestudy.images`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from vaestudy.config import RunConfig  # noqa: E402
 from vaestudy.images import tile  # noqa: E402
 from vaestudy.likelihoods import decode_mean  # noqa: E402
 
-#: Test-set indices of the digit pairs that are interpolated (different classes).
-PAIRS = ((0, 1), (2, 3), (4, 7), (8, 11), (12, 13))
 TEMPERATURES = (0.5, 0.8, 1.0, 1.3)
 
 

@@ -29,6 +29,8 @@ PICTURES = {"samples": "samples.png", "reconstructions": "reconstructions.png",
             "training": "training.gif", "temperature": "temperature.png",
             "interpolations": "interpolations.png", "latent_scatter": "latent_scatter.png",
             "traversal": "traversal.png", "manifold": "manifold.png"}
+#: Which test images the pictures show (rule ``run_figures``, :func:`vaestudy.pictured.record`).
+PICTURED_IMAGES = "pictured_images.json"
 #: Beside the outputs while a run trains: its checkpoint and the lock of its one process.
 CHECKPOINT, LOCK = "checkpoint.npz", ".train.lock"
 

@@ -3,25 +3,27 @@ codes chosen and the scatter drawn by :mod:`vaestudy.latent_pictures`, the decod
 tiled and written by :mod:`vaestudy.images`.
 
 ``RunPictures(model_dir, epoch_samples, cfg, data, kl_dims).write(name, path)`` writes one of
-the names of :data:`vaestudy.layout.PICTURES`; the rule ``run_figures``
+the names of :data:`vaestudy.layout.PICTURES`, or ``pictured_images``, the record of the test
+images they show (:mod:`vaestudy.pictured`); the rule ``run_figures``
 (``workflow/scripts/run_figures.py``) asks for the ones it declares.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from vaestudy import datasets, images
+from vaestudy import datasets, images, pictured
 from vaestudy import latent_pictures as lp
 from vaestudy.config import RunConfig
-from vaestudy.data import Split, stratified_draw
 from vaestudy.evaluate import encode, load_models, reconstruct
 from vaestudy.likelihoods import decode_mean
 from vaestudy.model import latent_grid_draws
+from vaestudy.pictured import Split  # vaestudy.data's, as pictured takes it: 8 siblings at most
 
 STEPS = 10  # points per interpolation row
 TRAVERSAL_STEPS = 9  # values per traversed dimension: one row each
@@ -44,6 +46,18 @@ class RunPictures:
                            self.cfg.likelihood.family)
 
     @cached_property
+    def chosen(self) -> pictured.Chosen:
+        """The test images of the reconstructions and interpolations: drawn from this run's
+        test labels with ``figures.latent_seed``, the same for every run of its test set."""
+        fc = self.cfg.figures
+        return pictured.choose(self.data.y_test, fc.n_reconstructions, fc.latent_seed)
+
+    def pictured_images(self) -> dict:
+        """Which test images the pictures show (:func:`vaestudy.pictured.record`)."""
+        return pictured.record(self.data, self.chosen, datasets.get(self.cfg.dataset).classes,
+                               self.cfg.figures.latent_seed)
+
+    @cached_property
     def codes(self) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means and log-variances [N, L] of the test images."""
         return encode(self.encoder, self.data.x_test, self.cfg.evaluation.batch_size)
@@ -57,10 +71,9 @@ class RunPictures:
         return images.tile(self._decode(self._prior_draws(n * n)), cols=n)
 
     def reconstructions(self) -> np.ndarray:
-        # the same images every run: a seeded draw stratified by label (10: one per class);
-        # a run on binarized images shows the gray test images above its input
-        fc, labels = self.cfg.figures, self.data.y_test
-        pick = stratified_draw(labels, min(fc.n_reconstructions, len(labels)), fc.latent_seed)
+        # the images of self.chosen, by class; a run on binarized images shows the gray test
+        # images above its input
+        pick = self.chosen.reconstructions
         x = self.data.x_test[pick]  # [n, 28, 28, 1]: the run's representation
         recon = reconstruct(self.encoder, self.decoder, x, self.cfg, batch_size=len(x))
         binary = self.cfg.likelihood.data == "binary" and self.cfg.binarization != "none"
@@ -80,10 +93,11 @@ class RunPictures:
         return images.gif_frames(epochs, cols=self.cfg.figures.grid_size)
 
     def interpolations(self) -> np.ndarray:
-        """Rows 1-5: straight lines between the codes of pairs of test digits (the digits at
-        both ends); rows 6-8: spherical paths between pairs of prior draws."""
+        """Rows 1-5: straight lines between the codes of pairs of test images of different
+        classes (the images at both ends: ``self.chosen.pairs``); rows 6-8: spherical paths
+        between pairs of prior draws."""
         mean, _ = self.codes
-        rows = [lp.lerp(mean[a], mean[b], STEPS) for a, b in lp.PAIRS if b < len(mean)]
+        rows = [lp.lerp(mean[a], mean[b], STEPS) for a, b in self.chosen.pairs]
         draws = self._prior_draws(6)
         rows += [lp.slerp(draws[2 * i], draws[2 * i + 1], STEPS) for i in range(3)]
         return images.tile(self._decode(np.concatenate(rows)), cols=STEPS)
@@ -101,9 +115,11 @@ class RunPictures:
 
     def write(self, name: str, path: Path | str) -> None:
         """Write picture ``name`` (a key of :data:`vaestudy.layout.PICTURES`) to ``path``
-        (PNG, or GIF for training)."""
+        (PNG, or GIF for training), or the record ``pictured_images`` (JSON)."""
         if name == "training":
             images.save_gif(path, self.training())
+        elif name == "pictured_images":
+            Path(path).write_text(json.dumps(self.pictured_images(), indent=2) + "\n")
         elif name == "latent_scatter":
             mean, _ = self.codes
             points, axis = lp.project_2d(mean)

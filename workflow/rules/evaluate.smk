@@ -80,6 +80,8 @@ rule run_figures:
         latent_scatter=run_figure("latent_scatter", "Latent space"),
         traversal=run_figure("traversal", "Latent space"),
         manifold=run_figure("manifold", "Latent space"),
+        # which test images the reconstructions and interpolations show
+        pictured_images=in_run(layout.PICTURED_IMAGES),
     log:
         job_file("logs", "run_figures", RUN_KEY),
     benchmark:

@@ -1,6 +1,7 @@
 """Rule run_figures: the pictures of one trained run (each output names a picture of
-vaestudy.run_pictures.RunPictures; the KL per dimension in the run's metrics picks the latent
-dimensions of the traversals and the manifold)."""
+vaestudy.run_pictures.RunPictures, or pictured_images, the record of the test images they
+show; the KL per dimension in the run's metrics picks the latent dimensions of the
+traversals and the manifold)."""
 
 import json
 from pathlib import Path
