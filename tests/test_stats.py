@@ -175,3 +175,24 @@ def test_log_likelihood_sentences_say_what_their_interval_is():
     assert "log p(x) -101 ± 2.5 nats over 3 seed(s), mean ± 95% CI half-width (IWAE K = " in \
         likelihood_sentences(runs)[0]
     assert "log p(x) -100 nats over 1 seed(s) (IWAE K = " in likelihood_sentences(runs[:1])[0]
+
+
+@pytest.mark.parametrize("kl, collapsed", [((1e-7, 2e-7, 0.0), True), ((2.0, 2.5, 3.0), False)])
+def test_no_active_unit_is_posterior_collapse_only_where_the_kl_is_zero_too(kl, collapsed):
+    """Active units count the dimensions whose posterior mean varies across the test images
+    (Var_x E[z_d|x] > 0.01): zero of them says nothing of the KL, which may still be nats
+    per image; only both at zero mean q(z|x) is the prior."""
+    from vaestudy.findings import pixel_averaged
+
+    group = pd.DataFrame([{"loss": "mse-mean", "family": "mse", "beta": 784.0, "sigma": 19.8,
+                           "latent_dim": 16, "seed": s, "active_units": 0, "test_kl": kl[s],
+                           "fid_classifier": 200.0 + s} for s in range(3)]
+                         + [{"loss": "mse", "family": "mse", "beta": 2.0, "sigma": 1.0,
+                             "latent_dim": 16, "seed": s, "active_units": 5, "test_kl": 8.0,
+                             "fid_classifier": 90.0 + s} for s in range(3)])
+    line = pixel_averaged(group)[0]
+    assert ("q(z|x) is the prior" in line and "posterior collapse" in line) == collapsed
+    assert ("information about x" in line) == collapsed
+    if not collapsed:
+        assert "KL 2.5 ± " in line and "no unit active: no dimension's posterior mean varies " \
+            "across the test images by a variance above 0.01" in line
