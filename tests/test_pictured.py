@@ -4,6 +4,9 @@ classes as equally as their number allows, shown by class; the two ends of every
 interpolation are of different classes; both are seeded and recorded; the captions claim what
 the draw holds."""
 
+from types import SimpleNamespace
+
+import jinja2
 import numpy as np
 import pytest
 
@@ -94,3 +97,21 @@ def test_a_drawn_test_subset_is_pictured_and_recorded(mnist_copy):
     record = pictured.record(whole, pictured.choose(whole.y_test, 10, 0), ("x",) * 10, 0)
     assert all(image["official_index"] == image["test_image"]
                for image in record["reconstructions"])
+
+
+def test_the_captions_take_their_claim_from_the_draw(root):
+    """Both captions of reconstructions say what reconstructions_shown says for the
+    configured number (the rules run_figures and side_by_side pass it as ``params.shown``),
+    the report's template what its dataset part says: no fixed "one per class"."""
+    report = root / "workflow" / "report"
+    job = SimpleNamespace(params=SimpleNamespace(shown=pictured.reconstructions_shown(7, 0,
+                                                                                      "mnist")),
+                          wildcards=SimpleNamespace(loss="bce", latent=2, seed=0))
+    for caption in ("reconstructions.rst", "side_by_side_reconstructions.rst"):
+        text = jinja2.Template((report / caption).read_text()).render(snakemake=job)
+        assert "7 different classes, one each" in text and "per class" not in text, caption
+    template = (report / "report.html.j2").read_text()
+    assert "{{ part.reconstructions_shown }}" in template and "per class" not in template
+    rules = [(root / "workflow" / "rules" / f"{name}.smk").read_text()
+             for name in ("evaluate", "report")]
+    assert all("shown=reconstructions_shown" in text for text in rules)

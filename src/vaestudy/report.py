@@ -220,7 +220,8 @@ def _study(config: dict) -> dict:
     """The design of the study: its grid and the settings the report names."""
     return {**config["study"], "training": config["training"], "model": config["model"],
             "binarization": config["data"]["binarization"],
-            "knn_k": config["evaluation"]["knn_k"]}
+            "knn_k": config["evaluation"]["knn_k"],
+            "n_reconstructions": config["figures"]["n_reconstructions"]}
 
 
 def _extra(inputs: dict, execution: dict) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from vaestudy import across, datasets
+from vaestudy import across, datasets, pictured
 from vaestudy.aggregate import COMPARABLE, DENSITY
 from vaestudy.findings import findings
 from vaestudy.losses import by_falling_beta
@@ -42,12 +42,16 @@ def dataset_part(name: str, metrics: pd.DataFrame, comparisons: pd.DataFrame,
     ``plots`` and ``shown`` run pictures; ``several``: the study has more datasets (the
     section titles and anchors then name the dataset)."""
     info = datasets.get(name)
+    sizes = design(metrics)
     ll_cols = [c for c in LIKELIHOOD_TABLE if metrics[c].notna().any()]
     density = comparisons[comparisons.metric.isin(list(DENSITY))]
     return dict(
         name=name, title=info.title, item=info.item,
         suffix=f"-{name}" if several else "", heading=f"{info.title}: " if several else "",
-        study={**study, **design(metrics)},
+        study={**study, **sizes},
+        # the classes of the reconstructions in words, as their captions say them
+        reconstructions_shown=pictured.reconstructions_shown(study["n_reconstructions"],
+                                                             sizes["n_test"], name),
         losses=list(dict.fromkeys(metrics.loss)),
         latents=sorted(set(metrics.latent_dim)),
         first_seed=min(metrics.seed),

@@ -18,6 +18,7 @@ from vaestudy import data as data_lib  # noqa: E402
 from vaestudy import datasets as datasets_lib  # noqa: E402
 from vaestudy import layout  # noqa: E402
 from vaestudy import losses as loss_lib  # noqa: E402
+from vaestudy import pictured as pictured_lib  # noqa: E402
 from vaestudy.userconfig import normalize  # noqa: E402
 
 SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
@@ -195,6 +196,14 @@ def run_figure(name, category):
             "seed": "{seed}",
             "figure": name,
         },
+    )
+
+
+def reconstructions_shown(wildcards):
+    """The classes of a run's reconstructions in words (vaestudy.pictured), for the captions
+    of the rules run_figures and side_by_side."""
+    return pictured_lib.reconstructions_shown(
+        config["figures"]["n_reconstructions"], config["data"]["test_subset"], wildcards.dataset
     )
 
 

@@ -97,5 +97,6 @@ rule run_figures:
         runtime=lambda wc, attempt: 10 * attempt,
     params:
         settings=cfg_lib.figure_settings(config),
+        shown=reconstructions_shown,  # for the captions
     script:
         "../scripts/run_figures.py"

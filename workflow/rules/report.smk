@@ -147,6 +147,8 @@ rule side_by_side:
         # measured peak (max RSS, default study, two CPUs): 138 MB
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        shown=reconstructions_shown,  # for the captions
     script:
         "../scripts/side_by_side.py"
 
