@@ -43,7 +43,8 @@ def reconstruction_images(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
 def interpolation_pairs(labels: np.ndarray, seed: int, n_pairs: int = N_PAIRS) -> np.ndarray:
     """[n_pairs, 2]: the ends of the interpolations, consecutive items of one balanced draw
     of 2 x ``n_pairs`` test images (fewer pairs with fewer images), hence of different
-    classes wherever the test images hold two classes."""
+    classes wherever the test images hold two classes. With the same seed and ten
+    reconstructions it is their draw: the interpolations join the reconstructed images."""
     n = min(2 * n_pairs, len(labels)) // 2 * 2
     if n == 0:
         return np.empty((0, 2), int)
