@@ -74,6 +74,10 @@ def write_config(path: Path, **sections) -> Path:
 #: The datasets of the tiny study: both where Debian's Fashion-MNIST is installed (CI installs
 #: it), else MNIST alone (the Fashion-MNIST tests of the tiny study then skip).
 TINY_DATASETS = ["mnist", "fashion-mnist"] if len(list(FASHION.glob("*.gz"))) == 4 else ["mnist"]
+#: The tiny study's grid (config/tiny.yaml) and its number of runs per dataset.
+TINY_GRID = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())["study"]
+TINY_RUNS_PER_DATASET = (len(TINY_GRID["losses"]) * len(TINY_GRID["latent_dims"])
+                         * len(TINY_GRID["seeds"]))
 
 
 def needs_fashion() -> None:

@@ -66,7 +66,8 @@ def test_loss_variants_resolve_and_are_saved_with_the_run(tmp_path):
     assert run_config(config, "bce-gray", 2, 0).binarization == "dequantized"
     mean = run_config({}, "mse-mean", 2, 0).likelihood
     assert mean.beta == pytest.approx(784) and "β = 784" in mean.describe()
-    assert run_config({}, "gauss-learned", 2, 0).likelihood.settings == {"min_log_sigma": -6.0}
+    assert run_config({}, "gauss-learned", 2, 0).likelihood.settings == {"min_log_sigma": -6.0,
+                                                                         "init_sigma": 0.1}
     plain = run_config({}, "mse", 2, 0).likelihood
     assert (plain.sigma, plain.beta) == (1.0, 2.0) and "σ = 1, β = 2" in plain.describe()
 
@@ -126,11 +127,12 @@ def test_schema_names_the_registry_datasets(root):
 
 def test_schema_names_the_registry_families(root):
     """The loss registry is the one home of the families: the schema's enum follows it."""
-    from vaestudy.losses import FAMILIES, NAME
+    from vaestudy.losses import FAMILIES, NAME, REPRESENTATIONS
 
     props = _schema(root)["properties"]
     variant = props["loss_variants"]["additionalProperties"]["properties"]
     assert variant["family"]["enum"] == list(FAMILIES)
+    assert variant["data"]["enum"] == list(REPRESENTATIONS)
     settings = {k for f in FAMILIES.values() for k in f.settings}
     assert set(variant) == {"family", "data"} | settings
     assert props["study"]["properties"]["losses"]["items"]["pattern"] == NAME.pattern
@@ -150,14 +152,14 @@ def test_loss_registry_refuses_what_the_schema_cannot_see():
     with pytest.raises(losses.LossError, match="sigma must be > 0"):
         losses.resolve("m", {"m": {"family": "mse", "sigma": 0}})
     spec = losses.resolve("bce-gray", {"bce-gray": {"family": "bce", "data": "gray"}})
-    assert spec.describe().endswith("; on gray data (not a normalized density of gray levels: "
-                                    "no bits/dim)") and spec.sigma is None
+    assert spec.describe().endswith("; on gray data (on gray levels a function of total mass "
+                                    "at most 1/2 per pixel)") and spec.sigma is None
     assert spec.beta is None and not losses.resolve("bce").describe().endswith("data")
-    # bits/dim only for normalized densities of gray levels: not bce on gray, nothing binary
+    # exact bits/dim only on the levels; a bound (with its mass) for every dequantized loss
     gray = {"g": {"family": "mse", "sigma": 0.1, "data": "gray"}}
-    assert not spec.gray_density and not losses.resolve("mse").gray_density
-    assert losses.resolve("g", gray).gray_density and losses.resolve("cbern").gray_density
-    assert losses.resolve("gauss-learned").gray_density
+    assert spec.dequantized and not spec.exact_levels and not losses.resolve("mse").dequantized
+    assert losses.resolve("g", gray).dequantized and losses.resolve("cbern").dequantized
+    assert losses.resolve("dgauss").exact_levels and losses.resolve("dlogistic").exact_levels
     saved = {"name": "mse", "family": "mse", "settings": {"sigma": 1.0}, "data": "binary"}
     assert losses.from_saved("mse", saved) == losses.resolve("mse")
     for wrong in ({**saved, "name": "bce"}, {**saved, "family": "l2"}):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_DATASETS
+from conftest import TINY_DATASETS, TINY_RUNS_PER_DATASET
 from vaestudy import layout
 from vaestudy.layout import RunKey
 
@@ -58,7 +58,7 @@ def test_the_workflow_writes_the_files_the_layout_names(tiny_study):
     """Every run folder of the tiny study holds exactly the layout's files (the Snakefile's
     outputs come from it), and every job's log is where the layout says."""
     runs = layout.find_runs(tiny_study)
-    assert len(runs) == 8 * len(TINY_DATASETS)
+    assert len(runs) == TINY_RUNS_PER_DATASET * len(TINY_DATASETS)
     assert {key.dataset for key in runs} == set(TINY_DATASETS)
     names = {*layout.TRAIN_FILES.values(), layout.METRICS, *layout.PICTURES.values(),
              layout.PICTURED_IMAGES}

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from vaestudy.config import ModelConfig
-from vaestudy.losses import FAMILIES, resolve
+from vaestudy.losses import FAMILIES, LossError, resolve
 from vaestudy.likelihoods import Scale, elbo_terms, likelihood, pixel_mean
 from vaestudy.model import (latent_grid_draws, make_decoder, make_encoder, reparameterize,
                             split_moments)
@@ -32,12 +32,17 @@ def test_the_architecture_is_the_tensorflow_tutorials():
             ] == ["relu", "relu", "relu", "linear"]
 
 
-def test_learned_scale_starts_near_one():
-    """gauss-learned starts at log sigma = m + softplus(0 - m) (sigma ~ 1 for m = -6); the
-    fixed scales are exactly their sigma."""
-    assert float(Scale(resolve("gauss-learned"))()) == pytest.approx(
-        np.exp(-6.0 + np.log1p(np.exp(6.0))), rel=1e-6)
+def test_learned_scale_starts_at_its_setting():
+    """A learned scale starts at init_sigma (0.1 unless a variant says otherwise); the fixed
+    scales are exactly their sigma."""
+    for loss in ("gauss-learned", "dlogistic", "dgauss"):
+        assert float(Scale(resolve(loss))()) == pytest.approx(0.1, rel=1e-6)
+    wide = resolve("w", {"w": {"family": "dgauss", "init_sigma": 2.0}})
+    assert float(Scale(wide)()) == pytest.approx(2.0, rel=1e-6)
     assert float(Scale(resolve("mse-mean"))()) == pytest.approx(np.sqrt(392), rel=1e-6)
+    for bad in (0.0, -1.0, 1e-4):  # the last below the floor exp(-6) = 0.0025
+        with pytest.raises(LossError, match="init_sigma"):
+            resolve("w", {"w": {"family": "dgauss", "init_sigma": bad}})
 
 
 def test_mixed_bfloat16_computes_in_bfloat16_and_returns_float32():
@@ -158,6 +163,12 @@ def test_pixel_mean_is_the_likelihoods_mean_per_pixel():
 def test_likelihood_is_a_tfp_distribution_over_images():
     for family, fam in FAMILIES.items():  # every registered family has its distribution
         dist = likelihood(family, tf.zeros((4, 28, 28, 1)), sigma=0.5)
+        assert dist.log_prob(tf.zeros((4, 28, 28, 1))).shape == (4,)
+        if fam.support == "levels":  # a TFP mass on the levels, read at x = i / 255
+            assert isinstance(dist.pixel, tfp.distributions.QuantizedDistribution)
+            assert dist.pixel.batch_shape == (4, 28, 28, 1)
+            assert float(dist.pixel.distribution.scale) == 0.5 * 255
+            continue
         assert isinstance(dist, tfp.distributions.Distribution)
         assert dist.event_shape == (28, 28, 1) and dist.batch_shape == (4,)
         normal = isinstance(dist.distribution, tfp.distributions.Normal)
@@ -180,5 +191,7 @@ def test_metrics_carry_sigma_and_beta_of_the_gaussian_losses_only():
     assert gaussian_scale(resolve("mse-sigma0.1", variants), 0.1) == pytest.approx(
         {"sigma": 0.1, "beta": 0.02})
     assert gaussian_scale(resolve("gauss-learned"), 0.25) == {"sigma": 0.25, "beta": 0.125}
+    # a discretized law has a scale but no KL weight: quantization breaks the SSE identity
+    assert gaussian_scale(resolve("dgauss"), 0.25) == {"sigma": 0.25, "beta": None}
     for loss in ("bce", "cbern"):
         assert gaussian_scale(resolve(loss), 1.0) == {"sigma": None, "beta": None}

@@ -8,11 +8,12 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import TINY_DATASETS, needs_fashion, snakemake, write_config
+from conftest import (TINY_DATASETS, TINY_GRID, TINY_RUNS_PER_DATASET, needs_fashion, snakemake,
+                      write_config)
 
-# config/tiny.yaml: 4 losses x latent sizes (2, 4) x seed 0, on each of the N datasets
+# config/tiny.yaml: losses x latent sizes (2, 4) x seed 0, on each of the N datasets
 N = len(TINY_DATASETS)
-RUNS, LOSSES = 8 * N, 4 * N
+RUNS, LOSSES = TINY_RUNS_PER_DATASET * N, len(TINY_GRID["losses"]) * N
 STUDY = {"aggregate": 1, "plots": N, "report": 1, "default": 1}
 
 

@@ -24,7 +24,7 @@ def tiny_data(root):
                       d.eval_binarization_seed, d.train_subset, d.test_subset)
 
 
-@pytest.mark.parametrize("loss", ["bce", "mse", "cbern", "gauss-learned"])
+@pytest.mark.parametrize("loss", ["bce", "mse", "cbern", "gauss-learned", "dlogistic", "dgauss"])
 def test_training_lowers_the_validation_loss(tiny_data, loss):
     result = train_mod.train(run_config(TINY, loss, 2, 0), tiny_data)
     h = result.history
@@ -34,7 +34,7 @@ def test_training_lowers_the_validation_loss(tiny_data, loss):
     assert result.epoch_samples.shape == (3, 4, 28, 28)
     assert result.best_epoch == int(h.epoch[h.val_neg_elbo.idxmin()])
     assert result.sigma == pytest.approx(h.sigma[result.best_epoch - 1], rel=1e-5)
-    if loss == "gauss-learned":
+    if loss in ("gauss-learned", "dlogistic", "dgauss"):
         assert h.sigma.iloc[-1] != h.sigma.iloc[0]  # the scale is learned
 
 

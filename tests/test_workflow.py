@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import OFFLINE, TINY_DATASETS, snakemake, write_config
+from conftest import (OFFLINE, TINY_DATASETS, TINY_GRID, TINY_RUNS_PER_DATASET, snakemake,
+                      write_config)
 from vaestudy import layout
 
 
@@ -214,11 +215,18 @@ def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
     numeric = metrics[["test_neg_elbo", "test_recon", "test_kl", "test_log_px", "recon_mse",
                        "recon_bce", "fid_classifier", "knn_accuracy", "recon_accuracy"]]
     assert numeric.map(math.isfinite).all().all()
-    binary = metrics.data == "binary"
+    binary, levels = metrics.data == "binary", metrics.data == "levels"
+    gray = ~binary & ~levels
     assert set(metrics.loss[binary]) == {"bce", "mse-sigma0.3"}
+    assert set(metrics.loss[levels]) == {"dlogistic", "dgauss"}
     assert (metrics.binarization[binary] == "dynamic").all()
-    assert (metrics.binarization[~binary] == "dequantized").all()
-    assert metrics.bits_per_dim[~binary].gt(0).all() and metrics.bits_per_dim[binary].isna().all()
+    assert (metrics.binarization[gray] == "dequantized").all()
+    assert (metrics.binarization[levels] == "none").all()
+    # exact bits/dim on the levels only; the bound and the mass inside [0, 1] on dequantized
+    assert metrics.bits_per_dim[levels].gt(0).all() and metrics.bits_per_dim[~levels].isna().all()
+    assert metrics.bits_per_dim_bound[gray].gt(0).all()
+    assert metrics.bits_per_dim_bound[~gray].isna().all()
+    assert metrics.mass_inside[gray].between(0, 1).all() and metrics.mass_inside[~gray].isna().all()
     assert (metrics.n_test == 256).all() and (metrics.iwae_images == 256).all()
     drawn = {"n": 256, "of": 10000, "population": "official test images", "drawn": True,
              "seed": 0, "stratified_by": "label"}  # data.split_seed: a draw, not the first 256
@@ -249,7 +257,7 @@ def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
 
 
 N_DATASETS = len(TINY_DATASETS)  # mnist, and fashion-mnist where it is installed
-RUNS = 8 * N_DATASETS  # config/tiny.yaml: 4 losses x latent (2, 4) x seed 0, per dataset
+RUNS = TINY_RUNS_PER_DATASET * N_DATASETS  # config/tiny.yaml's grid, per dataset
 # per dataset: comparable, loglik, training, heatmap + the side-by-side samples and
 # reconstructions of each latent size
 STUDY_PNGS = N_DATASETS * (4 + 2 * 2)
@@ -293,7 +301,8 @@ def test_tiny_study_report_is_self_contained(tiny_study):
 
 def test_tiny_study_comparisons_pair_every_two_losses(tiny_study):
     comp = pd.read_csv(tiny_study / "comparisons.csv")
-    assert len(comp.drop_duplicates(["loss_a", "loss_b"])) == 4 * 3 // 2
+    n_losses = len(TINY_GRID["losses"])
+    assert len(comp.drop_duplicates(["loss_a", "loss_b"])) == n_losses * (n_losses - 1) // 2
     assert set(comp.latent_dim) == {2, 4}  # one family per metric and latent size
     assert (comp.n_pairs == 1).all() and (comp.verdict == "too few seeds").all()  # one seed
 

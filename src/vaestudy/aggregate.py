@@ -26,9 +26,11 @@ COMPARABLE = {
     "active_units": ("active latent units", True),
     "test_kl": ("KL(q(z|x) || p(z)), nats/image", None),
 }
-#: Comparable among the densities on gray data only (the same discrete 8-bit images: the
-#: dequantization bound, docs/theory.md Section 7), never with a mass on binarized images.
-DENSITY = {"bits_per_dim": ("bits/dim of the 8-bit test images (lower is better)", False)}
+#: Comparable among the likelihoods of the 8-bit levels only (an exact probability of the
+#: same discrete test images, docs/theory.md Section 7): never with a mass on binarized
+#: images, nor with the bound of a density on dequantized levels (``bits_per_dim_bound``).
+DENSITY = {"bits_per_dim": ("bits/dim of the 8-bit test images, exact discrete likelihood "
+                            "(lower is better)", False)}
 
 
 def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Path | str]) -> pd.DataFrame:

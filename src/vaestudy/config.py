@@ -206,9 +206,11 @@ class RunConfig:
 
     @property
     def binarization(self) -> str:
-        """How this run's images are made from the 8-bit MNIST pixels: the study's
-        binarization for a loss on binary data, ``dequantized`` ((i + u) / 256) for gray."""
-        return self.data.binarization if self.likelihood.data == "binary" else "dequantized"
+        """How this run's images are made from the 8-bit pixels: the study's binarization
+        for a loss on binary data, ``dequantized`` ((i + u) / 256) for gray, ``none`` (the
+        levels i / 255 themselves) for a loss on levels."""
+        return {"binary": self.data.binarization, "gray": "dequantized",
+                "levels": "none"}[self.likelihood.data]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""

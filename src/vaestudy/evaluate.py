@@ -20,8 +20,8 @@ from vaestudy.batches import batched
 from vaestudy.config import RunConfig
 from vaestudy.data import Split, binarize, describe_subset, stratified_draw, subset_record
 from vaestudy.likelihoods import (Scale, decode_mean, evaluate_elbo, gaussian_scale,
-                                   make_eval_step)
-from vaestudy.iwae import bits_per_dim, iwae_estimate, make_log_weights
+                                   make_eval_step, mass_inside)
+from vaestudy.iwae import bits_per_dim, bits_per_dim_of_mass, iwae_estimate, make_log_weights
 from vaestudy.model import latent_grid_draws, split_moments
 
 _EPS = 1e-6
@@ -39,10 +39,13 @@ def encode(encoder, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndar
     return batched(lambda b: split_moments(encoder(b, training=False)), x, batch_size)
 
 
-def reconstruct(encoder, decoder, x: np.ndarray, cfg: RunConfig, batch_size: int) -> np.ndarray:
-    """Mean of p(x|z) at z = E_q[z|x] for images x [N, 28, 28, 1] -> [N, 28, 28]."""
+def reconstruct(encoder, decoder, x: np.ndarray, cfg: RunConfig, batch_size: int,
+                sigma: float) -> np.ndarray:
+    """Mean of p(x|z) (scale ``sigma``) at z = E_q[z|x] for images x [N, 28, 28, 1] ->
+    [N, 28, 28]."""
     mean, _ = encode(encoder, x, batch_size)
-    return batched(lambda z: decode_mean(decoder, z, cfg.likelihood.family), mean, batch_size)
+    return batched(lambda z: decode_mean(decoder, z, cfg.likelihood.family, sigma), mean,
+                   batch_size)
 
 
 def pixel_errors(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
@@ -69,9 +72,11 @@ def evaluation_subset(data: Split, n: int, seed: int) -> tuple[np.ndarray, dict]
 
 def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) -> dict:
     """Importance-weighted log p(x) (K = ``iwae_samples``) on ``iwae_images`` test images (a
-    seeded draw, :func:`evaluation_subset`): binarized images for binary data (nats),
-    dequantized 8-bit images for grayscale data (nats of a density, and bits/dim of the
-    discrete images)."""
+    seeded draw, :func:`evaluation_subset`): binarized images for binary data (nats of a
+    mass), the 8-bit levels for a likelihood on them (nats of a mass, and their exact
+    ``bits_per_dim``), dequantized 8-bit images for the other gray losses (nats of a density;
+    ``bits_per_dim_bound`` and the ``mass_inside`` [0, 1] of the sub-probability it bounds:
+    :func:`gray_level_scores`)."""
     ev = cfg.evaluation
     keep, record = evaluation_subset(data, ev.iwae_images, ev.seed)
     x = data.x_test[keep]
@@ -87,26 +92,43 @@ def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) 
            "iwae_samples": ev.iwae_samples, "iwae_images": int(len(x)),
            "log_px_images": record, "log_px_images_text": describe_subset(record),
            "log_px_data": data_description(cfg.binarization),
-           "bits_per_dim": bits_per_dim(est["log_px"]) if cfg.likelihood.gray_density
-           else None}
+           **gray_level_scores(encoder, decoder, sigma, cfg, x, est["log_px"])}
     out["iwae_seconds"] = time.perf_counter() - t0
+    return out
+
+
+def gray_level_scores(encoder, decoder, sigma: float, cfg: RunConfig, x: np.ndarray,
+                      log_px: np.ndarray) -> dict:
+    """What log p(x) [N] of images x [N, 28, 28, 1] says of the 8-bit images: exact
+    ``bits_per_dim`` for a likelihood on the levels; for a loss on dequantized levels, the
+    ``bits_per_dim_bound`` and ``mass_inside``, the mean over these images and their pixels
+    of the mass p(x|z) puts on [0, 1] at z = E[z|x] (the total of the probabilities that
+    bound bounds); None where they do not apply (binarized images)."""
+    spec = cfg.likelihood
+    out = {"bits_per_dim": bits_per_dim_of_mass(log_px) if spec.exact_levels else None,
+           "bits_per_dim_bound": bits_per_dim(log_px) if spec.dequantized else None,
+           "mass_inside": None}
+    if spec.dequantized:
+        mean, _ = encode(encoder, x, cfg.evaluation.batch_size)
+        mass = batched(lambda z: mass_inside(spec.family, decoder(z, training=False), sigma)
+                       .numpy().mean(axis=(1, 2, 3)), mean, cfg.evaluation.batch_size)  # [N]
+        out["mass_inside"] = float(mass.mean())
     return out
 
 
 def data_description(binarization: str) -> str:
     """The images a run's ELBO and log p(x) are measured on, in words for the tables."""
     return {"dequantized": "dequantized 8-bit grayscale (i + u)/256",
-            "none": "grayscale i/255, not binarized"}.get(binarization,
-                                                          f"{binarization}-binarized")
+            "none": "8-bit levels i/255"}.get(binarization, f"{binarization}-binarized")
 
 
-def sample_quality(decoder, model: keras.Model, recon: np.ndarray, cfg: RunConfig,
-                   data: Split, test_feats: np.ndarray) -> dict:
+def sample_quality(decoder, sigma: float, model: keras.Model, recon: np.ndarray,
+                   cfg: RunConfig, data: Split, test_feats: np.ndarray) -> dict:
     """Classifier metrics: Fréchet distance of generated samples to the test images, class
     histogram of the samples, accuracy on reconstructions of the test digits."""
     n = cfg.evaluation.n_generated
     z = latent_grid_draws(cfg.latent_dim, n, cfg.evaluation.seed)  # the same draws per latent size
-    samples = batched(lambda b: decode_mean(decoder, b, cfg.likelihood.family), z,
+    samples = batched(lambda b: decode_mean(decoder, b, cfg.likelihood.family, sigma), z,
                       cfg.evaluation.batch_size)
     samples = samples[..., None]  # [n, 28, 28, 1]: the classifier's input
     feats, preds = clf.features_and_predictions(model, samples)
@@ -147,7 +169,7 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
     eval_step = make_eval_step(encoder, decoder, scale, cfg.likelihood.family, cfg.latent_dim,
                                tf.random.Generator.from_seed(cfg.seed))
     elbo = evaluate_elbo(eval_step, data.x_test, ev.batch_size, ev.elbo_samples)
-    recon = reconstruct(encoder, decoder, data.x_test, cfg, ev.batch_size)
+    recon = reconstruct(encoder, decoder, data.x_test, cfg, ev.batch_size, sigma)
     if test_feats is None:
         test_feats, _ = clf.features_and_predictions(model, data.x_test_gray)
     if len(test_feats) != len(data.x_test_gray):
@@ -162,7 +184,7 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
         "test_neg_elbo": elbo["neg_elbo"], "test_recon": elbo["recon"], "test_kl": elbo["kl"],
         **log_likelihood(encoder, decoder, sigma, cfg, data),
         **pixel_errors(recon, data.x_test_gray),
-        **sample_quality(decoder, model, recon, cfg, data, test_feats),
+        **sample_quality(decoder, sigma, model, recon, cfg, data, test_feats),
         **latent_metrics(encoder, cfg, data),
         "elbo_samples": ev.elbo_samples,
         "test_images": data.test_images, "split": describe_subset(data.test_images),

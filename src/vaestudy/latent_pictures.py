@@ -28,17 +28,20 @@ from vaestudy.likelihoods import decode_mean  # noqa: E402
 TEMPERATURES = (0.5, 0.8, 1.0, 1.3)
 
 
-def manifold_picture(decoder, cfg: RunConfig, dims: tuple[int, int] = (0, 1)) -> np.ndarray:
+def manifold_picture(decoder, cfg: RunConfig, sigma: float | None,
+                     dims: tuple[int, int] = (0, 1)) -> np.ndarray:
     """Decode a size x size grid of prior quantiles (the TensorFlow tutorial's picture) in the
     plane of latent dimensions ``dims`` (x, y), the other dimensions at the prior mean 0, so
     that equal areas of the picture carry equal prior mass. For a 2-D latent space this is
-    the whole space; for a larger one, the plane of the two dimensions given."""
+    the whole space; for a larger one, the plane of the two dimensions given. ``sigma``: the
+    likelihood's scale (:func:`vaestudy.likelihoods.decode_mean`)."""
     n = cfg.figures.manifold_size
     q = tfp.distributions.Normal(0.0, 1.0).quantile(np.linspace(0.05, 0.95, n, dtype=np.float32))
     zx, zy = np.meshgrid(q.numpy(), q.numpy()[::-1])
     z = np.zeros((n * n, cfg.latent_dim), np.float32)  # [n*n, L]
     z[:, dims[0]], z[:, dims[1]] = zx.ravel(), zy.ravel()
-    return tile(decode_mean(decoder, tf.constant(z), cfg.likelihood.family), cols=n, pad=0)
+    return tile(decode_mean(decoder, tf.constant(z), cfg.likelihood.family, sigma), cols=n,
+                pad=0)
 
 
 def lerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:

@@ -25,37 +25,62 @@ PIXELS = math.prod(IMAGE_SHAPE)  # 784: the number of terms in a per-image sum o
 
 #: What each data representation is, for the tables: binary losses see binarized images
 #: (``data.binarization``), gray losses uniformly dequantized 8-bit images (i + u) / 256 in
-#: training, validation and test alike, so that their ELBO and log p(x) are one quantity.
-REPRESENTATIONS = ("binary", "gray")
+#: training, validation and test alike, so that their ELBO and log p(x) are one quantity;
+#: ``levels`` losses see the 8-bit levels themselves, i / 255, and give each a probability.
+REPRESENTATIONS = ("binary", "gray", "levels")
+#: What p(x|z) of a family is a distribution of, per pixel: a mass on {0, 1} (``binary``), a
+#: density on [0, 1] (``interval``) or on the real line (``real``, some of it outside [0, 1]),
+#: or a mass on the 256 gray levels (``levels``: exact discrete likelihoods, exact bits/dim).
+SUPPORTS = ("binary", "interval", "real", "levels")
 
 
 @dataclass(frozen=True)
 class Family:
     """A likelihood family p(x|z): ``settings`` are its parameters with their defaults,
     ``data`` the representation its variants see unless they say otherwise, ``scale`` whether
-    it is a Gaussian with a scale sigma that is a setting (``fixed``) or trained with the
-    model (``learned``), or has no scale (``none``). ``density``: whether p(x|z) is a
-    normalized density of continuous pixel values (a Gaussian, the continuous Bernoulli); the
-    Bernoulli is a mass on {0, 1}, and its cross-entropy on gray levels normalizes to nothing
-    (Loaiza-Ganem & Cunningham 2019), so it has no bits/dim of gray images."""
+    it has a scale sigma that is a setting (``fixed``) or trained with the model
+    (``learned``), or none (``none``). ``support`` (:data:`SUPPORTS`): what p(x|z) is a
+    distribution of. The Bernoulli is a mass on {0, 1}: on gray levels its cross-entropy
+    integrates to at most 1/2 per pixel (Loaiza-Ganem & Cunningham 2019), a sub-probability
+    like a Gaussian's mass inside [0, 1]. Only a family on ``levels`` gives the 8-bit images
+    an exact probability (docs/theory.md, Section 7)."""
 
     name: str
     description: str
     data: str
     settings: dict[str, float] = field(default_factory=dict)
     scale: str = "none"
-    density: bool = True
+    support: str = "real"
 
+    @property
+    def kl_weight(self) -> bool:
+        """A Gaussian density, whose scale is a KL weight beta = 2 sigma^2 in disguise."""
+        return self.support == "real"
+
+
+#: The settings of a learned scale: a soft floor of log sigma, and where sigma starts. Why
+#: 0.1 and not 1: the optimum is sigma^2 = the MSE per pixel (docs/theory.md, Section 7),
+#: about 0.01 to 0.04 here, and Adam moves log sigma by about the learning rate per step, so
+#: from sigma = 1 a 2-epoch study measured the start (sigma 0.42 after 2 epochs), not the fit.
+LEARNED = {"min_log_sigma": -6.0, "init_sigma": 0.1}
 
 FAMILIES = {f.name: f for f in (
     Family("bce", "Bernoulli(logits) per pixel: binary cross-entropy summed over 784 pixels",
-           "binary", density=False),
+           "binary", support="binary"),
     Family("mse", "Normal(sigmoid(logits), σ fixed) per pixel: SSE/(2σ²) + constant, i.e. "
            "SSE + β·KL with β = 2σ²", "binary", {"sigma": 1.0}, "fixed"),
     Family("cbern", "Continuous Bernoulli(logits) per pixel: a normalised density on [0, 1]",
-           "gray"),
+           "gray", support="interval"),
     Family("gauss-learned", "Normal(sigmoid(logits), σ learned, shared by all pixels)", "gray",
-           {"min_log_sigma": -6.0}, "learned"),
+           LEARNED, "learned"),
+    Family("dlogistic", "discretized logistic per pixel: Logistic(sigmoid(logits), s) with s "
+           "learned and shared by all pixels, quantized to the 256 gray levels, the edge "
+           "levels taking the tails (PixelCNN++; TFP QuantizedDistribution)", "levels",
+           LEARNED, "learned", "levels"),
+    Family("dgauss", "discretized Gaussian per pixel: Normal(sigmoid(logits), σ) with σ "
+           "learned and shared by all pixels, quantized to the 256 gray levels, the edge "
+           "levels taking the tails (TFP QuantizedDistribution)", "levels",
+           LEARNED, "learned", "levels"),
 )}
 
 #: The variants every study can name without defining them. ``mse-mean``: averaging the
@@ -67,6 +92,8 @@ BUILTIN_VARIANTS: dict[str, dict[str, Any]] = {
     "mse-mean": {"family": "mse", "sigma": math.sqrt(PIXELS / 2)},
     "cbern": {"family": "cbern"},
     "gauss-learned": {"family": "gauss-learned"},
+    "dlogistic": {"family": "dlogistic"},
+    "dgauss": {"family": "dgauss"},
 }
 
 NAME = re.compile(r"^[a-z][a-z0-9.-]*$")  # readable in a path: loss~mse-sigma0.1
@@ -102,10 +129,21 @@ class LossSpec:
         return None if self.sigma is None else 2 * self.sigma**2
 
     @property
-    def gray_density(self) -> bool:
-        """A normalized density of the (dequantized) gray levels: its log p(x) bounds the
-        8-bit images' log-probability and has bits/dim (docs/theory.md, Section 7)."""
-        return self.data == "gray" and FAMILIES[self.family].density
+    def support(self) -> str:
+        """What p(x|z) is a distribution of (:data:`SUPPORTS`)."""
+        return FAMILIES[self.family].support
+
+    @property
+    def exact_levels(self) -> bool:
+        """p(x|z) is a probability of the 8-bit images themselves: its log p(x) and bits/dim
+        are exact, not bounds (docs/theory.md, Section 7)."""
+        return self.data == "levels"
+
+    @property
+    def dequantized(self) -> bool:
+        """Trained and scored on dequantized gray levels (i + u) / 256: its bits/dim only bound
+        those of a sub-probability of the 8-bit images, whose mass is p(x|z)'s inside [0, 1]."""
+        return self.data == "gray"
 
     def describe(self) -> str:
         """The family's description with this variant's settings."""
@@ -114,8 +152,8 @@ class LossSpec:
             text += f"; σ = {self.sigma:.4g}, β = {self.beta:.4g}"
         if self.data != FAMILIES[self.family].data:
             text += f"; on {self.data} data"
-        if self.data == "gray" and not self.gray_density:
-            text += " (not a normalized density of gray levels: no bits/dim)"
+        if self.dequantized and self.support == "binary":
+            text += " (on gray levels a function of total mass at most 1/2 per pixel)"
         return text
 
 
@@ -150,10 +188,20 @@ def resolve(name: str, user: dict[str, dict] | None = None) -> LossSpec:
         raise LossError(f"loss {name!r}: family {family.name} takes settings "
                         f"{sorted(family.settings)} and data in {REPRESENTATIONS}; got "
                         f"{unknown or data!r}")
+    if (data == "levels") != (family.support == "levels"):
+        raise LossError(f"loss {name!r}: data 'levels' (the 8-bit levels themselves) goes with "
+                        f"the families whose p(x|z) is a mass on them "
+                        f"({sorted(f for f, v in FAMILIES.items() if v.support == 'levels')}) "
+                        f"and with them only; got family {family.name} on {data!r} data")
     settings = {**family.settings, **{k: float(v) for k, v in raw.items()}}
     require_finite(settings, f"loss_variants.{name}", LossError)
     if "sigma" in settings and settings["sigma"] <= 0:
         raise LossError(f"loss {name!r}: sigma must be > 0")
+    init = settings.get("init_sigma")
+    if init is not None and not (init > 0 and math.log(init) > settings["min_log_sigma"]):
+        floor = math.exp(settings["min_log_sigma"])
+        raise LossError(f"loss {name!r}: init_sigma = {init} must be above the floor "
+                        f"exp(min_log_sigma) = {floor:.3g} of the learned scale")
     return LossSpec(name, family.name, settings, data)
 
 

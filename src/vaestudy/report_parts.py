@@ -13,7 +13,8 @@ from vaestudy.study_plots import summary_table
 
 COMPARABLE_TABLE = ["fid_classifier", "class_entropy", "classes_covered", "recon_accuracy",
                     "recon_mse", "recon_bce", "knn_accuracy", "active_units", "test_kl"]
-LIKELIHOOD_TABLE = ["test_log_px", "test_neg_elbo", "test_recon", "iwae_gap", "bits_per_dim"]
+LIKELIHOOD_TABLE = ["test_log_px", "test_neg_elbo", "test_recon", "iwae_gap", "bits_per_dim",
+                    "bits_per_dim_bound", "mass_inside"]
 
 
 def likelihood_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -65,8 +66,7 @@ def dataset_part(name: str, metrics: pd.DataFrame, comparisons: pd.DataFrame,
         comparisons=table_html(comparisons.rename(columns={"effect_size_dz": "d_z"})),
         density=table_html(density.rename(columns={"effect_size_dz": "d_z"})),
         binary_losses=sorted(set(metrics.loss[metrics.data == "binary"])),
-        not_densities=sorted(set(metrics.loss[(metrics.data == "gray")
-                                              & metrics.bits_per_dim.isna()])),
+        dequantized=sorted(set(metrics.loss[metrics.data == "gray"])),
         findings=findings(metrics, comparisons),
         classifier=classifier, plots=pictures["plots"], shown=pictures["shown"],
     )

@@ -2,7 +2,7 @@
 codes chosen and the scatter drawn by :mod:`vaestudy.latent_pictures`, the decoded digits
 tiled and written by :mod:`vaestudy.images`.
 
-``RunPictures(model_dir, epoch_samples, cfg, data, kl_dims).write(name, path)`` writes one of
+``RunPictures(model_dir, epoch_samples, cfg, data, kl_dims, sigma).write(name, path)`` writes one of
 the names of :data:`vaestudy.layout.PICTURES`, or ``pictured_images``, the record of the test
 images they show (:mod:`vaestudy.pictured`); the rule ``run_figures``
 (``workflow/scripts/run_figures.py``) asks for the ones it declares.
@@ -33,17 +33,19 @@ class RunPictures:
     """Lazily computed pictures of the run whose models are in ``model_dir`` and whose
     per-epoch sample grids are in ``epoch_samples`` (.npy); ``kl_dims``, the KL per latent
     dimension [L] that the evaluation measured (``kl_per_dim``), picks the dimensions of the
-    traversals and of the manifold."""
+    traversals and of the manifold; ``sigma``, the likelihood's scale the evaluation used
+    (None for a family without one), makes the decoded means of the discretized families."""
 
     def __init__(self, model_dir: Path | str, epoch_samples: Path | str, cfg: RunConfig,
-                 data: Split, kl_dims: np.ndarray | list[float]):
+                 data: Split, kl_dims: np.ndarray | list[float], sigma: float | None = None):
         self.epoch_samples, self.cfg, self.data = Path(epoch_samples), cfg, data
         self.encoder, self.decoder = load_models(model_dir)
         self.kl_dims = np.asarray(kl_dims)  # [L]
+        self.sigma = sigma
 
     def _decode(self, z) -> np.ndarray:
         return decode_mean(self.decoder, tf.constant(np.asarray(z, np.float32)),
-                           self.cfg.likelihood.family)
+                           self.cfg.likelihood.family, self.sigma)
 
     @cached_property
     def chosen(self) -> pictured.Chosen:
@@ -75,7 +77,7 @@ class RunPictures:
         # images above its input
         pick = self.chosen.reconstructions
         x = self.data.x_test[pick]  # [n, 28, 28, 1]: the run's representation
-        recon = reconstruct(self.encoder, self.decoder, x, self.cfg, batch_size=len(x))
+        recon = reconstruct(self.encoder, self.decoder, x, self.cfg, len(x), self.sigma)
         binary = self.cfg.likelihood.data == "binary" and self.cfg.binarization != "none"
         gray = self.data.x_test_gray[pick][..., 0] if binary else None
         return images.reconstruction_picture(x[..., 0], recon, gray)
@@ -84,9 +86,10 @@ class RunPictures:
         """The whole plane for a 2-D latent space, else the plane of the two dimensions with
         the largest KL (x: the largest)."""
         if self.cfg.latent_dim == 2:
-            return lp.manifold_picture(self.decoder, self.cfg)
+            return lp.manifold_picture(self.decoder, self.cfg, self.sigma)
         first, second = np.argsort(-self.kl_dims, kind="stable")[:2]
-        return lp.manifold_picture(self.decoder, self.cfg, (int(first), int(second)))
+        return lp.manifold_picture(self.decoder, self.cfg, self.sigma,
+                                   (int(first), int(second)))
 
     def training(self) -> list[np.ndarray]:
         epochs = np.load(self.epoch_samples)  # [epochs, n, 28, 28] uint8

@@ -191,7 +191,8 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
                            "val_neg_elbo": val["neg_elbo"], "val_recon": val["recon"],
                            "val_kl": val["kl"], "sigma": float(parts.scale()),
                            "seconds": time.perf_counter() - t0})
-        mean = decode_mean(parts.decoder, fixed_z, cfg.likelihood.family)  # [n, 28, 28]
+        mean = decode_mean(parts.decoder, fixed_z, cfg.likelihood.family,
+                           float(parts.scale()))  # [n, 28, 28]
         samples.append((mean * 255).round().astype(np.uint8))
         log.info("epoch %d: train %.2f, val %.2f (recon %.2f, kl %.2f) nats, %.1f s", epoch,
                  train_terms[0], val["neg_elbo"], val["recon"], val["kl"],

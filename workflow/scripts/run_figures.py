@@ -19,9 +19,9 @@ with job(sm.log[0], sm.threads, cfg.seed) as log:
     from vaestudy.run_pictures import RunPictures  # after job(): TensorFlow's threads are set
 
     log.info("figure settings: %s", json.dumps(sm.params.settings))
-    kl_dims = json.loads(Path(sm.input.metrics).read_text())["kl_per_dim"]
-    pictures = RunPictures(sm.input.model, sm.input.epoch_samples, cfg,
-                           cfg.load_data(), kl_dims)
+    metrics = json.loads(Path(sm.input.metrics).read_text())
+    pictures = RunPictures(sm.input.model, sm.input.epoch_samples, cfg, cfg.load_data(),
+                           metrics["kl_per_dim"], metrics["sigma"])
     for name, path in sm.output.items():
         with atomic_path(path) as tmp:
             pictures.write(name, tmp)
