@@ -64,8 +64,9 @@ def test_knn_accuracy():
 def test_paired_test_known_values():
     out = paired_test([1.0, 2.0, 3.0])  # t = 2 / (1 / sqrt 3) = 3.464 on 2 df: p = 0.0742
     assert out["p_value"] == pytest.approx(0.0742, abs=1e-3)
-    assert out["effect_size_dz"] == pytest.approx(2.0)
-    assert paired_test([1.0, 3.0, 5.0])["effect_size_dz"] == pytest.approx(1.5)  # 3 / sd 2
+    j = 1 / np.sqrt(np.pi)  # Hedges' J at 2 df: Gamma(1) / Gamma(1/2)
+    assert out["effect_size_gz"] == pytest.approx(2.0 * j)  # d_z = 2 / sd 1
+    assert paired_test([1.0, 3.0, 5.0])["effect_size_gz"] == pytest.approx(1.5 * j)  # 3 / sd 2
     assert np.isnan(paired_test([1.0])["p_value"])
     two = paired_test([1.0, 3.0])  # the smallest sample with a test: 1 df
     assert (two["ci_low"], two["ci_high"]) == pytest.approx((2 - 12.7062, 2 + 12.7062), abs=1e-4)

@@ -113,7 +113,8 @@ def test_a_sign_test_prints_no_zero_width_interval():
     certainty no test gives; the words say why there is no interval."""
     from vaestudy.findings import reference_pairs
 
-    assert np.isnan(paired_test([16.0] * 3)["ci_low"]) and np.isnan(paired_test([16.0] * 3)["ci_high"])
+    sign = paired_test([16.0] * 3)
+    assert sign["test"] == "sign" and np.isnan(sign["ci_low"]) and np.isnan(sign["ci_high"])
     comp = paired_comparisons(_unanimous(3), ["fid_classifier"])
     assert comp.ci_low.isna().all() and comp.ci_high.isna().all()
     lines = reference_pairs(_unanimous(3), comp, "fid_classifier")
@@ -196,3 +197,35 @@ def test_no_active_unit_is_posterior_collapse_only_where_the_kl_is_zero_too(kl, 
     if not collapsed:
         assert "KL 2.5 ± " in line and "no unit active: no dimension's posterior mean varies " \
             "across the test images by a variance above 0.01" in line
+
+
+def test_the_effect_size_is_hedges_g_with_its_small_sample_correction():
+    """d_z = mean / sd overstates the effect at few seeds: E[d_z] = d / J(n - 1) with
+    J(v) = Gamma(v/2) / (sqrt(v/2) Gamma((v-1)/2)), 1/sqrt(pi) = 0.564 at 3 seeds."""
+    three = paired_test([1.0, 2.0, 3.0])  # d_z = 2
+    assert "effect_size_dz" not in three
+    assert three["effect_size_gz"] == pytest.approx(2 / np.sqrt(np.pi))
+    assert paired_test([1.0, 3.0, 5.0, 7.0, 9.0, 11.0])["effect_size_gz"] == pytest.approx(
+        6 / np.sqrt(14) * 0.84075, abs=1e-4)  # J(5) = Gamma(2.5) / (sqrt(2.5) Gamma(2))
+    assert np.isnan(paired_test([1.0, 3.0])["effect_size_gz"])  # J(1) = 0: no unbiased g
+    rng = np.random.default_rng(0)
+    many = rng.normal(1.0, 1.0, 2000)
+    assert paired_test(many)["effect_size_gz"] == pytest.approx(many.mean() / many.std(ddof=1),
+                                                                rel=1e-3)
+
+
+def test_the_reference_docs_size_the_bias_of_the_first_2000_images_by_their_own_table():
+    """docs/reference.md: the first 2,000 test images overstate the all-images log p(x) by
+    about twice the standard error of a 2,000-image mean, as its own table says; the report's
+    pointer to that reference says its log p(x) is on those images."""
+    text = (ROOT / "docs" / "reference.md").read_text()
+    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in text.splitlines()
+             if line.startswith("| ")]
+    row = {c[0]: [float(v.replace("−", "-")) for v in c[-2:]] for c in cells
+           if len(c) == 4 and c[0] in ("first 2,000", "all")}  # mean log p(x), SE
+    bias = row["first 2,000"][0] - row["all"][0]
+    assert round(bias, 1) == 1.1 and round(bias / row["first 2,000"][1]) == 2
+    assert "by about 1.1 nats here: about twice the standard error of a 2,000-image mean" in text
+    template = (ROOT / "workflow" / "report" / "report.html.j2").read_text()
+    pointer = template[template.index("trained for up to 30 epochs"):][:400]
+    assert "log p(x) with K = 1000 on the first 2,000 test images" in pointer
