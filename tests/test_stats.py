@@ -229,3 +229,13 @@ def test_the_reference_docs_size_the_bias_of_the_first_2000_images_by_their_own_
     template = (ROOT / "workflow" / "report" / "report.html.j2").read_text()
     pointer = template[template.index("trained for up to 30 epochs"):][:400]
     assert "log p(x) with K = 1000 on the first 2,000 test images" in pointer
+
+
+@pytest.mark.parametrize("table", ["part.comparable", "part.loglik", "cost"])
+def test_every_mean_and_interval_table_of_the_report_says_what_its_interval_is(table):
+    """The tables of study_plots.summary_table print "mean ± half-width": the text just above
+    each in the template says that this is a 95% CI over seeds."""
+    template = (ROOT / "workflow" / "report" / "report.html.j2").read_text()
+    at = template.index("{{ " + table + "|safe }}")
+    above = template[max(0, at - 1500):at]
+    assert "95% CI half-width over seeds" in above[above.rindex("<h3"):]
