@@ -170,13 +170,33 @@ def _orig(module, name):
     return getattr(module, name)
 
 
+def _planted(module, name: str, old: str, new: str):
+    """``module.name`` compiled again from its own source with ``old`` (which must occur there
+    exactly once: a changed source fails here, not silently) replaced by ``new``, in the
+    module's namespace: a bug planted inside a function, as mutation testing would."""
+    import inspect
+    import linecache
+    import textwrap
+
+    source = textwrap.dedent(inspect.getsource(getattr(module, name)))
+    assert source.count(old) == 1, (module.__name__, name, old)
+    planted = source.replace(old, new)
+    filename = f"<planted {module.__name__}.{name}: {old!r} -> {new!r}>"
+    # the source where inspect looks for it: tf.function's autograph reads it from there
+    linecache.cache[filename] = (len(planted), None, planted.splitlines(True), filename)
+    namespace = dict(vars(module))
+    exec(compile(planted, filename, "exec"), namespace)  # noqa: S102
+    return namespace[name]
+
+
 def _mutants():
     """(name, check function, [(module, attribute, replacement factory)], failing records):
     one planted bug per check record; each must fail the records named (substrings) and no
     other record of its check function."""
-    from vaestudy import data, iwae, likelihoods, model, theory_data
+    from vaestudy import data, iwae, likelihoods, model, theory_data, theory_estimator
 
     lik = likelihoods.likelihood
+    estimator = theory_estimator.check_iwae_estimator
 
     def family_bug(family, fn):
         return lambda f, logits, sigma=1.0: fn(logits, sigma) if f == family else lik(
@@ -254,6 +274,30 @@ def _mutants():
          [(likelihoods, "likelihood", family_bug("gauss-learned",
                                                  lambda lo, s: lik("mse", lo, s**0.5)))],
          ["gauss-learned"]),
+        ("estimator without -log K (a log-sum, not a log-mean)", estimator,
+         [(iwae, "iwae_estimate", _planted(iwae, "iwae_estimate", " - math.log(k)", ""))],
+         ["every one of", "<= log p(x) [excess"]),
+        ("estimator with -log K twice", estimator,
+         [(iwae, "iwae_estimate", _planted(iwae, "iwae_estimate", " - math.log(k)",
+                                           " - 2 * math.log(k)"))],
+         ["every one of", "non-decreasing", "gap log p(x)"]),
+        ("streaming log-sum-exp without rescaling the running sum", estimator,
+         [(iwae, "iwae_estimate", _planted(iwae, "iwae_estimate",
+                                           "running_sum * np.exp(running_max - new_max)",
+                                           "running_sum"))],
+         ["<= log p(x) [excess", "non-decreasing"]),
+        ("log-sum-exp without adding back its maximum", estimator,
+         [(iwae, "iwae_estimate", _planted(iwae, "iwae_estimate",
+                                           "running_max + np.log(running_sum)",
+                                           "np.log(running_sum)"))],
+         ["every one of", "non-decreasing", "gap log p(x)"]),
+        ("ELBO of the draws divided by K + 1", estimator,
+         [(iwae, "iwae_estimate", _planted(iwae, "iwae_estimate", "total / k",
+                                           "total / (k + 1)"))], ["elbo of the"]),
+        ("log-weights without -log q(z|x)", estimator,
+         [(iwae, "make_log_weights", _planted(iwae, "make_log_weights",
+                                              " - posterior(mean, logvar).log_prob(z)", ""))],
+         ["every one of", "gap log p(x)", "elbo of the"]),
     ]
 
 
@@ -316,6 +360,8 @@ def _nan_like(value):
 
     if isinstance(value, tuple):
         return tuple(_nan_like(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _nan_like(v) for k, v in value.items()}
     if tf.is_tensor(value):
         return value * tf.constant(np.nan, value.dtype)
     return np.asarray(value) * np.nan  # a float32 array stays float32 (a Python scalar)
@@ -328,9 +374,10 @@ def _nan_output(fn):
 def _nan_cases():
     """(check, module or class, attribute, NaN version): every project function a theory
     check calls; functions that return a distribution get NaN parameters."""
-    from vaestudy import data, iwae, likelihoods, model, theory_data
+    from vaestudy import data, iwae, likelihoods, model, theory_data, theory_estimator
 
     lik, post, lg = likelihoods.likelihood, model.posterior, theory.LinearGaussian
+    estimator, weights = theory_estimator.check_iwae_estimator, iwae.make_log_weights
     cases = [(theory.check_discrete_kl, theory, "kl_discrete"),
              (theory.check_gaussian_kl, theory, "kl_gaussian"),
              (theory.check_gaussian_kl, theory, "log_ratio"),
@@ -343,7 +390,10 @@ def _nan_cases():
              (theory.check_vae_code, model, "reparameterize"),
              (theory_data.check_dequantization, data, "binarize"),
              (theory_data.check_dequantization, iwae, "bits_per_dim"),
-             (theory_data.check_grayscale_likelihoods, theory_data, "cbern_log_norm")]
+             (theory_data.check_grayscale_likelihoods, theory_data, "cbern_log_norm"),
+             *[(estimator, iwae, name) for name in ("iwae_estimate", "reparameterize",
+                                                    "split_moments", "batched")],
+             (estimator, theory_estimator.LinearGaussianVAE, "log_evidence")]
     out = [(check, owner, name, _nan_output(getattr(owner, name)))
            for check, owner, name in cases]
     nan_logits = lambda family, logits, sigma=1.0: lik(family, _nan_like(logits), sigma)  # noqa: E731
@@ -353,6 +403,11 @@ def _nan_cases():
         (theory.check_vae_code, model, "posterior", lambda m, lv: post(_nan_like(m), lv)),
         (theory.check_vae_code, model, "prior",
          lambda dim: post(np.full(dim, np.nan, np.float32), np.zeros(dim, np.float32))),
+        (estimator, iwae, "likelihood", nan_logits),  # iwae's own name of the function
+        (estimator, iwae, "make_log_weights", lambda *a: _nan_output(weights(*a))),
+        (estimator, iwae, "prior",
+         lambda dim: post(np.full(dim, np.nan, np.float32), np.zeros(dim, np.float32))),
+        (estimator, iwae, "posterior", lambda m, lv: post(_nan_like(m), lv)),
     ]
 
 

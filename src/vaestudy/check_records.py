@@ -1,7 +1,8 @@
-"""The records of the numerical checks (:mod:`vaestudy.theory`, :mod:`vaestudy.theory_data`):
-``{identity, max_abs_error, tolerance, passed}``, and how errors are accumulated into them.
+"""The records of the numerical checks (:mod:`vaestudy.theory`, :mod:`vaestudy.theory_data`,
+:mod:`vaestudy.theory_estimator`): ``{identity, max_abs_error, tolerance, passed}``, and how
+errors are accumulated into them.
 
-Why a module of its own: both check modules build records the same way, and NaN must fail a
+Why a module of its own: the check modules build records the same way, and NaN must fail a
 record wherever it appears. Python's ``max(0.0, nan)`` is ``0.0`` (a comparison with NaN is
 False), so an error accumulated with ``max`` would pass on NaN; :func:`worst` propagates it.
 """

@@ -303,7 +303,8 @@ def run_all(seed: int = 0) -> list[dict]:
     """Every check, each with its own generator seeded by (seed, index): deterministic given
     ``seed`` and independent of the order of the checks."""
     from vaestudy.theory_data import check_dequantization, check_grayscale_likelihoods
+    from vaestudy.theory_estimator import check_iwae_estimator
 
     checks = (check_discrete_kl, check_gaussian_kl, check_linear_gaussian, check_vae_code,
-              check_dequantization, check_grayscale_likelihoods)
+              check_dequantization, check_grayscale_likelihoods, check_iwae_estimator)
     return [r for i, check in enumerate(checks) for r in check(np.random.default_rng([seed, i]))]
