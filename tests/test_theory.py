@@ -197,6 +197,7 @@ def _mutants():
 
     lik = likelihoods.likelihood
     estimator = theory_estimator.check_iwae_estimator
+    scale = likelihoods.Scale
 
     def family_bug(family, fn):
         return lambda f, logits, sigma=1.0: fn(logits, sigma) if f == family else lik(
@@ -252,18 +253,16 @@ def _mutants():
         ("mse with sigma as variance", theory.check_vae_code,
          [(likelihoods, "likelihood", family_bug("mse", lambda lo, s: lik("mse", lo, s**0.5)))],
          ["mse:"]),
-        ("dequantization without log 256", theory_data.check_dequantization,
-         [(theory_data, "LOG_LEVELS", 0.0)], ["log P(i) >="]),
         ("dequantization by 255, not 256", theory_data.check_dequantization,
          [(data, "binarize", lambda x, scheme, rng=None: _ORIGINALS["binarize"](x, scheme, rng)
            * (256 / 255 if scheme == "dequantized" else 1))],
-         ["in [i/256", "uniform on [0, 1)", "bits/dim:"]),
+         ["dequantization bound", "in [i/256", "uniform on [0, 1)", "bits/dim:"]),
         ("dequantization without noise", theory_data.check_dequantization,
          [(data, "binarize", lambda x, scheme, rng=None: (np.round(x * 255) + 0.5) / 256)],
-         ["uniform on [0, 1)"]),
+         ["dequantization bound", "uniform on [0, 1)"]),
         ("bits/dim without D log 256", theory_data.check_dequantization,
          [(iwae, "bits_per_dim", lambda lp, dims=784: float(-np.mean(lp) / (dims * np.log(2))))],
-         ["bits/dim:"]),
+         ["dequantization bound", "bits/dim:"]),
         ("continuous Bernoulli normaliser without the 2", theory_data.check_grayscale_likelihoods,
          [(theory_data, "cbern_log_norm", lambda lam: theory_cbern(lam) - np.log(2))],
          ["int_0^1", "cbern: log_prob"]),
@@ -274,6 +273,13 @@ def _mutants():
          [(likelihoods, "likelihood", family_bug("gauss-learned",
                                                  lambda lo, s: lik("mse", lo, s**0.5)))],
          ["gauss-learned"]),
+        ("Scale.set_sigma without inverting the soft floor",
+         theory_data.check_grayscale_likelihoods,
+         [(scale, "set_sigma", lambda self, sigma: self.raw.assign(np.log(sigma)))],
+         ["gauss-learned"]),
+        ("Scale without its softplus (a learned sigma = e^raw)",
+         theory_data.check_grayscale_likelihoods,
+         [(scale, "__call__", lambda self: tf_exp(self.raw))], ["gauss-learned"]),
         ("estimator without -log K (a log-sum, not a log-mean)", estimator,
          [(iwae, "iwae_estimate", _planted(iwae, "iwae_estimate", " - math.log(k)", ""))],
          ["every one of", "<= log p(x) [excess"]),
@@ -391,6 +397,7 @@ def _nan_cases():
              (theory_data.check_dequantization, data, "binarize"),
              (theory_data.check_dequantization, iwae, "bits_per_dim"),
              (theory_data.check_grayscale_likelihoods, theory_data, "cbern_log_norm"),
+             (theory_data.check_grayscale_likelihoods, likelihoods.Scale, "__call__"),
              *[(estimator, iwae, name) for name in ("iwae_estimate", "reparameterize",
                                                     "split_moments", "batched")],
              (estimator, theory_estimator.LinearGaussianVAE, "log_evidence")]
