@@ -280,6 +280,9 @@ def _mutants():
         ("Scale without its softplus (a learned sigma = e^raw)",
          theory_data.check_grayscale_likelihoods,
          [(scale, "__call__", lambda self: tf_exp(self.raw))], ["gauss-learned"]),
+        ("Scale's soft floor 4 nats below the loss's min_log_sigma",
+         theory_data.check_grayscale_likelihoods,
+         [(scale, "__init__", _floor_lowered(scale.__init__))], ["gauss-learned"]),
         ("estimator without -log K (a log-sum, not a log-mean)", estimator,
          [(iwae, "iwae_estimate", _planted(iwae, "iwae_estimate", " - math.log(k)", ""))],
          ["every one of", "<= log p(x) [excess"]),
@@ -317,6 +320,17 @@ def theory_kl_diag(*a):
 
 def theory_cbern(lam):
     return _ORIGINALS["cbern"](lam)
+
+
+def _floor_lowered(init):
+    """Scale.__init__ that reads its soft floor 4 nats below the loss's ``min_log_sigma``."""
+    def lowered(self, spec, value=None):
+        init(self, spec)
+        if self.learned:
+            self.floor -= 4.0
+        if value is not None:
+            self.set_sigma(value)
+    return lowered
 
 
 def tf_exp(x):
