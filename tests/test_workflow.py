@@ -292,6 +292,13 @@ def test_tiny_study_report_is_self_contained(tiny_study):
     assert "Along the Gaussian" not in html
     assert f'id="mixed-data{SFX}"' in html
     assert "mse-sigma0.3</code> &beta; = 0.18" in html
+    # the note on log-likelihoods names each loss's data (a Gaussian may be on gray levels)
+    assert "<code>mse-sigma0.3</code> dynamic-binarized." in html
+    assert "<code>gauss-learned</code> dequantized 8-bit grayscale (i + u)/256;" in html
+    assert "<code>dlogistic</code> 8-bit levels i/255" in html
+    assert "and its variants on the same binarized images" not in html
+    # only the likelihoods of the levels are ranked in bits/dim; the dequantized ones are not
+    assert re.search(r"Not ranked with them: <code>cbern</code>, <code>gauss-learned</code>", html)
     # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
     for rule in ("prepare_data", "train", "evaluate", "run_figures", "plots"):
         assert f"<td>{rule}</td>" in html
