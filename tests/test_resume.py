@@ -65,6 +65,32 @@ def test_checkpoint_of_another_config_is_not_resumed(data, tmp_path):
     assert list(result.history.epoch) == [1]
 
 
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_an_unreadable_checkpoint_is_set_aside_and_the_run_finishes(data, tmp_path, caplog,
+                                                                    damage):
+    """A checkpoint damaged after the write (a kill -9 of a copy, a bad disk) is renamed, never
+    deleted nor unpickled, with a warning that names it; the run then trains from scratch to
+    the same result as a run that never had a checkpoint."""
+    path = tmp_path / "checkpoint.npz"
+    calls = iter(range(1000))
+    cfg = run_config(TINY, "bce", 2, 0)
+    with pytest.raises(train_mod.Interrupted):
+        train_mod.train(cfg, data, checkpoint=path, should_stop=lambda: next(calls) == 10)
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2] if damage == "truncated"
+                     else np.random.default_rng(0).bytes(len(good)))
+    with caplog.at_level("WARNING"):
+        result = train_mod.train(cfg, data, checkpoint=path)
+    assert list(result.history.epoch) == [1, 2, 3]
+    aside = list(tmp_path.glob("checkpoint.npz.unreadable-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() != good  # kept, as it was
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert str(path) in warning and str(aside[0]) in warning and "from scratch" in warning
+    straight = train_mod.train(cfg, data)
+    for a, b in zip(_weights(straight), _weights(result), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def train_job_code(root, run, epochs=2) -> tuple[str, dict]:
     """Python code that runs ``vaestudy.training_run.train_run`` (the train rule's job) on
     4,096 images into ``run``, logging to stderr, and the paths of its outputs."""

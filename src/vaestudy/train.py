@@ -152,7 +152,7 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
     parts, step = _build(cfg)
     models, variables = parts.checkpointed()
     fingerprint = ckpt.config_hash(cfg.training_dict())
-    resumed = ckpt.load(checkpoint, models, variables, fingerprint) if checkpoint else None
+    resumed = ckpt.load(checkpoint, models, variables, fingerprint, log) if checkpoint else None
     state, best_weights, samples = resumed or (ckpt.LoopState(), None, [])
     if resumed:
         log.info("resumed from %s at epoch %d, step %d", checkpoint, state.epoch, state.step)
