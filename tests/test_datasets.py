@@ -235,11 +235,13 @@ def test_prepare_downloads_only_missing_files_and_records_the_dataset(copy, monk
         "shape": [60000, 28, 28]}
 
 
-def _fill(folder, files: int = 4):
-    """``folder`` with the first ``files`` of the four names (locate only looks at names)."""
+def _fill(folder, files: int = 4, which: str | None = None):
+    """``folder`` with the first ``files`` of the four names: empty (locate only looks at
+    names) or, with ``which``, that dataset's official files (require_obtainable verifies
+    what it finds)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in list(datasets.FILES.values())[:files]:
-        (folder / f"{name}.gz").write_bytes(b"")
+        (folder / f"{name}.gz").write_bytes(official(which, name) if which else b"")
     return folder
 
 
@@ -290,9 +292,24 @@ def test_require_obtainable_offline_names_the_three_ways(tmp_path):
     assert "cannot be downloaded: offline" in text
     assert text.count("Temporary failure in name resolution") == 2
     assert text.endswith(dataset.how_to_get(cache))
-    given = _fill(tmp_path / "given", files=3)  # a given folder lacking a file: also checked
-    with pytest.raises(DataError, match=f"{given} lacks some of its four files"):
+    given = _fill(tmp_path / "given", files=3, which="fashion-mnist")  # lacks a file: named
+    with pytest.raises(DataError, match=f"{given} lacks t10k-labels-idx1-ubyte.gz\\) and"):
         datasets.require_obtainable(dataset, str(given), tmp_path, cache, opener=_offline)
+
+
+@pytest.mark.parametrize("damage", ["flip@middle", "flip@-8", "flip@-1", "truncate"])
+@pytest.mark.parametrize("name", sorted(datasets.FILES.values()))
+def test_require_obtainable_refuses_a_damaged_file_before_any_download(tmp_path, name, damage):
+    """Before any job, every file present is verified: a damaged one is the one error naming
+    it (not a missing file to download, not a traceback from inside prepare_data)."""
+    given = _fill(tmp_path / "given", which="mnist")
+    (given / f"{name}.gz").write_bytes(_damaged(official("mnist", name), damage))
+    asked = []
+    with pytest.raises(DataError, match=rf"{given / name}\.gz: corrupt, not the official MNIST "
+                                        rf"file \(.*\)\. Delete it and re-run"):
+        datasets.require_obtainable(datasets.MNIST, str(given), tmp_path, tmp_path / "cache",
+                                    opener=_answers(asked))
+    assert asked == []  # refused before asking any mirror
 
 
 def test_require_obtainable_online_downloads_into_the_cache(tmp_path):
@@ -302,7 +319,7 @@ def test_require_obtainable_online_downloads_into_the_cache(tmp_path):
                                        opener=_answers(seen)) == cache
     url = dataset.mirrors[0] + "t10k-labels-idx1-ubyte.gz"
     assert seen[0] == (url, "bytes=0-0", 2.5)
-    system = _fill(tmp_path / "system")  # present here: no mirror is asked
+    system = _fill(tmp_path / "system", which="fashion-mnist")  # present here: no mirror asked
     dataset = dataclasses.replace(dataset, system_dirs=(str(system),))
     assert datasets.require_obtainable(dataset, None, tmp_path, cache, opener=_offline) == system
 

@@ -58,6 +58,34 @@ def test_bad_config_stops_before_any_job(root, tmp_path, config, message):
     assert not (tmp_path / "out").exists()
 
 
+#: One damage per data file (a flipped byte in the deflate stream, in the CRC-32, in the length,
+#: a truncation): library tests (tests/test_datasets.py) cover every damage of every file.
+DAMAGED = [("train-images-idx3-ubyte", "middle"), ("train-labels-idx1-ubyte", -8),
+           ("t10k-images-idx3-ubyte", -1), ("t10k-labels-idx1-ubyte", "truncate")]
+
+
+@pytest.mark.parametrize("name, damage", DAMAGED)
+def test_a_damaged_data_file_stops_the_workflow_before_any_job(root, tmp_path, mnist_copy,
+                                                               name, damage):
+    """Not inside prepare_data between tracebacks: one message naming the file and the fix,
+    before any job (a real run, not a dry run: nothing is written)."""
+    path = mnist_copy / f"{name}.gz"
+    raw = bytearray(path.read_bytes())
+    if damage == "truncate":
+        raw = raw[: len(raw) // 2]
+    else:
+        raw[len(raw) // 2 if damage == "middle" else damage] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    cfg = write_config(tmp_path / "c.yaml", output_dir=str(tmp_path / "out"),
+                       data={"dirs": {"mnist": str(mnist_copy)}})
+    result = snakemake(root, "--cores", "1", "--configfile", str(cfg))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"{path}: corrupt, not the official MNIST file (" in output, output[-3000:]
+    assert "Delete it and re-run" in output and "Traceback" not in output
+    assert output.count("corrupt") == 1 and not (tmp_path / "out").exists()
+
+
 def test_what_users_write_is_accepted(root, tmp_path):
     """``1e-4`` (a string in YAML 1.1) is a learning rate; the grid's short form works."""
     cfg = tmp_path / "ok.yaml"

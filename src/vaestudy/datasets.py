@@ -169,16 +169,31 @@ def require_obtainable(dataset: Dataset, given: Path | str | None, root: Path | 
     :class:`DataError` says that the dataset is not here, cannot be downloaded, and how to get
     it."""
     folder = locate(dataset, given, root, cache) or Path(cache)
-    if _holds_all(folder):
+    missing = verify_present(dataset, folder)
+    if not missing:
         return folder
     answers = probe_mirrors(dataset, timeout, opener)
     if None in answers.values():
         return folder
     raise DataError(
-        f"{dataset.title} is not on this machine ({folder} lacks some of its four files) and "
+        f"{dataset.title} is not on this machine ({folder} lacks {', '.join(missing)}) and "
         f"cannot be downloaded: offline, no mirror answered within {timeout:g} s ("
         + "; ".join(answers.values()) + f"). {dataset.how_to_get(folder)}"
     )
+
+
+def verify_present(dataset: Dataset, folder: Path | str) -> list[str]:
+    """Verify every file of ``dataset`` that ``folder`` holds (decompressed SHA-256: the
+    :func:`_corrupt` error of the first damaged one) and return the names of the missing
+    ones (``train-labels-idx1-ubyte.gz``, ...), which a download may still bring. Run before
+    any job, so that a damaged file stops the workflow with one message, not inside a job."""
+    folder, missing = Path(folder), []
+    for name in FILES.values():
+        if (folder / f"{name}.gz").is_file():
+            _payload(dataset, folder / f"{name}.gz", name)
+        else:
+            missing.append(f"{name}.gz")
+    return missing
 
 
 def _corrupt(dataset: Dataset, path: Path, detail: str) -> DataError:
@@ -211,22 +226,30 @@ def _checksum_mismatch(dataset: Dataset, raw: bytes, name: str) -> str | None:
                                             f"expected {expected}")
 
 
-def read_idx(dataset: Dataset, directory: Path | str, name: str) -> np.ndarray:
-    """Read ``directory/name.gz`` (an IDX file) after checking its decompressed SHA-256; any
-    damage of the file (gzip, deflate, payload) is one :func:`_corrupt` error."""
-    path = Path(directory) / f"{name}.gz"
-    if not path.exists():
-        raise DataError(f"{path}: missing, one of the four {dataset.title} files. "
-                        f"{dataset.how_to_get(directory)}")
+def _payload(dataset: Dataset, path: Path, name: str) -> bytes:
+    """The decompressed bytes of the file ``path`` of ``dataset`` (official file ``name``),
+    checked against their SHA-256; any damage of the file (gzip, deflate, payload) is one
+    :func:`_corrupt` error."""
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except _GZIP_DAMAGE as err:
         detail = f"cannot be decompressed: {err}; truncated or damaged gzip"
-        raise _corrupt(dataset, path, detail) from err
+        raise _corrupt(dataset, path, detail) from None
     mismatch = _checksum_mismatch(dataset, raw, name)
     if mismatch:
         raise _corrupt(dataset, path, mismatch)
+    return raw
+
+
+def read_idx(dataset: Dataset, directory: Path | str, name: str) -> np.ndarray:
+    """Read ``directory/name.gz`` (an IDX file) after checking its decompressed SHA-256
+    (:func:`_payload`)."""
+    path = Path(directory) / f"{name}.gz"
+    if not path.exists():
+        raise DataError(f"{path}: missing, one of the four {dataset.title} files. "
+                        f"{dataset.how_to_get(directory)}")
+    raw = _payload(dataset, path, name)
     return _parse_idx(dataset, raw, path, ndim=3 if "images" in name else 1)
 
 
