@@ -66,6 +66,32 @@ def test_a_job_logs_its_exact_usage_when_it_ends_failed_or_not(tmp_path):
         assert 0.05 < float(cpu) < 30 and 5 < float(peak) < 2000
 
 
+def test_a_restored_or_resumed_training_costs_the_work_behind_its_outputs(tmp_path):
+    """A job that only restored kept outputs ran 0.31 s; its cost is the original job's 38.5 s
+    (its log's work line), a resumed one's the sum of its attempts; the efficiency measure
+    keeps what ran."""
+    from vaestudy.runtime import work_line
+
+    work = {"attempts": 1, "wall_seconds": 38.5, "cpu_seconds": 37.0, "peak_mb": 1900.0}
+    keys = ["dataset~mnist/loss~bce/latent~2/seed~0", "dataset~mnist/loss~bce/latent~2/seed~1"]
+    paths = [_bench(tmp_path, f"train/{key}.tsv", 0.31, 0.26, 300, 1000 + i)
+             for i, key in enumerate(keys)]
+    for key, line in zip(keys, [work_line(work, restored=True),
+                                work_line({**work, "attempts": 2, "wall_seconds": 60.0})]):
+        log = tmp_path / "logs" / "train" / f"{key}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"2026 INFO restored\n2026 INFO {line}\n{usage_line()}\n")
+    jobs = costs.read_benchmarks(paths)
+    assert jobs.seconds.tolist() == [38.5, 60.0] and jobs.cpu_seconds.tolist() == [37.0, 37.0]
+    assert jobs.restored.tolist() == [True, False] and jobs.attempts.tolist() == [1, 2]
+    assert jobs.ran_seconds.tolist() == [0.31, 0.31]
+    table = costs.rule_costs(jobs, {"train": 1})
+    assert table.seconds.iloc[0] == 98.5 and table.max_seconds.iloc[0] == 60.0
+    eff = costs.efficiency(jobs, {"train": 1}, cores=2)
+    assert eff["restored"] == keys[:1] and eff["resumed"] == keys[1:]
+    assert eff["wall_seconds"] == pytest.approx(0.62)  # what ran: two jobs of 0.31 s
+
+
 def test_rule_costs_sum_jobs_and_measure_cpu_per_thread(jobs):
     table = costs.rule_costs(jobs, {"train": 1, "prepare_data": 1, "plots": 1}).set_index("rule")
     assert list(table.index) == ["prepare_data", "train", "plots"]  # order of first start

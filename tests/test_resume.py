@@ -125,10 +125,23 @@ def test_sigterm_saves_the_position_and_exits(root, tmp_path):
     with np.load(ckpt) as saved:
         meta = json.loads(saved["meta"].tobytes().decode())
     assert meta["epoch"] == 2 and meta["step"] > 0  # mid-epoch position
+    first = json.loads((run / layout.ATTEMPTS).read_text())  # the killed process's cost
+    assert len(first) == 1 and first[0]["wall_seconds"] > 0
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(pd.read_csv(out["history"])) == 2 and not ckpt.exists()
+    # the cost of the outputs sums both processes (the report's cost table reads the line)
+    work = json.loads(Path(out["summary"]).read_text())["work"]
+    assert work["attempts"] == 2 and work["wall_seconds"] > first[0]["wall_seconds"]
+    assert work["cpu_seconds"] > first[0]["cpu_seconds"]
+    assert runtime.work_line(work) in done.stderr and not (run / layout.ATTEMPTS).exists()
+    # started again (Snakemake interrupted before it recorded the job): restored, and its
+    # log names the original work, not the fraction of a second the restore takes
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0 and "outputs are restored" in again.stderr
+    assert runtime.work_line(work, restored=True) in again.stderr
 
 
 def test_a_run_is_never_trained_by_two_processes_at_once(root, tmp_path):

@@ -31,8 +31,9 @@ PICTURES = {"samples": "samples.png", "reconstructions": "reconstructions.png",
             "traversal": "traversal.png", "manifold": "manifold.png"}
 #: Which test images the pictures show (rule ``run_figures``, :func:`vaestudy.pictured.record`).
 PICTURED_IMAGES = "pictured_images.json"
-#: Beside the outputs while a run trains: its checkpoint and the lock of its one process.
-CHECKPOINT, LOCK = "checkpoint.npz", ".train.lock"
+#: Beside the outputs while a run trains: its checkpoint, the lock of its one process and the
+#: cost of each process that trained it so far (:func:`vaestudy.runtime.usage`).
+CHECKPOINT, LOCK, ATTEMPTS = "checkpoint.npz", ".train.lock", ".attempts.json"
 
 #: The study's figures of every loss's pictures (:data:`SIDE_BY_SIDE_PICTURES`) at one latent
 #: size of one dataset (rule side_by_side).

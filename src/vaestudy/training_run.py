@@ -9,7 +9,6 @@ output. TensorFlow is imported only when something is trained.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import time
@@ -36,32 +35,73 @@ def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, 
         cfg = run_config(settings, loss, latent, seed, dataset)
         key = {**cfg.training_dict(), "code": code_version()}
         if finished.restored(out, key, f"training of {run}", logger):
+            _log_restored_work(out["summary"], logger)
             return
         logger.info("device: %s", runtime.configure(threads, seed, gpus))
         logger.info("run config: %s", json.dumps(cfg.training_dict()))
         _write_config(cfg, out["config"])
-        _train_and_write(cfg, out, threads, logger)
+        attempts = Attempts(run / layout.ATTEMPTS)
+        _train_and_write(cfg, out, threads, logger, attempts)
         _write_config(cfg, out["config"])  # again: a second Snakemake may have deleted it
         finished.keep(out, key)
-        (run / layout.CHECKPOINT).unlink(missing_ok=True)  # every output is complete and kept
+        for name in (layout.CHECKPOINT, layout.ATTEMPTS):  # every output is complete and kept
+            (run / name).unlink(missing_ok=True)
+        logger.info(runtime.work_line(json.loads(Path(out["summary"]).read_text())["work"]))
 
 
-def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger) -> None:
+class Attempts:
+    """The cost of every process that trained one run (:func:`vaestudy.runtime.usage`), kept in
+    ``path`` beside the checkpoint, so that a run resumed after an interruption sums them. A
+    process records at every epoch's end and when it stops (finished, failed, SIGTERM): one
+    killed outright counts up to its last epoch, the point its successor resumes from."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.earlier = list(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            self.earlier = []
+
+    def record(self) -> None:
+        """Write the earlier processes' costs and this one's so far."""
+        write_json(self.path, self.earlier + [runtime.usage()])
+
+    def total(self) -> dict:
+        """:func:`vaestudy.runtime.total_work` of the earlier processes and this one."""
+        return runtime.total_work(self.earlier + [runtime.usage()])
+
+
+def _log_restored_work(summary: str, logger: logging.Logger) -> None:
+    """Say in the log of a job that restored kept outputs what the work behind them cost
+    (the original job's, in its summary; absent from summaries of older code)."""
+    work = json.loads(Path(summary).read_text()).get("work")
+    if work:
+        logger.info(runtime.work_line(work, restored=True))
+
+
+def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger,
+                     attempts: Attempts) -> None:
     """Train the run of ``cfg`` (resuming from its checkpoint beside ``out``; SIGTERM saves
-    the position and stops) and write the outputs of the trained or diverged run."""
+    the position and stops) and write the outputs of the trained or diverged run, with the
+    work of every attempt (``attempts``, recorded at every epoch's end and when it stops)."""
     from vaestudy.train import NonFiniteLossError, train
 
-    write_history = functools.partial(_write_history, out["history"])
+    def on_epoch(history) -> None:
+        _write_history(out["history"], history)
+        attempts.record()
+
     with runtime.stop_on_sigterm() as stopped:
         try:
             result = train(cfg, cfg.load_data(), logger,
                            Path(out["config"]).parent / layout.CHECKPOINT,
-                           should_stop=stopped, on_epoch=write_history)
+                           should_stop=stopped, on_epoch=on_epoch)
         except NonFiniteLossError as err:
             logger.error("diverged: %s", err)
-            _write_diverged(err, out, threads)
+            _write_diverged(err, out, threads, attempts.total())
             return
-    _write_trained(result, out, threads)
+        finally:
+            attempts.record()
+    _write_trained(result, out, threads, attempts.total())
     logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
 
 
@@ -75,16 +115,17 @@ def _write_history(path: str, history) -> None:
         history.to_csv(tmp, index=False)
 
 
-def _write_trained(result, out: dict, threads: int) -> None:
+def _write_trained(result, out: dict, threads: int, work: dict) -> None:
     model_dir = Path(out["model"])
     for name, model in (("encoder", result.encoder), ("decoder", result.decoder)):
         with atomic_path(model_dir / f"{name}.keras") as tmp:
             model.save(tmp)
     _write_run(out, result.history, result.epoch_samples, threads, status="trained",
-               train_seconds=result.seconds, sigma=result.sigma, best_epoch=result.best_epoch)
+               train_seconds=result.seconds, sigma=result.sigma, best_epoch=result.best_epoch,
+               work=work)
 
 
-def _write_diverged(err, out: dict, threads: int) -> None:
+def _write_diverged(err, out: dict, threads: int, work: dict) -> None:
     """The result of a diverged run: where it diverged, its last finite losses and the
     epochs it finished; no models (the model folder stays empty)."""
     Path(out["model"]).mkdir(parents=True, exist_ok=True)
@@ -92,7 +133,7 @@ def _write_diverged(err, out: dict, threads: int) -> None:
     _write_run(out, err.history, samples, threads, status="diverged",
                diverged_at={"epoch": err.epoch, "step": err.step},
                last_finite_losses=err.last_finite, message=str(err), best_epoch=None,
-               sigma=None)
+               sigma=None, work=work)
 
 
 def _write_run(out: dict, history, epoch_samples: np.ndarray, threads: int, **summary) -> None:
@@ -119,6 +160,7 @@ def train_classifier_run(settings: dict, model: str, summary: str, logger: loggi
     key = {**settings, "code": code_version()}
     with runtime.exclusive(Path(model).parent / layout.LOCK, "training of the classifier"):
         if finished.restored(out, key, "training of the classifier", logger):
+            _log_restored_work(summary, logger)
             return
         logger.info("device: %s", runtime.configure(threads, cc.seed, gpus))
         from vaestudy.classifier import features_and_predictions, train_classifier
@@ -137,6 +179,8 @@ def train_classifier_run(settings: dict, model: str, summary: str, logger: loggi
         if features:
             with atomic_path(features) as tmp, open(tmp, "wb") as f:
                 np.save(f, feats)
+        result["work"] = runtime.total_work([runtime.usage()])
         write_json(summary, result)
         finished.keep(out, key)
         logger.info("classifier: test accuracy %.4f", result["test_accuracy"])
+        logger.info(runtime.work_line(result["work"]))
