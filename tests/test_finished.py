@@ -73,3 +73,21 @@ def test_a_record_cut_short_is_not_trusted(outputs, tmp_path):
     _delete(outputs)
     assert not finished.restore(outputs, KEY)
     assert not (tmp_path / "run" / "model").exists()
+
+
+def test_restored_says_so_in_the_log_only_when_it_restores(outputs, caplog):
+    """A job started again after its outputs were kept links them back and logs where from;
+    with nothing kept it trains (False) and logs nothing."""
+    import logging
+
+    logger = logging.getLogger("test_finished")
+    with caplog.at_level(logging.INFO, logger="test_finished"):
+        assert not finished.restored(outputs, KEY, "run bce/2/0", logger)
+        assert caplog.records == []
+        finished.keep(outputs, KEY)
+        _delete(outputs)
+        assert finished.restored(outputs, KEY, "run bce/2/0", logger)
+    assert Path(outputs["history"]).read_text() == "epoch\n1\n"
+    (record,) = caplog.records
+    assert record.getMessage().startswith("run bce/2/0 had finished with these settings")
+    assert str(finished.folder(outputs)) in record.getMessage()
