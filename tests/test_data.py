@@ -125,3 +125,61 @@ def test_the_manifest_names_the_verified_folder(tmp_path):
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"dataset": "fashion-mnist", "dir": "/data/f", "files": {}}))
     assert data.prepared_dir(manifest) == "/data/f"
+
+
+class FixedDraws:
+    """A stand-in for numpy's Generator whose every uniform draw is ``value``: the edges
+    of the draws, which a real generator reaches with probability 2^-24 per pixel."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def random(self, shape: tuple, dtype=np.float64) -> np.ndarray:
+        """An array of ``shape`` holding ``value``."""
+        return np.full(shape, self.value, dtype)
+
+
+LEVELS = (np.arange(256, dtype=np.float32) / 255).reshape(1, 16, 16, 1)  # every 8-bit level
+
+
+def test_binarization_at_the_edges_of_the_draws():
+    """dynamic: a pixel is white with probability equal to its gray level, so black stays
+    black even for a draw of exactly 0 and white stays white; static: the threshold 0.5;
+    dequantized: level i becomes (i + u) / 256, in its own bin."""
+    zero, top = FixedDraws(0.0), FixedDraws(np.nextafter(np.float32(1), np.float32(0)))
+    assert data.binarize(LEVELS, "dynamic", zero).ravel().tolist() == [0.0] + [1.0] * 255
+    assert data.binarize(LEVELS, "dynamic", top).ravel().tolist() == [0.0] * 255 + [1.0]
+    assert data.binarize(LEVELS, "static").ravel().tolist() == [0.0] * 128 + [1.0] * 128
+    low = data.binarize(LEVELS, "dequantized", zero)
+    assert low.dtype == np.float32
+    np.testing.assert_array_equal(low.ravel(), np.arange(256) / 256)
+    real = data.binarize(LEVELS, "dequantized", np.random.default_rng(0)).ravel()
+    np.testing.assert_array_equal(np.floor(real * 256), np.arange(256))
+    for scheme in ("dequantized", "dynamic"):
+        with pytest.raises(ValueError, match="needs a numpy random Generator"):
+            data.binarize(LEVELS, scheme)
+
+
+def test_draws_of_one_item_and_of_every_item():
+    labels = np.array([2, 0, 1, 2, 0, 1, 2])
+    for draw in (data.stratified_draw, data.balanced_draw):
+        assert len(draw(labels, 1, 0)) == 1
+        assert sorted(draw(labels, 7, 0).tolist()) == list(range(7))
+
+
+def test_the_validation_part_leaves_a_training_part():
+    labels = np.arange(1000) % 10
+    for size in (1, 999):
+        train, val = data.split_train_val(1000, size, 0, labels)
+        assert (len(train), len(val)) == (1000 - size, size)
+    for size in (0, 1000):
+        with pytest.raises(DataError, match=f"validation_size={size} must be between 1 and 999"):
+            data.split_train_val(1000, size, 0, labels)
+
+
+@pytest.mark.parametrize("subsets, message", [
+    ({"train_subset": 55001}, "'data.train_subset' = 55001 is larger than the 55000 images"),
+    ({"test_subset": 10001}, "'data.test_subset' = 10001 is larger than the 10000 images")])
+def test_load_split_checks_the_subsets_first(mnist_copy, subsets, message):
+    with pytest.raises(DataError, match=re.escape(message)):
+        data.load_split(mnist_copy, 5000, 0, "none", 7, **subsets)

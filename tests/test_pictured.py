@@ -115,3 +115,30 @@ def test_the_captions_take_their_claim_from_the_draw(root):
     rules = [(root / "workflow" / "rules" / f"{name}.smk").read_text()
              for name in ("evaluate", "report")]
     assert all("shown=reconstructions_shown" in text for text in rules)
+
+
+def test_fewer_test_images_give_fewer_pairs():
+    """Seven test images: three pairs (the seventh image joins none); one image or none: no
+    interpolation at all, an empty [0, 2]."""
+    labels = np.arange(7) % 3
+    pairs = pictured.interpolation_pairs(labels, 0)
+    assert pairs.shape == (3, 2) and len(set(pairs.ravel().tolist())) == 6
+    for few in (labels[:1], labels[:0]):
+        empty = pictured.interpolation_pairs(few, 0)
+        assert empty.shape == (0, 2) and empty.dtype.kind == "i"
+    assert pictured.choose(labels[:1], 10, 0).reconstructions.tolist() == [0]
+
+
+def test_a_split_without_official_indices_records_none():
+    """Test images of unknown origin (a Split made without ``test_index``) are recorded with
+    no official index, not an invented one."""
+    labels = np.array([3, 1, 4, 1, 5, 9, 2, 6])
+    x = np.zeros((8, 28, 28, 1), np.float32)
+    split = data.Split(x, labels, x, labels, x, labels, x, x)
+    chosen = pictured.choose(labels, 4, 0)
+    record = pictured.record(split, chosen, datasets.MNIST.classes, 0)
+    assert record["test_images"] is None
+    shown = record["reconstructions"] + [end for pair in record["interpolations"] for end in pair]
+    assert {image["official_index"] for image in shown} == {None}
+    assert [image["label"] for image in record["reconstructions"]] == \
+        sorted(labels[chosen.reconstructions].tolist())
