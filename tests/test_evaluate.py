@@ -214,3 +214,16 @@ def test_evaluate_gathers_every_metric_with_its_settings(split, models):
     assert given["fid_classifier"] == got["fid_classifier"]
     with pytest.raises(ValueError, match="features are of 39 images, this evaluation has 40"):
         ev.evaluate(enc, dec, 1.0, cfg, split, model, test_feats=feats[:39])
+
+
+def test_settings_above_the_images_there_are_say_that_they_mean_all(split):
+    """evaluation.iwae_images and knn_train_images above the images of the evaluation mean
+    all of them: the evaluate job's log says so (issue 28.4); at or below, nothing is said."""
+    assert ev.clipped_settings(_cfg(iwae_images=40, knn_train_images=200), split) == []
+    said = ev.clipped_settings(_cfg(iwae_images=1000, knn_train_images=10_000), split)
+    assert said == ["evaluation.iwae_images = 1,000 is above the 40 test images of this "
+                    "evaluation: all 40 are used",
+                    "evaluation.knn_train_images = 10,000 is above the 200 training images of "
+                    "the split: all 200 are used"]
+    keep, record = ev.evaluation_subset(split, 1000, 3)  # and what it said is what happens
+    assert keep.tolist() == list(range(40)) and record == split.test_images

@@ -70,6 +70,20 @@ def evaluation_subset(data: Split, n: int, seed: int) -> tuple[np.ndarray, dict]
     return stratified_draw(data.y_test, n, seed), subset_record(n, total, seed, population)
 
 
+def clipped_settings(cfg: RunConfig, data: Split) -> list[str]:
+    """The evaluation settings that ask for more images than ``data`` holds, each in a
+    sentence for the job's log: such a setting means all of them (the schema says so too)."""
+    ev, out = cfg.evaluation, []
+    for key, asked, have, what in (
+            ("iwae_images", ev.iwae_images, len(data.y_test), "test images of this evaluation"),
+            ("knn_train_images", ev.knn_train_images, len(data.y_train),
+             "training images of the split")):
+        if asked > have:
+            out.append(f"evaluation.{key} = {asked:,} is above the {have:,} {what}: all "
+                       f"{have:,} are used")
+    return out
+
+
 def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) -> dict:
     """Importance-weighted log p(x) (K = ``iwae_samples``) on ``iwae_images`` test images (a
     seeded draw, :func:`evaluation_subset`): binarized images for binary data (nats of a

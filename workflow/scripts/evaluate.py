@@ -19,11 +19,14 @@ cfg = load_trained_run(sm.input.config, sm.params.settings, prepared_dir(sm.inpu
 with job(sm.log[0], sm.threads, cfg.seed, sm.resources.gpu) as log:
     import keras  # after job(): TensorFlow's threads and devices are set first
 
-    from vaestudy.evaluate import evaluate, load_models
+    from vaestudy.evaluate import clipped_settings, evaluate, load_models
 
     sigma = json.loads(Path(sm.input.summary).read_text())["sigma"]
     classifier = keras.models.load_model(sm.input.classifier, compile=False)
-    values = evaluate(*load_models(sm.input.model), sigma, cfg, cfg.load_data(), classifier,
+    data = cfg.load_data()
+    for sentence in clipped_settings(cfg, data):
+        log.info(sentence)
+    values = evaluate(*load_models(sm.input.model), sigma, cfg, data, classifier,
                       test_feats=np.load(sm.input.features))
     values.update(eval_code=code_version(), settings=sm.params.settings)
     write_json(sm.output.metrics, values)
