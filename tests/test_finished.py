@@ -91,3 +91,21 @@ def test_restored_says_so_in_the_log_only_when_it_restores(outputs, caplog):
     (record,) = caplog.records
     assert record.getMessage().startswith("run bce/2/0 had finished with these settings")
     assert str(finished.folder(outputs)) in record.getMessage()
+
+
+def test_a_restoring_job_shows_the_log_of_the_job_that_trained(outputs, tmp_path, caplog):
+    """The log of the job that produced the kept outputs (its per-epoch lines) is kept with
+    them, and a job that restores them writes it into its own log, which Snakemake replaced."""
+    import logging
+
+    log = tmp_path / "train.log"
+    log.write_text("INFO epoch 1: train 180.2, val 171.9 nats\nINFO epoch 2: train 150.1\n")
+    finished.keep(outputs, KEY, str(log))
+    log.write_text("")  # the next job's log starts empty
+    _delete(outputs)
+    logger = logging.getLogger("test_finished")
+    with caplog.at_level(logging.INFO, logger="test_finished"):
+        assert finished.restored(outputs, KEY, "run bce/2/0", logger)
+    kept = caplog.records[-1].getMessage()
+    assert kept.startswith("the log of the job that produced them, as it was:\n")
+    assert kept.endswith("INFO epoch 1: train 180.2, val 171.9 nats\nINFO epoch 2: train 150.1")

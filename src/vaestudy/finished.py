@@ -26,10 +26,12 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from vaestudy.files import write_json
+from vaestudy.files import write_bytes, write_json
 
 FOLDER = ".finished"
 RECORD = "record.json"
+#: The log of the job that produced the kept outputs (its per-epoch lines), as it was.
+LOG = "job.log"
 
 
 def key_hash(key: dict) -> str:
@@ -77,15 +79,18 @@ def _link(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def keep(outputs: Mapping[str, str], key: dict) -> None:
-    """Keep the complete ``outputs`` (name -> file or folder) under ``key``. The record is
-    written last, so a kill during this leaves no record, never a partial one."""
+def keep(outputs: Mapping[str, str], key: dict, log: str | None = None) -> None:
+    """Keep the complete ``outputs`` (name -> file or folder) under ``key``, and a copy of the
+    job's ``log`` so far (a job that restores them shows it). The record is written last, so
+    a kill during this leaves no record, never a partial one."""
     base, folder = _place(outputs)
     (folder / RECORD).unlink(missing_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
     files, folders = _files(outputs, base)
     for name in files:
         _link(base / name, folder / name)
+    if log and Path(log).is_file():
+        write_bytes(folder / LOG, Path(log).read_bytes())
     write_json(folder / RECORD, {"key": key_hash(key), "files": files, "folders": folders,
                                  "settings": key})
 
@@ -118,4 +123,8 @@ def restored(outputs: Mapping[str, str], key: dict, what: str, logger) -> bool:
                 "from %s, nothing is trained (Snakemake ran the job again: it was interrupted "
                 "before it recorded the job as done, --forcerun, or an output was deleted)",
                 what, folder(outputs))
+    kept_log = folder(outputs) / LOG
+    if kept_log.is_file():
+        logger.info("the log of the job that produced them, as it was:\n%s",
+                    kept_log.read_text(errors="replace").rstrip("\n"))
     return True

@@ -24,12 +24,13 @@ from vaestudy.provenance import code_version
 
 def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, str],
               logger: logging.Logger, threads: int = 1, gpus: int = 0,
-              dataset: str = "mnist") -> None:
+              dataset: str = "mnist", log: str | None = None) -> None:
     """Train one grid point (of ``dataset``) with ``settings`` (:func:`vaestudy.config.train_settings`, its
     data folder filled in). ``out`` maps the names of :data:`vaestudy.layout.TRAIN_FILES` to
     their paths; the checkpoint and the lock go beside them. ``config`` is written first and
     again with the other outputs, ``history`` after every epoch (progress files). A run that
-    diverges writes its status and history and an empty model folder."""
+    diverges writes its status and history and an empty model folder. ``log``: the job's log
+    file, kept with the outputs (a job that restores them shows its per-epoch lines)."""
     run = Path(out["config"]).parent
     with runtime.exclusive(run / layout.LOCK, f"training of {run}"):
         cfg = run_config(settings, loss, latent, seed, dataset)
@@ -43,7 +44,7 @@ def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, 
         attempts = Attempts(run / layout.ATTEMPTS)
         _train_and_write(cfg, out, threads, logger, attempts)
         _write_config(cfg, out["config"])  # again: a second Snakemake may have deleted it
-        finished.keep(out, key)
+        finished.keep(out, key, log)
         for name in (layout.CHECKPOINT, layout.ATTEMPTS):  # every output is complete and kept
             (run / name).unlink(missing_ok=True)
         logger.info(runtime.work_line(json.loads(Path(out["summary"]).read_text())["work"]))
@@ -147,7 +148,8 @@ def _write_run(out: dict, history, epoch_samples: np.ndarray, threads: int, **su
 
 
 def train_classifier_run(settings: dict, model: str, summary: str, logger: logging.Logger,
-                         threads: int = 1, gpus: int = 0, features: str | None = None) -> None:
+                         threads: int = 1, gpus: int = 0, features: str | None = None,
+                         log: str | None = None) -> None:
     """Train the classifier of one dataset (digits or garments) with ``settings``
     (:func:`vaestudy.config.classifier_settings`, its data folder filled in) on the grayscale
     training split; write the ``model`` and a
@@ -181,6 +183,6 @@ def train_classifier_run(settings: dict, model: str, summary: str, logger: loggi
                 np.save(f, feats)
         result["work"] = runtime.total_work([runtime.usage()])
         write_json(summary, result)
-        finished.keep(out, key)
+        finished.keep(out, key, log)
         logger.info("classifier: test accuracy %.4f", result["test_accuracy"])
         logger.info(runtime.work_line(result["work"]))

@@ -12,4 +12,4 @@ with logged(sm.log[0]) as log:
     settings = with_data_dir(sm.params.settings, prepared_dir(sm.input.manifest))
     train_run(settings, sm.wildcards.loss, int(sm.wildcards.latent), int(sm.wildcards.seed),
               dict(sm.output.items()), log, threads=sm.threads, gpus=sm.resources.gpu,
-              dataset=sm.wildcards.dataset)
+              dataset=sm.wildcards.dataset, log=sm.log[0])

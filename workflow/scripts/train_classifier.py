@@ -12,4 +12,5 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:
     settings = with_data_dir(sm.params.settings, prepared_dir(sm.input.manifest))
     train_classifier_run(settings, sm.output.model, sm.output.summary, log,
-                         threads=sm.threads, gpus=sm.resources.gpu, features=sm.output.features)
+                         threads=sm.threads, gpus=sm.resources.gpu, features=sm.output.features,
+                         log=sm.log[0])
