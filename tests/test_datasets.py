@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import urllib.error
+from pathlib import Path
 
 import pytest
 from conftest import FASHION, MNIST
@@ -60,6 +61,8 @@ def test_official_files_load_with_expected_shapes(copy):
     assert arrays["train_labels"].shape == (60000,) and arrays["test_labels"].shape == (10000,)
     assert list(arrays["train_labels"][:8]) == first_labels
     assert abs(arrays["train_images"].mean() / 255 - mean) < 1e-4
+    # the image shape every model and the classifier are built for: one gray channel
+    assert arrays["test_images"].shape[1:] + (1,) == datasets.IMAGE_SHAPE
 
 
 # Offsets of .gz bytes that carry data: the magic, the method, the flags, the first and a
@@ -119,6 +122,27 @@ def test_wrong_magic_and_short_body_are_rejected(tmp_path):
         datasets._parse_idx(FASHION_MNIST, header + bytes(5), tmp_path / "x", ndim=3)
     with pytest.raises(DataError, match=r"shape \[5\] but holds 4 bytes"):
         datasets._parse_idx(FASHION_MNIST, header + bytes(4), tmp_path / "x", ndim=1)
+
+
+def test_idx_headers_hold_32_bit_big_endian_sizes():
+    """Every size of the header is read from its four bytes (sizes above 2^16 and 2^24
+    too); a body of the stated size is the array; fewer than four bytes hold no magic."""
+    def idx(magic: int, *dims: int) -> bytes:
+        """An IDX header: the magic number and the sizes, 4 bytes each, big-endian."""
+        return b"".join(v.to_bytes(4, "big") for v in (magic, *dims))
+
+    body = bytes(range(24))
+    array = datasets._parse_idx(FASHION_MNIST, idx(2051, 2, 3, 4) + body, Path("x"), ndim=3)
+    assert array.shape == (2, 3, 4) and array.ravel().tolist() == list(body)
+    big = [2**24 + 5, 2**16 + 7]
+    with pytest.raises(DataError, match=rf"shape \[{big[0]}\] but holds 4 bytes"):
+        datasets._parse_idx(FASHION_MNIST, idx(2049, big[0]) + bytes(4), Path("x"), ndim=1)
+    with pytest.raises(DataError, match=rf"shape \[1, {big[0]}, {big[1]}\] but holds 4 bytes"):
+        datasets._parse_idx(FASHION_MNIST, idx(2051, 1, *big) + bytes(4), Path("x"), ndim=3)
+    with pytest.raises(DataError, match="magic number is 7, expected 2049"):
+        datasets._parse_idx(FASHION_MNIST, idx(7), Path("x"), ndim=1)
+    with pytest.raises(DataError, match="magic number is -1, expected 2049"):
+        datasets._parse_idx(FASHION_MNIST, b"\x08\x01", Path("x"), ndim=1)
 
 
 def test_mismatched_image_and_label_counts_are_rejected():
