@@ -61,6 +61,15 @@ def test_knn_accuracy():
     assert latent.knn_accuracy(train_z, train_y, np.array([[2.4]]), np.array([1]), k=2) == 1.0
 
 
+def test_knn_with_one_neighbour_is_the_nearest_neighbours_class():
+    """k = 1 (allowed: evaluation.knn_k >= 1): one vote, worth more than its rank 0, so that
+    a vote weight of k - 1 = 0 would leave every class at 0 and pick class 0."""
+    train_z, train_y = np.array([[0.0], [1.0], [3.0]]), np.array([3, 8, 3])
+    test_z, test_y = np.array([[0.1], [0.9], [2.2], [2.9]]), np.array([3, 8, 3, 3])
+    assert latent.knn_accuracy(train_z, train_y, test_z, test_y, k=1) == 1.0
+    assert latent.knn_accuracy(train_z, train_y, test_z, np.array([3, 8, 8, 3]), k=1) == 0.75
+
+
 def test_paired_test_known_values():
     out = paired_test([1.0, 2.0, 3.0])  # t = 2 / (1 / sqrt 3) = 3.464 on 2 df: p = 0.0742
     assert out["p_value"] == pytest.approx(0.0742, abs=1e-3)
