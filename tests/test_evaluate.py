@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from vaestudy import runtime
-from vaestudy.config import run_config
+from vaestudy.config import RunConfig, run_config
 from vaestudy.data import Split, load_split, stratified_draw, subset_record
 
 runtime.configure(threads=1)
@@ -52,7 +52,8 @@ def models():
     return make_encoder(2, cfg.model), make_decoder(2, cfg.model), clf.make_classifier(0)
 
 
-def _cfg(loss: str = "bce", **evaluation):
+def _cfg(loss: str = "bce", **evaluation) -> RunConfig:
+    """A run's settings with this file's small evaluation, ``evaluation`` changed."""
     return run_config({"evaluation": {**EVALUATION, **evaluation}}, loss, 2, 0)
 
 
