@@ -10,6 +10,7 @@ every survivor as ``file:line  original -> mutant``.
 
     python tools/mutate.py                 # every core module (make mutate)
     python tools/mutate.py iwae latent     # some of them
+    python tools/mutate.py --jobs 1        # one mutant at a time (beside other work)
     python tools/mutate.py --list          # the mutants, without running them
 
 Why not mutmut: mutmut 3 runs each mutant in a fork of a process that has imported the tests'
@@ -33,19 +34,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Core module -> the unit tests that exercise it (fast ones: no Snakemake runs).
-#: The modules that compute the study's numbers: likelihoods and losses, the model, the
-#: training loop, the log-likelihood estimator, the latent metrics, the statistics and what
-#: carries over from one dataset to another.
+#: The modules that compute or word the study's numbers: likelihoods and losses, the model,
+#: the training loop and its checkpoints, the log-likelihood estimator, the test-set
+#: evaluation, the latent metrics, the classifier of the sample metrics, the statistics, what
+#: carries over from one dataset to another and the findings' sentences; the data (registry,
+#: split, subsets, binarization), the pictured test images and the kept finished outputs.
 CORE = {
-    "losses": ["tests/test_config.py", "tests/test_model.py", "tests/test_study_plots.py"],
-    "likelihoods": ["tests/test_model.py", "tests/test_theory.py", "tests/test_train.py"],
+    "losses": ["tests/test_config.py", "tests/test_model.py", "tests/test_study_plots.py",
+               "tests/test_levels.py"],
+    "likelihoods": ["tests/test_model.py", "tests/test_theory.py", "tests/test_train.py",
+                    "tests/test_levels.py"],
     "model": ["tests/test_model.py", "tests/test_theory.py"],
     "train": ["tests/test_train.py",
               "tests/test_resume.py::test_interrupted_run_resumes_bit_identically"],
-    "iwae": ["tests/test_iwae.py"],
+    "checkpoint": ["tests/test_checkpoint.py",
+                   "tests/test_train.py::"
+                   "test_full_disk_while_checkpointing_names_the_file_and_keeps_the_last_one",
+                   "tests/test_resume.py::test_interrupted_run_resumes_bit_identically",
+                   "tests/test_resume.py::test_checkpoint_of_another_config_is_not_resumed"],
+    "iwae": ["tests/test_iwae.py", "tests/test_levels.py"],
+    "evaluate": ["tests/test_evaluate.py", "tests/test_levels.py"],
     "latent": ["tests/test_metrics.py"],
+    "classifier": ["tests/test_metrics.py", "tests/test_classifier.py"],
     "stats": ["tests/test_metrics.py", "tests/test_across.py", "tests/test_stats.py"],
     "across": ["tests/test_across.py", "tests/test_stats.py"],
+    "findings": ["tests/test_findings.py", "tests/test_metrics.py", "tests/test_stats.py"],
+    "datasets": ["tests/test_datasets.py", "tests/test_data.py"],
+    "data": ["tests/test_data.py", "tests/test_pictured.py"],
+    "pictured": ["tests/test_pictured.py"],
+    "finished": ["tests/test_finished.py"],
 }
 SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
          ast.Pow: ast.Mult, ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv,
