@@ -2,6 +2,7 @@
 package), a quiet TensorFlow."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,14 @@ def snakemake(root: Path, *args: str, cwd: Path | None = None,
                            str(root / "Snakefile"), *args],
                           cwd=cwd or root, capture_output=True, text=True, timeout=900,
                           env={**os.environ, **(env or {})})
+
+
+def template_source(name: str = "report.html.j2") -> str:
+    """The report template ``name`` as one text, its ``{% include %}``s inlined (the template is
+    split into parts; tests that read what it says read all of it)."""
+    folder = ROOT / "workflow" / "report"
+    text = (folder / name).read_text()
+    return re.sub(r'\{% include "([^"]+)" %\}', lambda m: template_source(m.group(1)), text)
 
 
 def write_config(path: Path, **sections) -> Path:

@@ -10,7 +10,7 @@ import jinja2
 import numpy as np
 import pytest
 
-from conftest import FASHION, MNIST
+from conftest import FASHION, MNIST, template_source
 from vaestudy import data, datasets, pictured
 
 SEEDS = (0, 1, 2026)
@@ -110,7 +110,7 @@ def test_the_captions_take_their_claim_from_the_draw(root):
     for caption in ("reconstructions.rst", "side_by_side_reconstructions.rst"):
         text = jinja2.Template((report / caption).read_text()).render(snakemake=job)
         assert "7 different classes, one each" in text and "per class" not in text, caption
-    template = (report / "report.html.j2").read_text()
+    template = template_source()
     assert "{{ part.reconstructions_shown }}" in template and "per class" not in template
     rules = [(root / "workflow" / "rules" / f"{name}.smk").read_text()
              for name in ("evaluate", "report")]

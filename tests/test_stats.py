@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import template_source
 from vaestudy.stats import paired_comparisons, paired_test, seeds_needed, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,7 +227,7 @@ def test_the_reference_docs_size_the_bias_of_the_first_2000_images_by_their_own_
     bias = row["first 2,000"][0] - row["all"][0]
     assert round(bias, 1) == 1.1 and round(bias / row["first 2,000"][1]) == 2
     assert "by about 1.1 nats here: about twice the standard error of a 2,000-image mean" in text
-    template = (ROOT / "workflow" / "report" / "report.html.j2").read_text()
+    template = template_source()
     pointer = template[template.index("trained for up to 30 epochs"):][:400]
     assert "log p(x) with K = 1000 on the first 2,000 test images" in pointer
 
@@ -235,7 +236,7 @@ def test_the_reference_docs_size_the_bias_of_the_first_2000_images_by_their_own_
 def test_every_mean_and_interval_table_of_the_report_says_what_its_interval_is(table):
     """The tables of study_plots.summary_table print "mean ± half-width": the text just above
     each in the template says that this is a 95% CI over seeds."""
-    template = (ROOT / "workflow" / "report" / "report.html.j2").read_text()
+    template = template_source()
     at = template.index("{{ " + table + "|safe }}")
     above = template[max(0, at - 1500):at]
     assert "95% CI half-width over seeds" in above[above.rindex("<h3"):]

@@ -153,9 +153,25 @@ rule side_by_side:
         "../scripts/side_by_side.py"
 
 
+# The parts report.html.j2 includes (a change to any of them re-renders the report).
+REPORT_PARTS = [
+    workflow.source_path(f"../report/{name}.html.j2")
+    for name in (
+        "_style",
+        "_changes_design",
+        "_results",
+        "_pictures",
+        "_across",
+        "_theory",
+        "_appendix",
+    )
+]
+
+
 rule report:
     input:
         template=workflow.source_path("../report/report.html.j2"),
+        parts=REPORT_PARTS,
         # the report of a study whose every run diverged, and the list of diverged runs that
         # both templates include
         all_diverged=workflow.source_path("../report/all_diverged.html.j2"),
