@@ -14,11 +14,9 @@ min_version("9.0")
 ROOT = os.path.abspath(os.path.join(workflow.current_basedir, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 from vaestudy import config as cfg_lib  # noqa: E402
-from vaestudy import data as data_lib  # noqa: E402
-from vaestudy import datasets as datasets_lib  # noqa: E402
 from vaestudy import layout  # noqa: E402
-from vaestudy import losses as loss_lib  # noqa: E402
 from vaestudy import pictured as pictured_lib  # noqa: E402
+from vaestudy import preflight  # noqa: E402
 from vaestudy.userconfig import normalize  # noqa: E402
 
 SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
@@ -29,108 +27,12 @@ validate(config, SCHEMA)
 OUT = config["output_dir"]
 
 
-def check_output_dir_is_its_own(out: str) -> None:
-    """``output_dir`` must be a folder of the study's own, because the study writes runs/,
-    data/, logs/, report.html ... directly in it: a non-empty relative path inside the working
-    directory, or an absolute path; never the filesystem root, the working directory, the
-    repository or a folder that contains either (``""`` planned /theory/checks.csv)."""
-    fix = "choose a folder of its own, e.g. --config output_dir=results (or an absolute path)"
-    if not out.strip():
-        raise WorkflowError(
-            f"config 'output_dir' is empty: the study would be written to the filesystem "
-            f"root; {fix}."
-        )
-    cwd = os.getcwd()
-    if not os.path.isabs(out) and os.path.normpath(out).split(os.sep)[0] == os.pardir:
-        raise WorkflowError(
-            f"config 'output_dir' = '{out}' leaves the working directory {cwd}: a relative "
-            f"output_dir must stay inside it; {fix}."
-        )
-    target = os.path.realpath(out)
-    if target == os.path.dirname(target):
-        raise WorkflowError(f"config 'output_dir' = '{out}' is the filesystem root; {fix}.")
-    for what, place in (("the working directory", cwd), ("the workflow's repository", ROOT)):
-        if os.path.commonpath([target, os.path.realpath(place)]) == target:
-            raise WorkflowError(
-                f"config 'output_dir' = '{out}' is or contains {what} {place}: the study "
-                f"would write its folders among other files; {fix}."
-            )
-
-
-def check_data_dirs_exist() -> None:
-    """Each folder of ``data.dirs`` must exist before any job starts: prepare_data downloads
-    the files missing from it, but a folder that does not exist is more likely a typo than a
-    wish to download (and offline it failed only inside prepare_data, after other jobs)."""
-    for name, raw in config["data"]["dirs"].items():
-        title = datasets_lib.get(name).title
-        if not raw.strip():
-            raise WorkflowError(
-                f"config 'data.dirs.{name}' is empty; name the folder of the four {title} "
-                f".gz files, or leave the key out to use the default places "
-                f"(vaestudy.datasets.locate)."
-            )
-        path = os.path.join(ROOT, raw)  # relative paths belong to the workflow
-        if not os.path.isdir(path):
-            raise WorkflowError(
-                f"config 'data.dirs.{name}' = '{raw}': {path} is not an existing folder (a "
-                f"relative path is relative to the workflow's repository {ROOT}). Point it at "
-                f"a folder with the four official {title} .gz files, or create the folder: "
-                f"the rule prepare_data then downloads the missing files into it from the "
-                f"official mirrors."
-            )
-
-
-def data_dirs() -> dict:
-    """The folder each dataset of the grid is read from (or downloaded into), found before
-    any job (vaestudy.datasets.require_obtainable): a dataset that is not on this machine and
-    cannot be downloaded stops the workflow here, with the ways to get it."""
-    found = {}
-    for name in config["study"]["datasets"]:
-        given = config["data"]["dirs"].get(name)
-        cache = os.path.abspath(layout.downloads(OUT, name))
-        try:
-            found[name] = str(
-                datasets_lib.require_obtainable(datasets_lib.get(name), given, ROOT, cache)
-            )
-        except datasets_lib.DataError as err:
-            raise WorkflowError(str(err)) from None
-    return found
-
-
-def check_config_and_output_dir():
-    """Checks the JSON schema cannot express, run before any job (and without writing
-    anything): the subsets and the batch must fit their splits, data.dirs must exist, and the
-    output directory must be a folder of its own that is (or can be created as) a writable
-    directory."""
-    data = config["data"]
-    try:
-        data_lib.check_sizes(
-            data["validation_size"],
-            data["train_subset"],
-            data["test_subset"],
-            config["training"]["batch_size"],
-        )
-    except data_lib.DataError as err:
-        raise WorkflowError(str(err)) from None
-    for loss in config["study"]["losses"]:
-        try:
-            loss_lib.resolve(loss, config["loss_variants"])
-        except loss_lib.LossError as err:
-            raise WorkflowError(f"config 'study.losses': {err}") from None
-    check_data_dirs_exist()
-    check_output_dir_is_its_own(OUT)
-    existing = os.path.abspath(OUT)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not (os.path.isdir(existing) and os.access(existing, os.W_OK | os.X_OK)):
-        raise WorkflowError(
-            f"output_dir '{OUT}' is not a writable directory ({existing} is not a writable "
-            f"directory); choose another with --config output_dir=PATH or free the path."
-        )
-
-
-check_config_and_output_dir()
-DATA_DIRS = data_dirs()
+# What the schema cannot check (vaestudy.preflight): stopped here, before any job, with one
+# message naming the key or folder and the fix; the folder of each dataset, verified.
+try:
+    DATA_DIRS = preflight.run(config, ROOT, OUT)
+except preflight.PreflightError as err:
+    raise WorkflowError(str(err)) from None
 
 
 def limit_local_memory():
