@@ -107,5 +107,6 @@ def test_a_restoring_job_shows_the_log_of_the_job_that_trained(outputs, tmp_path
     with caplog.at_level(logging.INFO, logger="test_finished"):
         assert finished.restored(outputs, KEY, "run bce/2/0", logger)
     kept = caplog.records[-1].getMessage()
-    assert kept.startswith("the log of the job that produced them, as it was:\n")
-    assert kept.endswith("INFO epoch 1: train 180.2, val 171.9 nats\nINFO epoch 2: train 150.1")
+    assert kept.startswith("the log of the job that produced them, as it was (each line")
+    assert kept.endswith(f"\n{finished.QUOTE}INFO epoch 1: train 180.2, val 171.9 nats"
+                         f"\n{finished.QUOTE}INFO epoch 2: train 150.1")

@@ -32,6 +32,8 @@ FOLDER = ".finished"
 RECORD = "record.json"
 #: The log of the job that produced the kept outputs (its per-epoch lines), as it was.
 LOG = "job.log"
+#: What each line of that log starts with when a restoring job quotes it in its own log.
+QUOTE = "  | "
 
 
 def key_hash(key: dict) -> str:
@@ -125,6 +127,7 @@ def restored(outputs: Mapping[str, str], key: dict, what: str, logger) -> bool:
                 what, folder(outputs))
     kept_log = folder(outputs) / LOG
     if kept_log.is_file():
-        logger.info("the log of the job that produced them, as it was:\n%s",
-                    kept_log.read_text(errors="replace").rstrip("\n"))
+        quoted = kept_log.read_text(errors="replace").rstrip("\n").splitlines()
+        logger.info("the log of the job that produced them, as it was (each line quoted "
+                    "after '%s'):\n%s", QUOTE.strip(), "\n".join(QUOTE + line for line in quoted))
     return True
