@@ -57,13 +57,13 @@ OFFLINE = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", 
                                                                       "NO_PROXY": ""}
 
 
-def snakemake(root: Path, *args: str, cwd: Path | None = None,
-              env: dict | None = None) -> subprocess.CompletedProcess:
+def snakemake(root: Path, *args: str, cwd: Path | None = None, env: dict | None = None,
+              timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the workflow's Snakemake (this interpreter's) and capture its output (``env``:
     variables set for it, e.g. :data:`OFFLINE`)."""
     return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile",
                            str(root / "Snakefile"), *args],
-                          cwd=cwd or root, capture_output=True, text=True, timeout=900,
+                          cwd=cwd or root, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
 
 
@@ -105,7 +105,8 @@ def tiny_study(root, tmp_path_factory):
     cfg = write_config(out / "override.yaml", output_dir="results",
                        study={"datasets": TINY_DATASETS},
                        data={"dirs": {"mnist": str(root / "resources" / "mnist")}})
+    # about 7 minutes on 2 idle cores (both datasets); a busy machine may take twice that
     result = snakemake(root, "--cores", "2", "--configfile", str(root / "config" / "tiny.yaml"),
-                       str(cfg), cwd=out)
+                       str(cfg), cwd=out, timeout=2400)
     assert result.returncode == 0, result.stderr[-4000:]
     return out / "results"

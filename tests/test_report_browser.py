@@ -25,8 +25,12 @@ console.error = (...a) => { window.__errors.push(a.join(' ')); __ce(...a); };
 window.addEventListener('load', () => {
   const imgs = [...document.images];
   const bad = imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt);
+  const top = e => e.getBoundingClientRect().top + window.scrollY;
+  const starts = [...document.querySelectorAll('h2[id^="changes"], #across, #appendices')];
   document.documentElement.setAttribute('data-probe', JSON.stringify({
     images: imgs.length, bad: bad, errors: window.__errors,
+    parts: starts.slice(0, -1).map((e, i) => [e.id, top(starts[i + 1]) - top(e)]),
+    open: document.querySelectorAll('details[open]').length,
     height: document.documentElement.scrollHeight,
     width: document.documentElement.scrollWidth,
     viewport: document.documentElement.clientWidth}));
@@ -63,6 +67,17 @@ def test_report_loads_without_errors_and_every_image_decodes(page, tmp_path):
     result = probe(page, tmp_path / "profile", width=1280)
     assert result["errors"] == []
     assert result["images"] > 50 and result["bad"] == []
+
+
+def test_each_part_reads_in_a_few_screens_with_its_evidence_folded(page, tmp_path):
+    """At 1280 px, every details closed: each dataset's part (the answer, design, results,
+    pictures) and the section across datasets end within 12,000 px (issue 32; before, the
+    default report was 30,700 px tall); the appendices follow."""
+    result = probe(page, tmp_path / "profile", width=1280)
+    assert result["open"] == 0
+    names = [name for name, _ in result["parts"]]
+    assert names[0].startswith("changes") and len(names) >= 1
+    assert all(height <= 12_000 for _, height in result["parts"]), result["parts"]
 
 
 def test_report_fits_a_phone_screen(page, tmp_path):

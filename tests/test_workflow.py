@@ -256,9 +256,11 @@ def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
 
 N_DATASETS = len(TINY_DATASETS)  # mnist, and fashion-mnist where it is installed
 RUNS = TINY_RUNS_PER_DATASET * N_DATASETS  # config/tiny.yaml's grid, per dataset
-# per dataset: comparable, loglik, training, heatmap + the side-by-side samples and
-# reconstructions of each latent size
-STUDY_PNGS = N_DATASETS * (4 + 2 * 2)
+# per dataset: its comparison plots and the side-by-side figures of each latent size (tiny.yaml:
+# 2); the forest plot of each dataset after the first
+LATENTS = len(TINY_GRID["latent_dims"])
+STUDY_PNGS = (N_DATASETS * (len(layout.PLOTS) + len(layout.SIDE_BY_SIDE_PICTURES) * LATENTS)
+              + N_DATASETS - 1)
 SFX = "-mnist" if N_DATASETS > 1 else ""  # the anchors of MNIST's sections
 RUN_PNGS = sum(f.endswith(".png") for f in layout.PICTURES.values())  # all but the GIF
 
@@ -276,8 +278,10 @@ def test_tiny_study_figures_decode(tiny_study):
 
 def test_tiny_study_report_is_self_contained(tiny_study):
     html = (tiny_study / "report.html").read_text()
-    # The report shows the side-by-side figure instead of each run's sample grid.
-    assert html.count('src="data:image/png;base64,') == STUDY_PNGS + RUNS * (RUN_PNGS - 1)
+    # The report shows the side-by-side figure instead of each run's sample grid, and the one
+    # row of samples per loss of the largest latent size only (in the answer).
+    shown = STUDY_PNGS - N_DATASETS * (LATENTS - 1)
+    assert html.count('src="data:image/png;base64,') == shown + RUNS * (RUN_PNGS - 1)
     assert html.count('src="data:image/gif;base64,') == RUNS
     assert 'src=""' not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
@@ -296,7 +300,12 @@ def test_tiny_study_report_is_self_contained(tiny_study):
     assert "<code>dlogistic</code> 8-bit levels i/255" in html
     assert "and its variants on the same binarized images" not in html
     # only the likelihoods of the levels are ranked in bits/dim; the dequantized ones are not
-    assert re.search(r"Not ranked with them: <code>cbern</code>, <code>gauss-learned</code>", html)
+    assert re.search(r"Not ranked with them:\s+<code>cbern</code>, <code>gauss-learned</code>",
+                     html)
+    # the answer first, with its figure and the verdicts at a glance (tests/test_answer.py)
+    assert html.index('<ul class="answer">') < html.index(f'id="design{SFX}"')
+    assert html.count('alt="what the KL weight does"') == N_DATASETS
+    assert html.count('<table class="verdicts">') == N_DATASETS * LATENTS * 8
     # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
     for rule in ("prepare_data", "train", "evaluate", "run_figures", "plots"):
         assert f"<td>{rule}</td>" in html

@@ -26,6 +26,13 @@ COMPARABLE = {
     "active_units": ("active latent units", True),
     "test_kl": ("KL(q(z|x) || p(z)), nats/image", None),
 }
+#: What the KL weight of a squared error moves, in the order the report shows it, and the
+#: short names the sentences and the figure of that mechanism use.
+MECHANISM = ("test_kl", "active_units", "recon_mse", "fid_classifier")
+SHORT = {"test_kl": "KL per image (nats)", "active_units": "active units",
+         "recon_mse": "reconstruction MSE per pixel", "fid_classifier": "Fréchet distance",
+         "recon_accuracy": "classifier accuracy on reconstructions",
+         "knn_accuracy": "k-NN accuracy on latent means"}
 #: Comparable among the likelihoods of the 8-bit levels only (an exact probability of the
 #: same discrete test images, docs/theory.md Section 7): never with a mass on binarized
 #: images, nor with the bound of a density on dequantized levels (``bits_per_dim_bound``).

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vaestudy.aggregate import COMPARABLE, DENSITY
+from vaestudy.aggregate import COMPARABLE, DENSITY, MECHANISM, SHORT
 from vaestudy.losses import PIXELS, by_falling_beta
 from vaestudy.stats import difference_text, seeds_needed, t_interval
 
@@ -23,12 +23,6 @@ IWAE_PAPER_VAE_NLL = 86.76
 IWAE_PAPER = (f"the IWAE paper's one-stochastic-layer VAE reports −{IWAE_PAPER_VAE_NLL} nats "
               "(Burda et al. 2016, Table 1: an MLP encoder and decoder with 50 latent units, "
               "3,280 passes over the data, K = 5000 on all 10,000 test images)")
-#: What "what changes" follows along the Gaussian variants, in the report's order.
-MECHANISM = ("test_kl", "active_units", "recon_mse", "fid_classifier")
-SHORT = {"test_kl": "KL per image (nats)", "active_units": "active units",
-         "recon_mse": "reconstruction MSE per pixel", "fid_classifier": "Fréchet distance",
-         "recon_accuracy": "classifier accuracy on reconstructions",
-         "knn_accuracy": "k-NN accuracy on latent means"}
 
 
 def _fmt(values) -> str:

@@ -32,6 +32,12 @@ def tile(images: np.ndarray, cols: int, pad: int = 2) -> np.ndarray:
     return (np.clip(big, 0, 1) * 255).round().astype(np.uint8)
 
 
+def top_rows(picture: np.ndarray, rows: int, size: int = 28, pad: int = 2) -> np.ndarray:
+    """The first ``rows`` rows of tiles of a picture made by :func:`tile` (tiles ``size``
+    pixels high, ``pad`` between them), with the padding below the last."""
+    return picture[: (pad + rows * (size + pad)) * SCALE]
+
+
 def save_png(path: Path | str, picture: np.ndarray) -> None:
     """Write a uint8 picture [H, W] as PNG."""
     iio.imwrite(path, picture, extension=".png")

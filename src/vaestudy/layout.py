@@ -39,13 +39,16 @@ CHECKPOINT, LOCK, ATTEMPTS = "checkpoint.npz", ".train.lock", ".attempts.json"
 #: size of one dataset (rule side_by_side).
 SIDE_BY_SIDE_KEY = "dataset~{dataset}/latent~{latent}"
 SIDE_BY_SIDE = "plots/{dataset}/{picture}_latent~{latent}.png"
-SIDE_BY_SIDE_PICTURES = ("samples", "reconstructions")
+SIDE_BY_SIDE_PICTURES = ("samples", "reconstructions", "sample_rows")
+#: The forest plot of the pairs of losses separated on the first dataset or on this one.
+ACROSS = "plots/across/{dataset}.png"
 #: The key of the jobs of one dataset (its data check, classifier and comparison plots).
 DATASET_KEY = "dataset~{dataset}"
 #: A dataset's manifest (rule prepare_data), and the folder a download of it goes to.
 MANIFEST, DOWNLOADS = "data/{dataset}_manifest.json", "data/{dataset}"
 #: The study's comparison plots of one dataset (rule plots), by the rule's output names.
-PLOTS = {"comparable": "comparable_metrics.png", "loglik": "test_log_likelihood.png",
+PLOTS = {"mechanism": "mechanism.png", "comparable": "comparable_metrics.png",
+         "loglik": "test_log_likelihood.png",
          "training": "training_curves.png", "heatmap": "heatmap_fid.png"}
 
 JOB_FILE_EXT = {"logs": "log", "benchmarks": "tsv"}
@@ -123,6 +126,11 @@ def side_by_side(output_dir: str | Path, dataset: str = "{dataset}",
     :data:`SIDE_BY_SIDE_PICTURES`) at latent size ``latent`` of ``dataset``."""
     name = SIDE_BY_SIDE.format(dataset=dataset, latent=latent, picture=picture)
     return f"{output_dir}/{name}"
+
+
+def across_plot(output_dir: str | Path, dataset: str = "{dataset}") -> str:
+    """The forest plot across the study's first dataset and ``dataset`` (rule across)."""
+    return f"{output_dir}/{ACROSS.format(dataset=dataset)}"
 
 
 def side_by_side_key(path: str | Path) -> tuple[str, str, int]:

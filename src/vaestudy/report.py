@@ -148,7 +148,7 @@ def render(template: Path | str, metrics: pd.DataFrame, pictures: dict, config_t
         generated=_now(),
         study={**study, **design(metrics)},
         parts=parts,
-        across=across_part(comparisons, names),
+        across=across_part(comparisons, names, pictures.get("across", {})),
         cost=table_html(summary_table(metrics, COST_TABLE)),
         runs=table_html(metrics.drop(columns=RUN_COLUMNS_DROPPED, errors="ignore")),
         config_text=config_text,
@@ -200,6 +200,8 @@ def _pictures(inputs: dict, image_files: list[str]) -> dict[str, dict]:
     def of(dataset: str) -> dict:
         return out.setdefault(dataset, {"plots": {}, "shown": {}})
 
+    for path in inputs.get("across", []):  # the forest plots, by the dataset after the first
+        out.setdefault("across", {})[Path(path).stem] = data_uri(path)
     names = {file: name for name, file in layout.PLOTS.items()}
     for path in inputs["plots"]:
         of(Path(path).parent.name)["plots"][names[Path(path).name]] = data_uri(path)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from vaestudy import across, datasets, pictured
 from vaestudy.aggregate import COMPARABLE, DENSITY
+from vaestudy.answer import answer, verdict_matrix
 from vaestudy.findings import findings
 from vaestudy.losses import by_falling_beta
 from vaestudy.study_plots import summary_table
@@ -68,14 +69,35 @@ def dataset_part(name: str, metrics: pd.DataFrame, comparisons: pd.DataFrame,
         binary_losses=sorted(set(metrics.loss[metrics.data == "binary"])),
         dequantized=sorted(set(metrics.loss[metrics.data == "gray"])),
         findings=findings(metrics, comparisons),
+        answer=answer(metrics, comparisons),
+        verdicts=verdicts(metrics, comparisons),
+        answer_latent=int(metrics.latent_dim.max()),
+        n_comparisons=int(comparisons.metric.isin(list(COMPARABLE)).sum()),
         classifier=classifier, plots=pictures["plots"], shown=pictures["shown"],
     )
 
 
-def across_part(comparisons: pd.DataFrame, names: list[str]) -> list[dict]:
+def verdicts(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list[dict]:
+    """One loss x loss matrix of verdicts per comparable metric and latent size
+    (:func:`vaestudy.answer.verdict_matrix`), with the metric's label and direction."""
+    losses = list(dict.fromkeys(metrics.loss))
+    out = []
+    for metric, (label, higher) in COMPARABLE.items():
+        for latent in sorted(set(metrics.latent_dim)):
+            if not ((comparisons.metric == metric) & (comparisons.latent_dim == latent)).any():
+                continue
+            better = "" if higher is None else (" (higher is better)" if higher
+                                                else " (lower is better)")
+            out.append({"label": label + better, "latent": latent,
+                        "html": verdict_matrix(comparisons, metric, latent, losses)})
+    return out
+
+
+def across_part(comparisons: pd.DataFrame, names: list[str],
+                plots: dict[str, str] | None = None) -> list[dict]:
     """The cross-dataset section: for each dataset after the first (the reference), the pairs
     of losses separated on either, what became of them (:mod:`vaestudy.across`), as counts,
-    sentences and a table."""
+    sentences, a table and the forest plot of ``plots`` (by dataset, embedded)."""
     labels = {k: v[0] for k, v in {**COMPARABLE, **DENSITY}.items()}
     reference, parts = names[0], []
     for other in names[1:]:
@@ -85,6 +107,7 @@ def across_part(comparisons: pd.DataFrame, names: list[str]) -> list[dict]:
                        "ci_low_other", "ci_high_other", "verdict_other", "outcome"]]
         parts.append({"reference": datasets.get(reference).title,
                       "other": datasets.get(other).title, "counts": across.counts(table),
+                      "plot": (plots or {}).get(other),
                       "sentences": across.sentences(table, datasets.get(reference).title,
                                                     datasets.get(other).title, labels),
                       "table": table_html(shown.rename(columns=lambda c: c.replace(

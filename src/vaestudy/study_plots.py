@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from vaestudy.aggregate import COMPARABLE  # noqa: E402
+from vaestudy.aggregate import COMPARABLE, MECHANISM, SHORT  # noqa: E402
 from vaestudy.files import atomic_path  # noqa: E402
 from vaestudy.losses import by_falling_beta  # noqa: E402
 from vaestudy.stats import t_interval  # noqa: E402
@@ -63,6 +63,52 @@ def plot_comparable(metrics: pd.DataFrame, path: Path | str) -> None:
         ax.title.set_fontsize(9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_mechanism(metrics: pd.DataFrame, path: Path | str) -> None:
+    """What the KL weight of a squared error does, the report's first figure: the KL per
+    image, active units, reconstruction MSE and Fréchet distance of samples (mean and 95% CI
+    over seeds) of the fixed-sigma Gaussian losses against beta = 2 sigma^2 (log scale), at
+    the largest latent size; every other loss as a horizontal line (its mean) and band (its
+    CI). Without two fixed-sigma losses, each loss is a point with its interval."""
+    latent = int(metrics.latent_dim.max())
+    group = metrics[metrics.latent_dim == latent]
+    fixed = by_falling_beta(group)
+    sweep = len(fixed) >= 2
+    fig, axes = plt.subplots(1, len(MECHANISM), figsize=(4.1 * len(MECHANISM), 3.6))
+    others = [loss for loss in loss_order(group) if loss not in fixed] if sweep else []
+    colours = dict(zip(others, sns.color_palette("tab10")))
+    for ax, metric in zip(axes, MECHANISM):
+        label, higher = COMPARABLE[metric]
+        if sweep:
+            sns.lineplot(group[group.loss.isin(fixed)], x="beta", y=metric, marker="o",
+                         errorbar=t_interval, err_style="bars", ax=ax, color="black")
+            ax.set_xscale("log")
+            betas = group.groupby("loss").beta.first()[fixed]
+            ax.set_xticks(betas.to_numpy(), [f"{b:.3g} {loss}" for loss, b in betas.items()],
+                          fontsize=7, rotation=35, ha="right")
+            ax.minorticks_off()
+            for loss in others:
+                values = group[group.loss == loss][metric]
+                low, high = t_interval(values)
+                ax.axhline(values.mean(), color=colours[loss], lw=1.2, label=loss)
+                ax.axhspan(low, high, color=colours[loss], alpha=0.15, lw=0)
+            xlabel = "KL weight β = 2σ² of the squared error"
+        else:
+            sns.pointplot(group, x="loss", y=metric, order=loss_order(group), hue="loss",
+                          errorbar=t_interval, linestyle="none", capsize=0.2, ax=ax,
+                          legend=False)
+            ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+            xlabel = "loss"
+        arrow = "" if higher is None else (" ↑" if higher else " ↓")
+        ax.set(xlabel=xlabel, ylabel="", title=SHORT[metric] + arrow)
+    fig.suptitle(f"latent size {latent}: mean and 95% CI over seeds", fontsize=10)
+    fig.tight_layout()
+    if others:  # beside the panels, not over the data
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="center left", fontsize=8,
+                   title="other losses", title_fontsize=8, bbox_to_anchor=(1.0, 0.5))
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -138,20 +184,30 @@ def plot_nothing(text: str, path: Path | str) -> None:
     plt.close(fig)
 
 
-def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | str) -> None:
+def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | str,
+                      rows: int | None = None) -> None:
     """Pictures of several losses next to each other, one titled panel per loss: in a row
-    for square pictures (sample grids), one above the other for wide ones (reconstructions,
-    one row of images each)."""
+    for square pictures (sample grids), in two columns of wide ones (reconstructions, rows of
+    samples; one column for two losses or fewer). ``rows``: only the first rows of tiles of
+    each picture (:func:`vaestudy.images.top_rows`), e.g. one row of samples per loss."""
     import imageio.v3 as iio
 
+    from vaestudy.images import top_rows
+
     read = {loss: iio.imread(picture) for loss, picture in pictures.items()}
+    if rows:
+        read = {loss: top_rows(image, rows) for loss, image in read.items()}
     heights = [image.shape[0] for image in read.values()]
     width = next(iter(read.values())).shape[1]
     n, wide = len(read), width > 1.5 * max(heights)
-    if wide:  # each panel as tall as its picture (2 or 3 rows of images), plus its title
-        size = (8.0, sum(8.0 * h / width + 0.45 for h in heights) + 0.6)
-        fig, axes = plt.subplots(n, 1, figsize=size, squeeze=False,
-                                 gridspec_kw={"height_ratios": heights})
+    if wide:  # each panel as tall as its picture (rows of images), plus its title
+        cols = 2 if n > 2 else 1
+        tall = [max(heights[i : i + cols]) for i in range(0, n, cols)]  # per row of panels
+        size = (6.0 * cols, sum(6.0 * h / width + 0.45 for h in tall) + 0.6)
+        fig, axes = plt.subplots(len(tall), cols, figsize=size, squeeze=False,
+                                 gridspec_kw={"height_ratios": tall})
+        for ax in axes.flat[n:]:
+            ax.axis("off")
     else:
         fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.7), squeeze=False)
     for ax, (loss, image) in zip(axes.flat, read.items()):
@@ -165,8 +221,8 @@ def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | 
 
 
 def write_plots(metrics_csv: str, history_csv: str, out: dict[str, str], dataset: str) -> None:
-    """The comparison plots of ``dataset`` named in ``out`` (comparable, loglik, training,
-    heatmap) from the aggregated tables; when every run of it diverged, each is a figure that
+    """The comparison plots of ``dataset`` named in ``out`` (mechanism, comparable, loglik,
+    training, heatmap) from the aggregated tables; when every run of it diverged, each is a figure that
     says so."""
     metrics, history = (pd.read_csv(path) for path in (metrics_csv, history_csv))
     metrics, history = (t[t.dataset == dataset] for t in (metrics, history))
@@ -175,7 +231,8 @@ def write_plots(metrics_csv: str, history_csv: str, out: dict[str, str], dataset
             with atomic_path(path) as tmp:
                 plot_nothing(f"Every run on {dataset} diverged: nothing to plot.", tmp)
         return
-    for name, draw, table in (("comparable", plot_comparable, metrics),
+    for name, draw, table in (("mechanism", plot_mechanism, metrics),
+                              ("comparable", plot_comparable, metrics),
                               ("loglik", plot_log_likelihood, metrics),
                               ("training", plot_training_curves, history)):
         with atomic_path(out[name]) as tmp:

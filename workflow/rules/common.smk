@@ -10,7 +10,8 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# The package beside the workflow (an installed vaestudy works too).
+# The package beside the workflow, first on sys.path: one rule with the jobs, which
+# workflow/scripts/_bootstrap.py puts on the same path (docs/architecture.md).
 ROOT = os.path.abspath(os.path.join(workflow.current_basedir, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 from vaestudy import config as cfg_lib  # noqa: E402
@@ -163,6 +164,9 @@ def study_benchmarks(wildcards):
         job_file("benchmarks", rule, DATASET_KEY.format(dataset=d))
         for rule in ("prepare_data", "train_classifier", "plots")
         for d in GRID["dataset"]
+    ]
+    files += [
+        job_file("benchmarks", "across", DATASET_KEY.format(dataset=d)) for d in GRID["dataset"][1:]
     ]
     files += expand(job_file("benchmarks", "train", RUN_KEY), **GRID)
     trained = trained_runs()

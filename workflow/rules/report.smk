@@ -63,6 +63,13 @@ rule plots:
         metrics=rules.aggregate.output.metrics,
         history=rules.aggregate.output.history,
     output:
+        mechanism=report(
+            layout.plot_file(OUT, "mechanism"),
+            caption="../report/mechanism.rst",
+            category="Comparison",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "what the KL weight does"},
+        ),
         comparable=report(
             layout.plot_file(OUT, "comparable"),
             caption="../report/comparable.rst",
@@ -125,6 +132,17 @@ rule side_by_side:
                 "latent": "{latent}",
             },
         ),
+        sample_rows=report(
+            layout.side_by_side(OUT, picture="sample_rows"),
+            caption="../report/sample_rows.rst",
+            category="Samples",
+            subcategory="{dataset}, latent {latent}",
+            labels={
+                "figure": "one row of samples per loss",
+                "dataset": "{dataset}",
+                "latent": "{latent}",
+            },
+        ),
         reconstructions=report(
             layout.side_by_side(OUT, picture="reconstructions"),
             caption="../report/side_by_side_reconstructions.rst",
@@ -153,12 +171,39 @@ rule side_by_side:
         "../scripts/side_by_side.py"
 
 
+rule across:
+    input:
+        comparisons=rules.aggregate.output.comparisons,
+    output:
+        report(
+            layout.across_plot(OUT),
+            caption="../report/across.rst",
+            category="Across datasets",
+            labels={"figure": "pairs separated on either dataset", "dataset": "{dataset}"},
+        ),
+    log:
+        job_file("logs", "across", DATASET_KEY),
+    benchmark:
+        job_file("benchmarks", "across", DATASET_KEY)
+    conda:
+        "../envs/vae.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 500 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        reference=GRID["dataset"][0],
+    script:
+        "../scripts/across.py"
+
+
 # The parts report.html.j2 includes (a change to any of them re-renders the report).
 REPORT_PARTS = [
     workflow.source_path(f"../report/{name}.html.j2")
     for name in (
         "_style",
         "_changes_design",
+        "_answer",
         "_results",
         "_pictures",
         "_across",
@@ -181,6 +226,7 @@ rule report:
             [layout.plot_file(OUT, name) for name in layout.PLOTS], dataset=GRID["dataset"]
         ),
         side_by_side=side_by_side_figures,
+        across=[layout.across_plot(OUT, d) for d in GRID["dataset"][1:]],
         theory=workflow.source_path("../../docs/theory.md"),
         theory_checks=rules.theory_check.output[0],
         comparisons=rules.aggregate.output.comparisons,

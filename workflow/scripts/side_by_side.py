@@ -9,14 +9,16 @@ from vaestudy.study_plots import plot_side_by_side
 from vaestudy.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-TITLES = {
-    "samples": "the same prior draws decoded by each loss",
-    "reconstructions": "the same test images reconstructed by each loss",
+# output: (input pictures, rows of tiles kept (None: all), title)
+FIGURES = {
+    "samples": ("samples", None, "the same prior draws decoded by each loss"),
+    "reconstructions": ("reconstructions", None, "the same test images reconstructed by each loss"),
+    "sample_rows": ("samples", 1, "the first row of the same prior draws, decoded by each loss"),
 }
 with logged(sm.log[0]) as log:
-    for picture, what in TITLES.items():
+    for output, (picture, rows, what) in FIGURES.items():
         by_loss = {parse_run_path(p).loss: p for p in sm.input[picture]}
         title = f"{sm.wildcards.dataset}, latent size {sm.wildcards.latent}: {what}"
-        with atomic_path(sm.output[picture]) as tmp:
-            plot_side_by_side(by_loss, title, tmp)
-        log.info("wrote %s", sm.output[picture])
+        with atomic_path(sm.output[output]) as tmp:
+            plot_side_by_side(by_loss, title, tmp, rows)
+        log.info("wrote %s", sm.output[output])

@@ -1,0 +1,64 @@
+"""The report's sections of one dataset and across datasets (vaestudy.report_parts), from
+tables built here: what each section holds is what the tables say."""
+
+import numpy as np
+import pandas as pd
+
+from test_answer import _both, _metrics
+from vaestudy import report_parts
+from vaestudy.aggregate import COMPARABLE
+
+STUDY = {"datasets": ["mnist"], "n_reconstructions": 10, "training": {"epochs": 2}}
+
+
+def _evaluated(metrics: pd.DataFrame) -> pd.DataFrame:
+    """``metrics`` with the columns an evaluation writes beside the comparable ones."""
+    out = metrics.copy()
+    for column in report_parts.COMPARABLE_TABLE:
+        if column not in out:
+            out[column] = 1.0
+    out = out.assign(
+        n_train=55000, n_val=5000, split="all 10,000 official test images", elbo_samples=5,
+        iwae_samples=100, iwae_images=1000, n_generated=5000, n_test=10000,
+        log_px_images_text="1,000 of the 10,000 official test images (seeded draw)",
+        likelihood="a likelihood", data="binary",
+        log_px_data="dynamic-binarized", test_log_px=-100.0, test_neg_elbo=110.0,
+        test_recon=90.0, iwae_gap=2.0, bits_per_dim=np.nan, bits_per_dim_bound=np.nan,
+        mass_inside=np.nan, sigma=np.sqrt(out.beta / 2), binarization="dynamic",
+        posterior_collapse=np.where(out.active_units == 0, "full", "none"))
+    return out
+
+
+def test_dataset_part_holds_the_answer_the_verdicts_and_the_tables():
+    metrics, comparisons = _both(_metrics())
+    metrics = _evaluated(metrics)
+    part = report_parts.dataset_part("mnist", metrics, comparisons,
+                                     {"plots": {}, "shown": {}}, {"test_accuracy": 0.99},
+                                     STUDY, several=False)
+    assert part["suffix"] == "" and part["title"] == "MNIST" and part["answer_latent"] == 16
+    assert part["answer"][0].startswith("Along the KL weight a squared error hides")
+    # one matrix per comparable metric the comparisons hold, at each latent size
+    assert [v["label"].split(" (")[0] for v in part["verdicts"]] == [
+        COMPARABLE[m][0].split(" (")[0] for m in COMPARABLE if m in set(comparisons.metric)]
+    assert part["n_comparisons"] == len(comparisons)
+    assert list(part["betas"]) == ["mse-mean", "mse", "mse-sigma0.1"]  # by falling beta
+    assert part["reconstructions_shown"] == "one of each of the 10 classes"
+    assert "100 x 1,000" in part["loglik"] and "dynamic-binarized" in part["loglik"]
+    several = report_parts.dataset_part("mnist", metrics, comparisons, {"plots": {}, "shown": {}},
+                                        {"test_accuracy": 0.99}, STUDY, several=True)
+    assert several["suffix"] == "-mnist" and several["heading"] == "MNIST: "
+
+
+def test_across_part_carries_each_later_dataset_with_its_forest_plot():
+    metrics, _ = _both(_metrics())
+    other = metrics.assign(dataset="fashion-mnist")
+    other.loc[other.loss == "bce", "fid_classifier"] += 200  # bce worst on Fashion-MNIST
+    both = pd.concat([metrics, other])
+    _, comparisons = _both(both)
+    (part,) = report_parts.across_part(comparisons, ["mnist", "fashion-mnist"],
+                                       {"fashion-mnist": "data:image/png;base64,AAAA"})
+    assert part["reference"] == "MNIST" and part["other"] == "Fashion-MNIST"
+    assert part["plot"] == "data:image/png;base64,AAAA"
+    assert part["counts"]["reverses"] >= 1 and part["counts"]["holds"] >= 1
+    assert any("reverse" in line for line in part["sentences"])
+    assert report_parts.across_part(comparisons, ["mnist", "fashion-mnist"])[0]["plot"] is None

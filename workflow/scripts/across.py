@@ -1,0 +1,12 @@
+"""Rule across: the forest plot of the pairs of losses separated on the study's first dataset
+or on this one (vaestudy.forest.write_forest)."""
+
+import _bootstrap  # noqa: F401
+
+from vaestudy.forest import write_forest
+from vaestudy.runtime import logged
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+with logged(sm.log[0]) as log:
+    write_forest(sm.input.comparisons, sm.params.reference, sm.wildcards.dataset, sm.output[0])
+    log.info("wrote %s", sm.output[0])
