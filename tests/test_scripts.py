@@ -3,7 +3,9 @@ and params by name, opens its log the one way (vaestudy.runtime.logged, or runti
 TensorFlow job) and calls the package; run here without Snakemake, with a fake ``snakemake``
 object."""
 
+import re
 import runpy
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -41,6 +43,20 @@ def run_script(rule: str, **job) -> None:
     runpy.run_path(str(SCRIPTS / f"{rule}.py"), init_globals={"snakemake": sm})
 
 
+def test_every_job_loads_the_package_beside_its_workflow(monkeypatch):
+    """_bootstrap puts <repo>/src first on sys.path even where another vaestudy comes first,
+    as common.smk does at parse time; every script imports it before the package."""
+    src = str(SCRIPTS.parents[1] / "src")
+    monkeypatch.setattr(sys, "path", ["/elsewhere/site-packages", *sys.path])
+    runpy.run_path(str(SCRIPTS / "_bootstrap.py"))
+    assert sys.path[0] == src
+    for script in sorted(SCRIPTS.glob("*.py")):
+        text = script.read_text()
+        if script.name != "_bootstrap.py":
+            first = re.search(r"^\s*(from|import) vaestudy", text, re.M)
+            assert text.index("\nimport _bootstrap") < first.start(), script.name
+
+
 def test_every_script_opens_its_log_one_way():
     for script in sorted(SCRIPTS.glob("*.py")):
         if script.name == "_bootstrap.py":
@@ -63,7 +79,8 @@ def test_side_by_side_script_puts_each_loss_in_a_panel(tmp_path, monkeypatch):
             path.parent.mkdir(parents=True, exist_ok=True)
             iio.imwrite(path, np.full(shape, shade, np.uint8))
             pictures[name][loss] = str(path)
-    out = {name: layout.side_by_side(tmp_path, "fashion-mnist", 16, name) for name in pictures}
+    out = {name: layout.side_by_side(tmp_path, "fashion-mnist", 16, name)
+           for name in layout.SIDE_BY_SIDE_PICTURES}
     log = tmp_path / "side_by_side.log"
     run_script("side_by_side", input=Named(grid="grid.json", **{
                    name: list(files.values()) for name, files in pictures.items()}),
@@ -75,5 +92,29 @@ def test_side_by_side_script_puts_each_loss_in_a_panel(tmp_path, monkeypatch):
     assert samples[:, :half].mean() < samples[:, half:].mean()  # bce (black) left of mse
     half = recons.shape[0] // 2
     assert recons[:half].mean() < recons[half:].mean()  # bce (black) above mse
+    rows = iio.imread(out["sample_rows"])
+    assert rows[:, : rows.shape[1] // 2].mean() < rows[:, rows.shape[1] // 2 :].mean()
     assert all(f"wrote {path}" in log.read_text() for path in out.values())
     assert USAGE_PREFIX in log.read_text()
+
+
+def test_the_newcomers_map_names_every_rule_its_script_and_a_real_function():
+    """docs/architecture.md: one row per rule of the workflow (besides ``all``), the script
+    the rule runs, and a package function that exists and that the script calls."""
+    import importlib
+
+    rules_dir = SCRIPTS.parents[0] / "rules"
+    rules = {}
+    for smk in rules_dir.glob("*.smk"):
+        pattern = r"^(?:rule|checkpoint) (\w+):.*?script:\s*\n\s*\"[./]*scripts/(\w+\.py)\""
+        for rule, script in re.findall(pattern, smk.read_text(), re.S | re.M):
+            rules[rule] = script
+    rows = re.findall(r"^\| `(\w+)` \(\w+\.smk\) \| [^|]+ \| `(\w+\.py)` \| `([\w.]+)`",
+                      (SCRIPTS.parents[1] / "docs" / "architecture.md").read_text(), re.M)
+    assert {rule: script for rule, script, _ in rows} == rules
+    for rule, script, entry in rows:
+        module, name = entry.rsplit(".", 1)
+        obj = importlib.import_module(f"vaestudy.{module.split('.')[0]}")
+        for part in entry.split(".")[1:]:
+            obj = getattr(obj, part)
+        assert name in (SCRIPTS / script).read_text(), (rule, entry)

@@ -1,11 +1,11 @@
-"""Imported first by every workflow script: makes the ``vaestudy`` package importable where it
-is not installed (a per-rule conda environment, a cluster node) by adding ``<repo>/src`` to
-sys.path. It does nothing else."""
+"""Imported first by every workflow script: the job uses the package beside its workflow,
+``<repo>/src/vaestudy``, as the Snakefile did at parse time (common.smk puts the same folder
+first on sys.path). One rule for both, so that parse time and the jobs never load different
+copies, also where another ``vaestudy`` is installed or in a per-rule conda environment."""
 
 import sys
 from pathlib import Path
 
-try:
-    import vaestudy  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+if sys.path[:1] != [SRC]:
+    sys.path.insert(0, SRC)
