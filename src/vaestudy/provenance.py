@@ -1,14 +1,20 @@
-"""Which code produced a result: the package version and a hash of its source.
+"""Which code produced a result: the package version and a hash of what its source computes.
 
 Every run's ``train_summary.json`` and ``metrics.json`` and the report record
 :func:`code_version`; the report says plainly when the runs of one study came from different
 code. A code change does not re-run anything by itself (Snakemake re-runs on changed
 params, inputs and rule scripts, not on an edited package module): re-run what a change
 affects with ``--forcerun`` (README, "Changing things").
+
+The hash reads each module's syntax tree, not its bytes: comments, docstrings, layout and
+the folder a module sits in (the package path of an import) do not change it, so that
+tidying the package (moving a module to another stage's folder, rewording a docstring)
+keeps a finished training's key (:mod:`vaestudy.finished`) and re-trains nothing.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 from pathlib import Path
@@ -19,13 +25,52 @@ import vaestudy
 PACKAGE = Path(vaestudy.__file__).resolve().parent
 
 
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str))
+
+
+def _module_name(dotted: str, folders: frozenset[str]) -> str:
+    """``vaestudy.vae.train`` and ``vaestudy.train`` -> ``train``; a package folder
+    (``vaestudy``, ``vaestudy.core``) -> ``vaestudy``."""
+    last = dotted.rsplit(".", 1)[-1]
+    return "vaestudy" if last in folders else last
+
+
+def normalized(source: str, folders: frozenset[str] = frozenset({"vaestudy"})) -> str:
+    """What a module computes, as text: its syntax tree without docstrings, with the
+    package's own imports named by module (``from vaestudy.vae.train import fit`` reads as
+    ``from train import fit``; ``folders``: the package's folder names). Empty for a module
+    of nothing but a docstring (a stage folder's ``__init__``)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and _is_docstring(body[0]):
+            node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vaestudy"):
+            node.module = _module_name(node.module, folders)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("vaestudy"):
+                    alias.name = _module_name(alias.name, folders)
+    if all(isinstance(statement, ast.Pass) for statement in tree.body):
+        return ""
+    return ast.dump(tree)
+
+
 @functools.cache
 def source_hash(package: Path = PACKAGE) -> str:
-    """SHA-256 (first 12 hex digits) over the names and bytes of the package's modules."""
+    """SHA-256 (first 12 hex digits) over the names and :func:`normalized` code of the
+    package's modules, each named by its file name (not its folder)."""
+    folders = frozenset({package.name} | {p.name for p in package.rglob("*") if p.is_dir()})
+    modules = {}
+    for path in package.rglob("*.py"):
+        code = normalized(path.read_text(), folders)
+        if code:
+            modules[path.parent.name if path.stem == "__init__" else path.stem] = code
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for name in sorted(modules):
+        digest.update(name.encode() + b"\0" + modules[name].encode() + b"\0")
     return digest.hexdigest()[:12]
 
 
