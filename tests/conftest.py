@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vaestudy.datasets import FASHION_MNIST
+from vaestudy.core.datasets import FASHION_MNIST
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

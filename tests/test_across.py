@@ -1,12 +1,12 @@
-"""Findings across datasets (vaestudy.across) and the per-dataset paired comparisons behind
-them (vaestudy.stats.paired_comparisons)."""
+"""Findings across datasets (vaestudy.analysis.across) and the per-dataset paired comparisons behind
+them (vaestudy.analysis.stats.paired_comparisons)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from vaestudy import across
-from vaestudy.stats import paired_comparisons
+from vaestudy.analysis import across
+from vaestudy.analysis.stats import paired_comparisons
 
 NOISE = (-1.0, 0.2, 0.8, -0.3, 0.5, -0.2)
 

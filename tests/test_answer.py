@@ -1,4 +1,4 @@
-"""The answer first (vaestudy.answer): every number of its sentences comes from the run's
+"""The answer first (vaestudy.analysis.answer): every number of its sentences comes from the run's
 tables, every verdict from the paired comparisons; the matrices colour each pair by its verdict
 and the side it favours."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaestudy import answer
-from vaestudy.stats import paired_comparisons
+from vaestudy.analysis import answer
+from vaestudy.analysis.stats import paired_comparisons
 
 BETA = {"mse-mean": 784.0, "mse": 2.0, "mse-sigma0.1": 0.02}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vaestudy.batches import batched
+from vaestudy.vae.batches import batched
 
 
 def test_every_input_once_in_order_whatever_the_batch_size():

@@ -1,4 +1,4 @@
-"""A training checkpoint (vaestudy.checkpoint) gives back exactly what was saved, to its own
+"""A training checkpoint (vaestudy.vae.checkpoint) gives back exactly what was saved, to its own
 config only; a loop without one starts from nothing. Resuming a real run bit-identically:
 test_resume.py."""
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vaestudy import checkpoint as ckpt
+from vaestudy.vae import checkpoint as ckpt
 
 
 def _net(seed: int) -> keras.Sequential:

@@ -9,13 +9,18 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from vaestudy import runtime
-from vaestudy.data import load_split
+from vaestudy.core.data import load_split
+from vaestudy.jobs import runtime
 
 runtime.configure(threads=1)
 
-from vaestudy.classifier import (class_histogram, features_and_predictions,  # noqa: E402
-                                 frechet_distance, make_classifier, train_classifier)
+from vaestudy.evaluation.classifier import (  # noqa: E402
+    class_histogram,
+    features_and_predictions,
+    frechet_distance,
+    make_classifier,
+    train_classifier,
+)
 
 
 def test_the_classifier_is_the_documented_network():

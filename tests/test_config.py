@@ -2,7 +2,8 @@
 
 import pytest
 
-from vaestudy.config import ConfigError, RunConfig, load_run_config, run_config
+from vaestudy.core.config import ConfigError, RunConfig, run_config
+from vaestudy.core.trained_run import load_run_config
 
 
 def test_defaults_and_round_trip(tmp_path):
@@ -31,7 +32,7 @@ def test_defaults_and_round_trip(tmp_path):
         ({"model": {"encoder_filters": [8]}}, "bce", 2, 0, "'model.encoder_filters'"),
         ({"training": {"precision": "float16"}}, "bce", 2, 0,
          "'training.precision' = 'float16' is invalid; allowed: float32, mixed_bfloat16"),
-        # every number is finite (the rule of vaestudy.userconfig, also in the objects)
+        # every number is finite (the rule of vaestudy.core.userconfig, also in the objects)
         ({"training": {"learning_rate": float("nan")}}, "bce", 2, 0,
          "'training.learning_rate' = nan is not a finite number"),
         ({"loss_variants": {"m2": {"family": "mse", "sigma": float("inf")}}}, "m2", 2, 0,
@@ -74,7 +75,7 @@ def test_loss_variants_resolve_and_are_saved_with_the_run(tmp_path):
 
 def test_train_settings_of_a_loss_ignore_other_losses_variants():
     """Changing one variant's sigma re-trains that variant's runs only (the rule's params)."""
-    from vaestudy.config import train_settings
+    from vaestudy.core.rule_params import train_settings
 
     base = {"data": {"test_subset": 0}, "model": {}, "training": {}, "figures":
             {"latent_seed": 1, "grid_size": 8}, "loss_variants": {"a": {"family": "mse"}}}
@@ -94,7 +95,7 @@ def test_config_objects_agree_with_the_schema(root):
     and defaults, and refuse the values just below its minimums."""
     import dataclasses
 
-    from vaestudy.config import SECTIONS, ClassifierConfig
+    from vaestudy.core.config import SECTIONS, ClassifierConfig
 
     props = _schema(root)["properties"]
     # where the data lives is the workflow's business (data.dirs, by dataset); a run's
@@ -118,7 +119,7 @@ def test_config_objects_agree_with_the_schema(root):
 
 def test_schema_names_the_registry_datasets(root):
     """The dataset registry is the one home of the datasets: the schema's enums follow it."""
-    from vaestudy.datasets import DATASETS
+    from vaestudy.core.datasets import DATASETS
 
     props = _schema(root)["properties"]
     assert props["study"]["properties"]["datasets"]["items"]["enum"] == list(DATASETS)
@@ -127,7 +128,7 @@ def test_schema_names_the_registry_datasets(root):
 
 def test_schema_names_the_registry_families(root):
     """The loss registry is the one home of the families: the schema's enum follows it."""
-    from vaestudy.losses import FAMILIES, NAME, REPRESENTATIONS
+    from vaestudy.core.losses import FAMILIES, NAME, REPRESENTATIONS
 
     props = _schema(root)["properties"]
     variant = props["loss_variants"]["additionalProperties"]["properties"]
@@ -143,7 +144,7 @@ def test_loss_registry_refuses_what_the_schema_cannot_see():
     """Names and saved settings that reach the registry without the workflow's schema (a
     script, a hand-edited config.json) are errors too; a variant on the other kind of data
     says so in its description."""
-    from vaestudy import losses
+    from vaestudy.core import losses
 
     with pytest.raises(losses.LossError, match="must match"):
         losses.resolve("Mse", {"Mse": {"family": "mse"}})

@@ -8,8 +8,8 @@ import sys
 import pandas as pd
 import pytest
 
-from vaestudy import costs
-from vaestudy.runtime import usage_line
+from vaestudy.jobs.runtime import usage_line
+from vaestudy.report import costs
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -53,7 +53,7 @@ def test_benchmark_files_become_one_row_per_job(jobs):
 def test_a_job_logs_its_exact_usage_when_it_ends_failed_or_not(tmp_path):
     for fails in (False, True):
         log = tmp_path / f"job{fails}.log"
-        code = ("from vaestudy.runtime import logged\n"
+        code = ("from vaestudy.jobs.runtime import logged\n"
                 f"with logged({str(log)!r}) as logger:\n"
                 "    logger.info('first line')\n"
                 "    sum(i * i for i in range(3_000_000))\n"
@@ -70,7 +70,7 @@ def test_a_restored_or_resumed_training_costs_the_work_behind_its_outputs(tmp_pa
     """A job that only restored kept outputs ran 0.31 s; its cost is the original job's 38.5 s
     (its log's work line), a resumed one's the sum of its attempts; the efficiency measure
     keeps what ran."""
-    from vaestudy.runtime import work_line
+    from vaestudy.jobs.runtime import work_line
 
     work = {"attempts": 1, "wall_seconds": 38.5, "cpu_seconds": 37.0, "peak_mb": 1900.0}
     keys = ["dataset~mnist/loss~bce/latent~2/seed~0", "dataset~mnist/loss~bce/latent~2/seed~1"]

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from vaestudy import data, datasets
-from vaestudy.data import DataError
+from vaestudy.core import data, datasets
+from vaestudy.core.data import DataError
 
 
 def test_split_is_seeded_disjoint_and_stratified():

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import FASHION, MNIST
 
-from vaestudy import datasets
-from vaestudy.datasets import FASHION_MNIST, DataError
+from vaestudy.core import datasets
+from vaestudy.core.datasets import FASHION_MNIST, DataError
 
 BOTH = ["mnist", "fashion-mnist"]
 SOURCE = {"mnist": MNIST, "fashion-mnist": FASHION}

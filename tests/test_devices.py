@@ -1,4 +1,4 @@
-"""vaestudy.devices: a GPU request without a GPU fails clearly, CPU jobs hide GPUs, and jobs
+"""vaestudy.jobs.devices: a GPU request without a GPU fails clearly, CPU jobs hide GPUs, and jobs
 on a multi-GPU machine claim distinct GPUs through flock'ed lock files."""
 
 import fcntl
@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from vaestudy import devices
-from vaestudy.devices import DeviceError, check_request, claim_gpus, select_devices
+from vaestudy.jobs import devices
+from vaestudy.jobs.devices import DeviceError, check_request, claim_gpus, select_devices
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,10 @@
 
 import importlib.util
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("envfiles", ROOT / "tools" / "envfiles.py")

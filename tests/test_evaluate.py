@@ -1,4 +1,4 @@
-"""The test-set evaluation of a run (vaestudy.evaluate) on a tiny seeded split and untrained
+"""The test-set evaluation of a run (vaestudy.evaluation.evaluate) on a tiny seeded split and untrained
 models: each metric against its formula or against the function that defines it, applied by
 hand to the same images, and the record of which test images each metric used."""
 
@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vaestudy import runtime
-from vaestudy.config import RunConfig, run_config
-from vaestudy.data import Split, load_split, stratified_draw, subset_record
+from vaestudy.core.config import RunConfig, run_config
+from vaestudy.core.data import Split, load_split, stratified_draw, subset_record
+from vaestudy.jobs import runtime
 
 runtime.configure(threads=1)
 
-from vaestudy import classifier as clf  # noqa: E402
-from vaestudy import evaluate as ev  # noqa: E402
-from vaestudy import latent  # noqa: E402
-from vaestudy.iwae import iwae_estimate, make_log_weights  # noqa: E402
-from vaestudy.likelihoods import decode_mean  # noqa: E402
-from vaestudy.model import latent_grid_draws, make_decoder, make_encoder  # noqa: E402
+from vaestudy.evaluation import classifier as clf  # noqa: E402
+from vaestudy.evaluation import evaluate as ev  # noqa: E402
+from vaestudy.evaluation import latent  # noqa: E402
+from vaestudy.vae.iwae import iwae_estimate, make_log_weights  # noqa: E402
+from vaestudy.vae.likelihoods import decode_mean  # noqa: E402
+from vaestudy.vae.model import latent_grid_draws, make_decoder, make_encoder  # noqa: E402
 
 EVALUATION = {"elbo_samples": 2, "batch_size": 16, "iwae_samples": 4, "iwae_images": 12,
               "n_generated": 24, "knn_k": 1, "knn_train_images": 60, "seed": 3}

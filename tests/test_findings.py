@@ -1,4 +1,4 @@
-"""The report's findings (vaestudy.findings) at their edges: how a number is printed, the
+"""The report's findings (vaestudy.analysis.findings) at their edges: how a number is printed, the
 verdict words of each kind of comparison row, when a loss is called best, and which
 sentences a study with two seeds, two latent sizes, no bce or exact bits/dim gets. The
 comparison rows are written by hand here: the sentences word the table they are given."""
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaestudy import findings as fd
-from vaestudy.stats import paired_comparisons
+from vaestudy.analysis import findings as fd
+from vaestudy.analysis.stats import paired_comparisons
 
 
 def _row(loss_b: str = "mse", **values) -> dict:

@@ -1,11 +1,11 @@
-"""A finished job's outputs survive Snakemake deleting them (vaestudy.finished)."""
+"""A finished job's outputs survive Snakemake deleting them (vaestudy.jobs.finished)."""
 
 import shutil
 from pathlib import Path
 
 import pytest
 
-from vaestudy import finished
+from vaestudy.jobs import finished
 
 KEY = {"training": {"epochs": 2}, "code": "0.1.0+abc"}
 

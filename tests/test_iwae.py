@@ -8,10 +8,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from vaestudy.config import ModelConfig
-from vaestudy.data import binarize
-from vaestudy.iwae import bits_per_dim, iwae_estimate, make_log_weights
-from vaestudy.model import make_decoder, make_encoder
+from vaestudy.core.config import ModelConfig
+from vaestudy.core.data import binarize
+from vaestudy.vae.iwae import bits_per_dim, iwae_estimate, make_log_weights
+from vaestudy.vae.model import make_decoder, make_encoder
 
 tfd = tfp.distributions
 

@@ -1,14 +1,14 @@
-"""The run layout (vaestudy.layout): paths built from a key parse back to it, and the workflow
+"""The run layout (vaestudy.core.layout): paths built from a key parse back to it, and the workflow
 writes exactly the files the layout names."""
 
 import json
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_DATASETS, TINY_RUNS_PER_DATASET
-from vaestudy import layout
-from vaestudy.layout import RunKey
+
+from vaestudy.core import layout
+from vaestudy.core.layout import RunKey
 
 
 def test_a_run_path_parses_back_to_its_key():

@@ -8,10 +8,10 @@ import pytest
 import tensorflow as tf
 from scipy import stats
 
-from vaestudy import losses
-from vaestudy.config import run_config
-from vaestudy.iwae import bits_per_dim, bits_per_dim_of_mass
-from vaestudy.likelihoods import LevelMass, likelihood, mass_inside, pixel_mean
+from vaestudy.core import losses
+from vaestudy.core.config import run_config
+from vaestudy.vae.iwae import bits_per_dim, bits_per_dim_of_mass
+from vaestudy.vae.likelihoods import LevelMass, likelihood, mass_inside, pixel_mean
 
 LAWS = {"dlogistic": stats.logistic, "dgauss": stats.norm}
 
@@ -113,8 +113,8 @@ def test_levels_go_with_the_families_of_levels_only():
 def test_evaluation_scores_each_kind_of_gray_level_model_for_what_it_is():
     """Exact bits/dim on the levels; a bound and the mass inside [0, 1] on dequantized
     levels; neither on binarized images."""
-    from vaestudy.evaluate import gray_level_scores
-    from vaestudy.model import make_decoder, make_encoder
+    from vaestudy.evaluation.evaluate import gray_level_scores
+    from vaestudy.vae.model import make_decoder, make_encoder
 
     tf.keras.utils.set_random_seed(0)
     widths = run_config({}, "bce", 2, 0).model

@@ -4,10 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaestudy import latent
-from vaestudy.classifier import class_histogram, frechet_distance
-from vaestudy.findings import collapse_sentence, findings
-from vaestudy.stats import holm, paired_comparisons, paired_test, seeds_needed, t_interval, verdict
+from vaestudy.analysis.findings import collapse_sentence, findings
+from vaestudy.analysis.stats import (
+    holm,
+    paired_comparisons,
+    paired_test,
+    seeds_needed,
+    t_interval,
+    verdict,
+)
+from vaestudy.evaluation import latent
+from vaestudy.evaluation.classifier import class_histogram, frechet_distance
 
 
 def test_frechet_distance_of_gaussians():
@@ -201,7 +208,7 @@ def _sweep(noise=1.0):
 
 
 def test_what_changes_follows_sigma_and_finds_the_bce_like_loss():
-    from vaestudy.findings import MECHANISM, what_changes
+    from vaestudy.analysis.findings import MECHANISM, what_changes
 
     sweep = _sweep()
     lines = what_changes(sweep, paired_comparisons(sweep, list(MECHANISM)))
@@ -234,7 +241,7 @@ def _separated_by_few_tests():
 
 
 def test_one_verdict_per_pair_wherever_it_is_printed():
-    from vaestudy.findings import best_per_latent, reference_pairs
+    from vaestudy.analysis.findings import best_per_latent, reference_pairs
 
     metrics = _separated_by_few_tests()
     comp = paired_comparisons(metrics, ["fid_classifier"])
@@ -255,7 +262,7 @@ def test_one_verdict_per_pair_wherever_it_is_printed():
 
 
 def test_best_is_only_claimed_where_the_paired_test_separates():
-    from vaestudy.findings import best_per_latent
+    from vaestudy.analysis.findings import best_per_latent
 
     sweep = _sweep()
     line = best_per_latent(sweep, paired_comparisons(sweep, ["fid_classifier"]),

@@ -5,11 +5,16 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from vaestudy.config import ModelConfig
-from vaestudy.losses import FAMILIES, LossError, resolve
-from vaestudy.likelihoods import Scale, elbo_terms, likelihood, pixel_mean
-from vaestudy.model import (latent_grid_draws, make_decoder, make_encoder, reparameterize,
-                            split_moments)
+from vaestudy.core.config import ModelConfig
+from vaestudy.core.losses import FAMILIES, LossError, resolve
+from vaestudy.vae.likelihoods import Scale, elbo_terms, likelihood, pixel_mean
+from vaestudy.vae.model import (
+    latent_grid_draws,
+    make_decoder,
+    make_encoder,
+    reparameterize,
+    split_moments,
+)
 
 
 @pytest.mark.parametrize("latent", [2, 16])
@@ -185,7 +190,7 @@ def test_split_moments_halves_the_encoder_output():
 
 
 def test_metrics_carry_sigma_and_beta_of_the_gaussian_losses_only():
-    from vaestudy.likelihoods import gaussian_scale
+    from vaestudy.vae.likelihoods import gaussian_scale
 
     variants = {"mse-sigma0.1": {"family": "mse", "sigma": 0.1}}
     assert gaussian_scale(resolve("mse-sigma0.1", variants), 0.1) == pytest.approx(

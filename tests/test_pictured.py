@@ -1,4 +1,4 @@
-"""Which test images a run's pictures show (vaestudy.pictured, drawn by data.balanced_draw), on
+"""Which test images a run's pictures show (vaestudy.core.pictured, drawn by data.balanced_draw), on
 the real test labels of both datasets and on a drawn test subset: the reconstructions hold the
 classes as equally as their number allows, shown by class; the two ends of every
 interpolation are of different classes; both are seeded and recorded; the captions claim what
@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import jinja2
 import numpy as np
 import pytest
-
 from conftest import FASHION, MNIST, template_source
-from vaestudy import data, datasets, pictured
+
+from vaestudy.core import data, datasets, pictured
 
 SEEDS = (0, 1, 2026)
 

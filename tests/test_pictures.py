@@ -1,7 +1,7 @@
-"""The pieces of a run's pictures: tiling and the training animation (vaestudy.images);
+"""The pieces of a run's pictures: tiling and the training animation (vaestudy.evaluation.images);
 interpolation paths, traversals, temperatures and the 2-D projection of the codes
-(vaestudy.latent_pictures); the test images a run's pictures show are the ones recorded
-(vaestudy.run_pictures, vaestudy.pictured)."""
+(vaestudy.evaluation.latent_pictures); the test images a run's pictures show are the ones recorded
+(vaestudy.evaluation.run_pictures, vaestudy.core.pictured)."""
 
 import json
 
@@ -9,8 +9,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from vaestudy import latent_pictures as lp
-from vaestudy.images import SCALE, gif_frames, save_gif, tile
+from vaestudy.evaluation import latent_pictures as lp
+from vaestudy.evaluation.images import SCALE, gif_frames, save_gif, tile
 
 
 def test_tile_layout_and_padding():
@@ -65,10 +65,10 @@ def test_the_pictures_show_the_recorded_test_images(tmp_path, mnist_copy):
     the reconstructions is the recorded test images, one of each digit from 0 to 9, pixel for
     pixel the official images the record names; the interpolations are the recorded pairs
     (5 rows) above 3 rows of prior draws."""
-    from vaestudy import data, datasets
-    from vaestudy.config import run_config
-    from vaestudy.model import make_decoder, make_encoder
-    from vaestudy.run_pictures import STEPS, RunPictures
+    from vaestudy.core import data, datasets
+    from vaestudy.core.config import run_config
+    from vaestudy.evaluation.run_pictures import STEPS, RunPictures
+    from vaestudy.vae.model import make_decoder, make_encoder
 
     cfg = run_config({"data": {"binarization": "none", "test_subset": 256}}, "bce", 2, 0)
     make_encoder(2, cfg.model).save(tmp_path / "encoder.keras")

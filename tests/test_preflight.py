@@ -1,16 +1,16 @@
-"""The checks before any job (vaestudy.preflight), called directly: each bad setting or folder
-is one PreflightError naming it and the fix; nothing is written. (common.smk wraps them:
+"""The checks before any job (vaestudy.core.preflight), called directly: each bad setting or folder
+is one PreflightError naming it and the fix; nothing is written. (setup.smk wraps them:
 tests/test_workflow.py::test_a_preflight_error_stops_the_workflow_before_any_job.)"""
 
 import copy
 
 import pytest
 import yaml
-
 from conftest import MNIST, ROOT
-from vaestudy import preflight
-from vaestudy.preflight import PreflightError
-from vaestudy.userconfig import normalize
+
+from vaestudy.core import preflight
+from vaestudy.core.preflight import PreflightError
+from vaestudy.core.userconfig import normalize
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from vaestudy.progress import COLUMNS, format_duration, main, progress_table
+from vaestudy.jobs.progress import COLUMNS, format_duration, main, progress_table
 
 GRID = {"losses": ["bce", "mse", "gauss-learned"], "latent_dims": [2, 16], "seeds": [0]}
 
@@ -179,5 +179,5 @@ def test_tool_script_runs_without_tensorflow(study, root):
     done = subprocess.run([sys.executable, str(root / "tools" / "progress.py"), str(study)],
                           capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1].startswith("6 runs: 0 pending, 3 training")
-    check = "import sys, vaestudy.progress; assert 'tensorflow' not in sys.modules"
+    check = "import sys, vaestudy.jobs.progress; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", check], check=True, cwd=root / "src")

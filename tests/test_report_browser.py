@@ -93,7 +93,6 @@ def test_full_page_screenshot(page, tmp_path):
     chromium(tmp_path / "profile2", f"--window-size=1280,{min(height, 16000)}",
              f"--screenshot={shot}", page.as_uri())
     import imageio.v3 as iio
-    import numpy as np
 
     pixels = iio.imread(shot)[..., :3]  # [H, W, 3]: what a person sees, not only a file
     assert pixels.shape[:2] == (min(height, 16000), 1280)

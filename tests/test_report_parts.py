@@ -1,12 +1,12 @@
-"""The report's sections of one dataset and across datasets (vaestudy.report_parts), from
+"""The report's sections of one dataset and across datasets (vaestudy.report.report_parts), from
 tables built here: what each section holds is what the tables say."""
 
 import numpy as np
 import pandas as pd
-
 from test_answer import _both, _metrics
-from vaestudy import report_parts
-from vaestudy.aggregate import COMPARABLE
+
+from vaestudy.analysis.aggregate import COMPARABLE
+from vaestudy.report import report_parts
 
 STUDY = {"datasets": ["mnist"], "n_reconstructions": 10, "training": {"epochs": 2}}
 

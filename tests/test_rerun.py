@@ -7,9 +7,14 @@ import shutil
 
 import pandas as pd
 import pytest
-
-from conftest import (TINY_DATASETS, TINY_GRID, TINY_RUNS_PER_DATASET, needs_fashion, snakemake,
-                      write_config)
+from conftest import (
+    TINY_DATASETS,
+    TINY_GRID,
+    TINY_RUNS_PER_DATASET,
+    needs_fashion,
+    snakemake,
+    write_config,
+)
 
 # config/tiny.yaml: losses x latent sizes (2, 4) x seed 0, on each of the N datasets
 N = len(TINY_DATASETS)
@@ -179,7 +184,7 @@ def test_a_diverged_run_is_a_reported_result(diverging_study):
 
 
 def test_progress_of_finished_studies(root, tiny_study, diverging_study, capsys):
-    from vaestudy.progress import main, progress_table
+    from vaestudy.jobs.progress import main, progress_table
 
     table = progress_table(tiny_study)
     assert len(table) == RUNS and set(table.state) == {"evaluated"}
@@ -195,7 +200,7 @@ def test_progress_of_finished_studies(root, tiny_study, diverging_study, capsys)
 def test_what_to_change_after_a_divergence_depends_on_where_it_happened():
     """A run with finite steps before it diverged calls for a lower learning rate; a first
     loss that is already infinite (before any update) does not."""
-    from vaestudy.report import divergence_advice
+    from vaestudy.report.report import divergence_advice
 
     first, later = {"last_finite": None}, {"last_finite": "[180.2, 170.1, 10.1]"}
     training = {"learning_rate": 0.01, "precision": "float32"}

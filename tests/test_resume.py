@@ -13,16 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaestudy import layout, runtime
-from vaestudy.finished import QUOTE
-from vaestudy.config import run_config
-from vaestudy.data import load_split
+from vaestudy.core import layout
+from vaestudy.core.config import run_config
+from vaestudy.core.data import load_split
+from vaestudy.jobs import runtime
+from vaestudy.jobs.finished import QUOTE
 
 runtime.configure(threads=1)
 
-from vaestudy import train as train_mod  # noqa: E402
-
 from conftest import snakemake, write_config  # noqa: E402
+
+from vaestudy.vae import train as train_mod  # noqa: E402
 
 TINY = {"data": {"train_subset": 512, "validation_size": 256, "test_subset": 64},
         "training": {"epochs": 3, "batch_size": 64}, "figures": {"grid_size": 2}}
@@ -93,13 +94,13 @@ def test_an_unreadable_checkpoint_is_set_aside_and_the_run_finishes(data, tmp_pa
 
 
 def train_job_code(root, run, epochs=2) -> tuple[str, dict]:
-    """Python code that runs ``vaestudy.training_run.train_run`` (the train rule's job) on
+    """Python code that runs ``vaestudy.jobs.training_run.train_run`` (the train rule's job) on
     4,096 images into ``run``, logging to stderr, and the paths of its outputs."""
     out = layout.train_outputs(run)
     data = {**TINY["data"], "train_subset": 4096, "dir": str(root / "resources" / "mnist")}
     settings = {**TINY, "data": data, "training": {"epochs": epochs, "batch_size": 32}}
     settings.pop("test_subset", None)
-    code = ("from vaestudy.runtime import job_logger; from vaestudy.training_run import "
+    code = ("from vaestudy.jobs.runtime import job_logger; from vaestudy.jobs.training_run import "
             f"train_run; train_run({settings!r}, 'bce', 2, 0, {out!r}, job_logger(None))")
     return code, out
 
@@ -194,7 +195,7 @@ def test_study_survives_a_killed_training_job(root, tmp_path):
                 time.sleep(0.05)
             assert ckpt.exists(), "training never checkpointed"
             # the progress command sees the run in training, an epoch done, with time left
-            from vaestudy.progress import progress_table
+            from vaestudy.jobs.progress import progress_table
 
             row = progress_table(directory / "results").iloc[0]
             assert row.state == "training" and row.epoch >= 1 and row["of"] == 3

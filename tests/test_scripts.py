@@ -1,5 +1,5 @@
 """The rules' scripts are the jobs (one layer of glue): each reads its rule's inputs, outputs
-and params by name, opens its log the one way (vaestudy.runtime.logged, or runtime.job for a
+and params by name, opens its log the one way (vaestudy.jobs.runtime.logged, or runtime.job for a
 TensorFlow job) and calls the package; run here without Snakemake, with a fake ``snakemake``
 object."""
 
@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import imageio.v3 as iio
 import numpy as np
 
-from vaestudy import layout
-from vaestudy.runtime import USAGE_PREFIX
+from vaestudy.core import layout
+from vaestudy.jobs.runtime import USAGE_PREFIX
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
 
@@ -45,7 +45,7 @@ def run_script(rule: str, **job) -> None:
 
 def test_every_job_loads_the_package_beside_its_workflow(monkeypatch):
     """_bootstrap puts <repo>/src first on sys.path even where another vaestudy comes first,
-    as common.smk does at parse time; every script imports it before the package."""
+    as setup.smk does at parse time; every script imports it before the package."""
     src = str(SCRIPTS.parents[1] / "src")
     monkeypatch.setattr(sys, "path", ["/elsewhere/site-packages", *sys.path])
     runpy.run_path(str(SCRIPTS / "_bootstrap.py"))
@@ -114,7 +114,8 @@ def test_the_newcomers_map_names_every_rule_its_script_and_a_real_function():
     assert {rule: script for rule, script, _ in rows} == rules
     for rule, script, entry in rows:
         module, name = entry.rsplit(".", 1)
-        obj = importlib.import_module(f"vaestudy.{module.split('.')[0]}")
-        for part in entry.split(".")[1:]:
+        stage, module_name = entry.split(".")[:2]
+        obj = importlib.import_module(f"vaestudy.{stage}.{module_name}")
+        for part in entry.split(".")[2:]:
             obj = getattr(obj, part)
         assert name in (SCRIPTS / script).read_text(), (rule, entry)

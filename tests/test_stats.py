@@ -1,4 +1,4 @@
-"""The paired tests of vaestudy.stats at their edges (non-finite differences, Holm families of
+"""The paired tests of vaestudy.analysis.stats at their edges (non-finite differences, Holm families of
 unanimous pairs, intervals that do not exist) and how the report's sentences and tables
 print what they give."""
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import template_source
-from vaestudy.stats import paired_comparisons, paired_test, seeds_needed, verdict
+
+from vaestudy.analysis.stats import paired_comparisons, paired_test, seeds_needed, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def test_a_non_finite_difference_gives_no_test_and_no_verdict(diff):
 
 
 def test_a_non_finite_pair_is_no_verdict_in_the_table_and_the_sentences():
-    from vaestudy.findings import best_per_latent, reference_pairs
+    from vaestudy.analysis.findings import best_per_latent, reference_pairs
 
     rows = [{"dataset": "mnist", "loss": loss, "latent_dim": 16, "seed": seed,
              "fid_classifier": value}
@@ -43,7 +43,7 @@ def test_a_non_finite_pair_is_no_verdict_in_the_table_and_the_sentences():
 
 
 def test_a_non_finite_pair_on_the_other_dataset_is_not_carried_over():
-    from vaestudy import across
+    from vaestudy.analysis import across
 
     rows = [{"dataset": name, "loss": loss, "latent_dim": 16, "seed": seed,
              "fid_classifier": value}
@@ -78,7 +78,7 @@ def _unanimous(seeds):
 def test_unanimous_pairs_of_a_family_are_too_few_seeds_until_holm_can_separate_them():
     """At 6 seeds each p = 1/32, and Holm over 3 pairs makes the smallest 3/32 = 0.094: every
     seed agrees, and what keeps the pair unseparated is the number of seeds."""
-    from vaestudy.findings import reference_pairs
+    from vaestudy.analysis.findings import reference_pairs
 
     six = paired_comparisons(_unanimous(6), ["fid_classifier"])
     assert list(six.family_size) == [3, 3, 3]
@@ -112,7 +112,7 @@ def test_an_unseparated_pair_is_never_called_equivalent():
 def test_a_sign_test_prints_no_zero_width_interval():
     """A difference the same in every seed has no spread: a "95% CI" [-4, -4] would claim a
     certainty no test gives; the words say why there is no interval."""
-    from vaestudy.findings import reference_pairs
+    from vaestudy.analysis.findings import reference_pairs
 
     sign = paired_test([16.0] * 3)
     assert sign["test"] == "sign" and np.isnan(sign["ci_low"]) and np.isnan(sign["ci_high"])
@@ -139,7 +139,7 @@ def _gaussians(seeds_of_mse=(0, 1, 2)):
 
 
 def test_intervals_beside_holm_verdicts_say_they_are_not_adjusted():
-    from vaestudy.findings import MECHANISM, reference_pairs, versus_bce
+    from vaestudy.analysis.findings import MECHANISM, reference_pairs, versus_bce
 
     metrics = _gaussians()
     comp = paired_comparisons(metrics, list(MECHANISM))
@@ -153,7 +153,7 @@ def test_intervals_beside_holm_verdicts_say_they_are_not_adjusted():
 def test_a_pair_of_one_seed_prints_no_interval_beside_the_others():
     """mse kept one seed of three (the others diverged): its pairs with bce have no interval
     and no test, though the study has 3 seeds."""
-    from vaestudy.findings import MECHANISM, versus_bce
+    from vaestudy.analysis.findings import MECHANISM, versus_bce
 
     metrics = _gaussians(seeds_of_mse=(1,))
     lines = versus_bce(metrics, paired_comparisons(metrics, list(MECHANISM)))
@@ -168,7 +168,7 @@ def test_a_pair_of_one_seed_prints_no_interval_beside_the_others():
 
 
 def test_log_likelihood_sentences_say_what_their_interval_is():
-    from vaestudy.findings import likelihood_sentences
+    from vaestudy.analysis.findings import likelihood_sentences
 
     runs = pd.DataFrame([{"dataset": "mnist", "loss": "bce", "latent_dim": 16, "seed": s,
                           "test_log_px": -100.0 - s, "log_px_data": "binarized",
@@ -184,7 +184,7 @@ def test_no_active_unit_is_posterior_collapse_only_where_the_kl_is_zero_too(kl, 
     """Active units count the dimensions whose posterior mean varies across the test images
     (Var_x E[z_d|x] > 0.01): zero of them says nothing of the KL, which may still be nats
     per image; only both at zero mean q(z|x) is the prior."""
-    from vaestudy.findings import pixel_averaged
+    from vaestudy.analysis.findings import pixel_averaged
 
     group = pd.DataFrame([{"loss": "mse-mean", "family": "mse", "beta": 784.0, "sigma": 19.8,
                            "latent_dim": 16, "seed": s, "active_units": 0, "test_kl": kl[s],

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from vaestudy.study_plots import loss_order, plot_comparable, summary_table
+from vaestudy.analysis.study_plots import loss_order, plot_comparable, summary_table
 
 
 def test_summary_table_has_one_row_per_loss_and_latent():
@@ -29,7 +29,7 @@ def test_one_latent_size_plots_the_metrics_per_loss(tmp_path, monkeypatch):
     import imageio.v3 as iio
     from matplotlib.figure import Figure
 
-    from vaestudy.aggregate import COMPARABLE
+    from vaestudy.analysis.aggregate import COMPARABLE
 
     rng = np.random.default_rng(0)
     rows = [{"loss": loss, "family": "mse" if beta else "bce", "beta": beta or np.nan,

@@ -1,4 +1,4 @@
-"""vaestudy.theory: the numerical checks of docs/theory.md, the closed forms, and the rendering
+"""vaestudy.theory.theory: the numerical checks of docs/theory.md, the closed forms, and the rendering
 of the notes to HTML with MathML."""
 
 import csv
@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from vaestudy import mathdoc, theory
+from vaestudy.report import mathdoc
+from vaestudy.theory import theory
 
 DOC = "docs/theory.md"
 
@@ -193,7 +194,9 @@ def _mutants():
     """(name, check function, [(module, attribute, replacement factory)], failing records):
     one planted bug per check record; each must fail the records named (substrings) and no
     other record of its check function."""
-    from vaestudy import data, iwae, likelihoods, model, theory_data, theory_estimator
+    from vaestudy.core import data
+    from vaestudy.theory import theory_data, theory_estimator
+    from vaestudy.vae import iwae, likelihoods, model
 
     lik = likelihoods.likelihood
     estimator = theory_estimator.check_iwae_estimator
@@ -340,9 +343,8 @@ def tf_exp(x):
 
 
 def _originals():
-    from vaestudy import theory_data
-
-    from vaestudy import data
+    from vaestudy.core import data
+    from vaestudy.theory import theory_data
 
     return {"kl_mvn": theory.kl_mvn, "kl_diag": theory.kl_diag_standard_normal,
             "cbern": theory_data.cbern_log_norm, "binarize": data.binarize}
@@ -394,7 +396,9 @@ def _nan_output(fn):
 def _nan_cases():
     """(check, module or class, attribute, NaN version): every project function a theory
     check calls; functions that return a distribution get NaN parameters."""
-    from vaestudy import data, iwae, likelihoods, model, theory_data, theory_estimator
+    from vaestudy.core import data
+    from vaestudy.theory import theory_data, theory_estimator
+    from vaestudy.vae import iwae, likelihoods, model
 
     lik, post, lg = likelihoods.likelihood, model.posterior, theory.LinearGaussian
     estimator, weights = theory_estimator.check_iwae_estimator, iwae.make_log_weights
@@ -448,7 +452,7 @@ def test_a_planted_nan_fails_its_check(case, monkeypatch):
 
 
 def test_worst_and_record_fail_on_nan():
-    from vaestudy.check_records import record, worst
+    from vaestudy.theory.check_records import record, worst
 
     assert np.isnan(worst(0.0, np.nan)) and np.isnan(worst(np.array([1.0, np.nan]), 0.0))
     assert max(0.0, np.nan) == 0.0  # why worst exists

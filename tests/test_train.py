@@ -3,14 +3,15 @@
 import numpy as np
 import pytest
 
-from vaestudy import likelihoods, runtime
-from vaestudy.config import run_config
-from vaestudy.data import load_split
-from vaestudy.files import atomic_path
+from vaestudy.core.config import run_config
+from vaestudy.core.data import load_split
+from vaestudy.core.files import atomic_path
+from vaestudy.jobs import runtime
+from vaestudy.vae import likelihoods
 
 runtime.configure(threads=1)
 
-from vaestudy import train as train_mod  # noqa: E402
+from vaestudy.vae import train as train_mod  # noqa: E402
 
 TINY = {"data": {"train_subset": 512, "validation_size": 256, "test_subset": 64},
         "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.002},
@@ -241,8 +242,8 @@ def test_full_disk_while_checkpointing_names_the_file_and_keeps_the_last_one(tmp
     names the checkpoint and the fix, and the previous checkpoint is intact."""
     import errno
 
-    from vaestudy import checkpoint as ckpt
-    from vaestudy import files
+    from vaestudy.core import files
+    from vaestudy.vae import checkpoint as ckpt
 
     path = tmp_path / "checkpoint.npz"
     state = ckpt.LoopState(epoch=2)
@@ -265,7 +266,7 @@ def test_validation_elbo_is_one_fixed_draw_per_image_every_epoch(tiny_data):
     re-seeded every epoch (so that epochs differ only in their weights)."""
     import tensorflow as tf
 
-    from vaestudy.likelihoods import Scale
+    from vaestudy.vae.likelihoods import Scale
 
     cfg = run_config(TINY, "mse", 2, 4)
     result = train_mod.train(cfg, tiny_data)

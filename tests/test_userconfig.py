@@ -1,12 +1,12 @@
 """What users type becomes what the schema checks: the grid short form of ``--config`` and
-numbers that YAML 1.1 reads as strings (vaestudy.userconfig)."""
+numbers that YAML 1.1 reads as strings (vaestudy.core.userconfig)."""
 
 import re
 
 import pytest
 import yaml
 
-from vaestudy.userconfig import NonFiniteError, coerce, normalize
+from vaestudy.core.userconfig import NonFiniteError, coerce, normalize
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_strings_are_not_numbers_where_the_schema_wants_strings(schema):
 @pytest.mark.parametrize("key, where", [("resources", "--set-threads train=4"),
                                         ("likelihood", "loss_variants")])
 def test_a_retired_section_says_where_its_settings_went(schema, key, where):
-    from vaestudy.userconfig import RETIRED, RetiredKeyError
+    from vaestudy.core.userconfig import RETIRED, RetiredKeyError
 
     with pytest.raises(RetiredKeyError, match=f"config key '{key}' is no longer read: .*{where}"):
         normalize({key: {}}, schema)
@@ -86,7 +86,7 @@ def _config_with(key: str, value) -> dict:
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "nan", "-Infinity"])
 def test_every_number_of_the_config_must_be_finite(schema, value):
     """NaN passes every comparison of a schema (exclusiveMinimum: 0 is false for it), so the
-    rule is vaestudy.userconfig's: any number key of the schema, in YAML (.nan, .inf) or as
+    rule is vaestudy.core.userconfig's: any number key of the schema, in YAML (.nan, .inf) or as
     a string ("nan"), is refused with its key."""
     keys = _number_keys(schema)
     assert "training.learning_rate" in keys and "loss_variants.v.sigma" in keys

@@ -14,10 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import (
+    OFFLINE,
+    TINY_DATASETS,
+    TINY_GRID,
+    TINY_RUNS_PER_DATASET,
+    snakemake,
+    write_config,
+)
 
-from conftest import (OFFLINE, TINY_DATASETS, TINY_GRID, TINY_RUNS_PER_DATASET, snakemake,
-                      write_config)
-from vaestudy import layout
+from vaestudy.core import layout
 
 
 @pytest.mark.parametrize(
@@ -146,7 +152,7 @@ def test_a_gpu_job_on_a_machine_without_gpu_stops_at_once_with_the_fix(root, tmp
 
 
 def test_a_preflight_error_stops_the_workflow_before_any_job(root, tmp_path):
-    """common.smk turns vaestudy.preflight's error into one WorkflowError before any job (the
+    """setup.smk turns vaestudy.core.preflight's error into one WorkflowError before any job (the
     checks themselves: tests/test_preflight.py)."""
     work = tmp_path / "work"
     work.mkdir()
@@ -339,9 +345,9 @@ def test_each_dataset_has_a_classifier_and_its_test_features(tiny_study):
     evaluation) are the features of exactly the evaluation's test images."""
     import keras
 
-    from vaestudy.classifier import features_and_predictions
-    from vaestudy.config import load_trained_run
-    from vaestudy.data import prepared_dir
+    from vaestudy.core.data import prepared_dir
+    from vaestudy.core.trained_run import load_trained_run
+    from vaestudy.evaluation.classifier import features_and_predictions
 
     for dataset in TINY_DATASETS:
         folder = tiny_study / "classifier" / dataset

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """Training speed of the study's VAE on this machine (a tool, not a test).
 
-Times the package's own training, ``vaestudy.train.train``, on the first ``--images`` training
+Times the package's own training, ``vaestudy.vae.train.train``, on the first ``--images`` training
 images for ``--epochs`` epochs (the first traces the step; the last is the steady state) and
 reads its step times through ``train``'s ``should_stop`` hook, which the loop polls after
 every step: no copy of the loop. Variants: ``--bf16`` (``training.precision:
 mixed_bfloat16``) and, unless ``--no-fit``, the same
-model and loss (``vaestudy.likelihoods.elbo_terms``) trained by a plain Keras ``model.fit``,
+model and loss (``vaestudy.vae.likelihoods.elbo_terms``) trained by a plain Keras ``model.fit``,
 the reference a reader would write. Prints seconds per 55,000-image epoch, images/s,
 GFLOP/s against a measured fp32 matmul, the validation pass and the validation loss reached.
 
@@ -32,7 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=os.cpu_count(),
-                   help="TensorFlow threads, set by vaestudy.runtime.configure (default: all)")
+                   help="TensorFlow threads, set by vaestudy.jobs.runtime.configure (default: all)")
     p.add_argument("--images", type=int, default=8192, help="training images per epoch")
     p.add_argument("--epochs", type=int, default=2, help="epochs per variant (the last is timed)")
     p.add_argument("--repeats", type=int, default=1,
@@ -77,8 +77,8 @@ def forward_macs(model, input_shape) -> int:
 
 
 def time_train(cfg, data) -> dict:
-    """``vaestudy.train.train`` itself; the step times of its last epoch via should_stop."""
-    from vaestudy.train import train
+    """``vaestudy.vae.train.train`` itself; the step times of its last epoch via should_stop."""
+    from vaestudy.vae.train import train
 
     ticks: list[float] = []
 
@@ -100,8 +100,8 @@ def time_keras_fit(cfg, data) -> dict:
     import keras
     import tensorflow as tf
 
-    from vaestudy.likelihoods import Scale, elbo_terms
-    from vaestudy.model import make_decoder, make_encoder
+    from vaestudy.vae.likelihoods import Scale, elbo_terms
+    from vaestudy.vae.model import make_decoder, make_encoder
 
     keras.utils.set_random_seed(cfg.seed)
     scale = Scale(cfg.likelihood)
@@ -137,14 +137,14 @@ def time_keras_fit(cfg, data) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from vaestudy import runtime
+    from vaestudy.jobs import runtime
 
     runtime.configure(args.threads, seed=0)  # before TensorFlow runs any op
     import tensorflow as tf
     import yaml
 
-    from vaestudy.config import run_config
-    from vaestudy.devices import cpu_name
+    from vaestudy.core.config import run_config
+    from vaestudy.jobs.devices import cpu_name
 
     def config(precision: str) -> dict:
         base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -157,9 +157,9 @@ def main(argv=None) -> int:
 
     fp32 = config("float32")
     data = fp32.data.load(fp32.binarization)
-    plan = {"vaestudy.train.train, fp32": lambda: time_train(fp32, data)}
+    plan = {"vaestudy.vae.train.train, fp32": lambda: time_train(fp32, data)}
     if args.bf16:
-        plan["vaestudy.train.train, bf16"] = lambda: time_train(config("mixed_bfloat16"), data)
+        plan["vaestudy.vae.train.train, bf16"] = lambda: time_train(config("mixed_bfloat16"), data)
     if not args.no_fit:
         plan["Keras model.fit, fp32"] = lambda: time_keras_fit(fp32, data)
     runs: dict[str, list[dict]] = {name: [] for name in plan}
@@ -168,7 +168,7 @@ def main(argv=None) -> int:
             print(f"timing {name} ({rep + 1}/{args.repeats}) ...", file=sys.stderr, flush=True)
             runs[name].append(run())
 
-    from vaestudy.model import make_decoder, make_encoder
+    from vaestudy.vae.model import make_decoder, make_encoder
 
     macs = (forward_macs(make_encoder(args.latent, fp32.model), (28, 28, 1))
             + forward_macs(make_decoder(args.latent, fp32.model), (args.latent,)))

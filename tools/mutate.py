@@ -104,9 +104,18 @@ def sites(tree: ast.Module) -> list[tuple[ast.AST, str, callable]]:
     return out
 
 
+def relative(module: str) -> Path:
+    """``vaestudy/<stage>/<module>.py``: where a core module sits below ``src/``."""
+    found = sorted((ROOT / "src").glob(f"vaestudy/*/{module}.py"))
+    if len(found) != 1:
+        raise SystemExit(f"no single module {module!r} in src/vaestudy/<stage>/: {found}")
+    return found[0].relative_to(ROOT / "src")
+
+
 def mutants(module: str) -> list[tuple[int, str, str]]:
-    """(line, description, mutated source) of every mutant of ``src/vaestudy/<module>.py``."""
-    source = (ROOT / "src" / "vaestudy" / f"{module}.py").read_text()
+    """(line, description, mutated source) of every mutant of ``module``
+    (``src/vaestudy/<stage>/<module>.py``)."""
+    source = (ROOT / "src" / relative(module)).read_text()
     tree = ast.parse(source)
     out = []
     for index, (node, what, _) in enumerate(sites(tree)):
@@ -137,7 +146,7 @@ def _run_module(module: str, workers: queue.Queue, timeout: int) -> tuple[int, l
     def one(mutant: tuple[int, str, str]) -> str | None:
         line, what, text = mutant
         src = workers.get()
-        path = src / "vaestudy" / f"{module}.py"
+        path = src / relative(module)
         original = path.read_text()
         try:
             path.write_text(text)
@@ -145,7 +154,7 @@ def _run_module(module: str, workers: queue.Queue, timeout: int) -> tuple[int, l
         finally:
             path.write_text(original)
             workers.put(src)
-        return f"src/vaestudy/{module}.py:{line}  {what}" if survived else None
+        return f"src/{relative(module)}:{line}  {what}" if survived else None
 
     with ThreadPoolExecutor(workers.qsize()) as pool:
         survivors = [s for s in pool.map(one, found) if s]
@@ -167,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for module in modules:
             for line, what, _ in mutants(module):
-                print(f"src/vaestudy/{module}.py:{line}  {what}")
+                print(f"src/{relative(module)}:{line}  {what}")
         return 0
     total = killed = 0
     survivors: list[str] = []

@@ -2,7 +2,7 @@
 """How well a finished study used its cores (a tool, not a test).
 
 Reads every job's Snakemake benchmark file and the exact CPU seconds and peak memory each job
-appended to its log (``vaestudy.costs``: the same numbers as the report's Reproducibility
+appended to its log (``vaestudy.report.costs``: the same numbers as the report's Reproducibility
 section), and, when found, the Snakemake log of the run (``.snakemake/log/*.snakemake.log``:
 the threads and declared ``mem_mb`` of each rule, and the run's elapsed time). It prints
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from vaestudy import costs  # noqa: E402
+from vaestudy.report import costs  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -4,7 +4,7 @@ stratified draw of N and against all 10,000 (a measurement, not a test; docs/ref
 
 MNIST's test set is ordered: its first 5,000 digits come from NIST SD-3 (Census Bureau
 employees, cleaner), the last 5,000 from SD-1 (students). This tool estimates every test
-image's log p(x) once with the study's own code (``vaestudy.iwae.iwae_estimate`` on the
+image's log p(x) once with the study's own code (``vaestudy.vae.iwae.iwae_estimate`` on the
 run's fixed evaluation binarization) and prints the mean ± standard error over each subset:
 per-image estimates do not depend on which other images are in a batch, so the subsets are
 compared on the same numbers. The per-image estimates are cached beside the run
@@ -37,7 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, help="a trained run's folder (model/, config.json, ...)")
     p.add_argument("--data", type=Path, default=None,
-                   help="folder of the run's dataset (default: where vaestudy.datasets.locate "
+                   help="folder of the run's dataset (default: where vaestudy.core.datasets.locate "
                         "finds it: the system package's folder or the committed copy)")
     p.add_argument("--k", type=int, default=1000, help="importance samples per image")
     p.add_argument("--n", type=int, default=2000, help="images of the first-N and drawn subsets")
@@ -49,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def data_folder(dataset: str, given: Path | None, run: Path) -> Path:
     """The folder of the run's dataset: ``given``, else where the registry finds it."""
-    from vaestudy import datasets
+    from vaestudy.core import datasets
 
     found = datasets.locate(datasets.get(dataset), given, ROOT, run / "no-cache")
     if found is None:
@@ -63,9 +63,9 @@ def per_image_log_px(run: Path, k: int, n: int, seed: int, threads: int,
     cached in the run folder after every chunk of images, so that an interrupted
     measurement goes on where it stopped. Order: the first ``n`` images, then the rest of
     the drawn ``n``, then all others, so that the two subsets are complete first."""
-    from vaestudy import runtime
-    from vaestudy.config import load_run_config
-    from vaestudy.data import stratified_draw
+    from vaestudy.core.data import stratified_draw
+    from vaestudy.core.trained_run import load_run_config
+    from vaestudy.jobs import runtime
 
     cfg = load_run_config(run / "config.json")
     folder = data_folder(cfg.dataset, data_dir, run)
@@ -82,8 +82,8 @@ def per_image_log_px(run: Path, k: int, n: int, seed: int, threads: int,
     info = {"labels": data.y_test, "cfg": cfg, "drawn": drawn, "seconds": 0.0}
     if not todo:
         return log_px, info
-    from vaestudy.evaluate import load_models
-    from vaestudy.iwae import iwae_estimate, make_log_weights
+    from vaestudy.evaluation.evaluate import load_models
+    from vaestudy.vae.iwae import iwae_estimate, make_log_weights
 
     sigma = json.loads((run / "train_summary.json").read_text())["sigma"]
     encoder, decoder = load_models(run / "model")
@@ -106,7 +106,7 @@ def summary(name: str, values: np.ndarray) -> str:
 
 
 def main(argv=None) -> None:
-    from vaestudy.devices import cpu_name
+    from vaestudy.jobs.devices import cpu_name
 
     args = parse_args(argv)
     log_px, info = per_image_log_px(args.run, args.k, args.n, args.seed, args.threads,

@@ -1,4 +1,4 @@
-# The data, one job per dataset (vaestudy.datasets). MNIST is committed under resources/mnist;
+# The data, one job per dataset (vaestudy.core.datasets). MNIST is committed under resources/mnist;
 # where each dataset is read from is found before any job (DATA_DIRS, common.smk). No rule
 # declares those files as outputs (Snakemake deletes a job's outputs before it runs, and the
 # data must never be at risk): prepare_data downloads only files that are missing, verifies

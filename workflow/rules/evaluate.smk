@@ -5,10 +5,10 @@ rule train_classifier:
     input:
         manifest=rules.prepare_data.output[0],
     output:
-        model=f"{OUT}/classifier/{{dataset}}/classifier.keras",
-        summary=f"{OUT}/classifier/{{dataset}}/classifier.json",
+        model=study_file(layout.CLASSIFIER_FILES["model"]),
+        summary=study_file(layout.CLASSIFIER_FILES["summary"]),
         # its features of the test images, computed once: every evaluation compares with them
-        features=f"{OUT}/classifier/{{dataset}}/test_features.npy",
+        features=study_file(layout.CLASSIFIER_FILES["features"]),
     log:
         job_file("logs", "train_classifier", DATASET_KEY),
     benchmark:
@@ -25,7 +25,7 @@ rule train_classifier:
         runtime=lambda wc, attempt: 30 * attempt,
         gpu=0,
     params:
-        settings=lambda wc: cfg_lib.classifier_settings(config, wc.dataset),
+        settings=lambda wc: rule_params.classifier_settings(config, wc.dataset),
     script:
         "../scripts/train_classifier.py"
 
@@ -56,7 +56,7 @@ rule evaluate:
         runtime=lambda wc, attempt: 20 * attempt,
         gpu=0,
     params:
-        settings=cfg_lib.evaluation_settings(config),
+        settings=rule_params.evaluation_settings(config),
     script:
         "../scripts/evaluate.py"
 
@@ -96,7 +96,7 @@ rule run_figures:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     params:
-        settings=cfg_lib.figure_settings(config),
+        settings=rule_params.figure_settings(config),
         shown=reconstructions_shown,  # for the captions
     script:
         "../scripts/run_figures.py"

@@ -6,7 +6,7 @@
 # Snakemake sees only after the checkpoints have run).
 rule grid:
     output:
-        f"{OUT}/grid.json",
+        study_file(layout.GRID),
     log:
         job_file("logs", "grid"),
     conda:
@@ -30,15 +30,15 @@ rule aggregate:
         configs=for_all_runs(layout.TRAIN_FILES["config"]),
     output:
         metrics=report(
-            f"{OUT}/metrics.csv",
+            study_file(layout.TABLES["metrics"]),
             caption="../report/metrics.rst",
             category="Comparison",
             labels={"table": "metrics per run"},
         ),
-        history=f"{OUT}/history.csv",
-        runs=f"{OUT}/runs.csv",
+        history=study_file(layout.TABLES["history"]),
+        runs=study_file(layout.TABLES["runs"]),
         comparisons=report(
-            f"{OUT}/comparisons.csv",
+            study_file(layout.TABLES["comparisons"]),
             caption="../report/comparisons.rst",
             category="Comparison",
             labels={"table": "paired comparisons of losses"},
@@ -235,7 +235,7 @@ rule report:
         images=run_images,
         benchmarks=study_benchmarks,
     output:
-        f"{OUT}/report.html",
+        study_file(layout.REPORT),
     log:
         job_file("logs", "report"),
     benchmark:

@@ -1,9 +1,9 @@
-# Numerical checks of the derivations in docs/theory.md (vaestudy.theory): one row per identity.
+# Numerical checks of the derivations in docs/theory.md (vaestudy.theory.theory): one row per identity.
 
 
 rule theory_check:
     output:
-        f"{OUT}/theory/checks.csv",
+        study_file(layout.THEORY_CHECKS),
     log:
         job_file("logs", "theory_check"),
     benchmark:

@@ -30,7 +30,7 @@ checkpoint train:
         runtime=train_runtime,
         gpu=0,
     params:
-        # exactly what training reads (vaestudy.config.train_settings): a change re-trains
-        settings=lambda wc: cfg_lib.train_settings(config, wc.loss),
+        # exactly what training reads (vaestudy.core.rule_params.train_settings): a change re-trains
+        settings=lambda wc: rule_params.train_settings(config, wc.loss),
     script:
         "../scripts/train.py"

@@ -1,5 +1,5 @@
 """Imported first by every workflow script: the job uses the package beside its workflow,
-``<repo>/src/vaestudy``, as the Snakefile did at parse time (common.smk puts the same folder
+``<repo>/src/vaestudy``, as the Snakefile did at parse time (setup.smk puts the same folder
 first on sys.path). One rule for both, so that parse time and the jobs never load different
 copies, also where another ``vaestudy`` is installed or in a per-rule conda environment."""
 

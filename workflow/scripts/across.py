@@ -1,10 +1,10 @@
 """Rule across: the forest plot of the pairs of losses separated on the study's first dataset
-or on this one (vaestudy.forest.write_forest)."""
+or on this one (vaestudy.analysis.forest.write_forest)."""
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.forest import write_forest
-from vaestudy.runtime import logged
+from vaestudy.analysis.forest import write_forest
+from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:

@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.aggregate import write_tables
-from vaestudy.runtime import logged
+from vaestudy.analysis.aggregate import write_tables
+from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:

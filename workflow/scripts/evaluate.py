@@ -1,25 +1,24 @@
-"""Rule evaluate: the test-set metrics of one trained run (vaestudy.evaluate.evaluate; a
+"""Rule evaluate: the test-set metrics of one trained run (vaestudy.evaluation.evaluate.evaluate; a
 diverged run has no model: the workflow evaluates trained runs only)."""
 
 import json
 from pathlib import Path
 
+import _bootstrap  # noqa: F401
 import numpy as np
 
-import _bootstrap  # noqa: F401
-
-from vaestudy.config import load_trained_run
-from vaestudy.data import prepared_dir
-from vaestudy.files import write_json
-from vaestudy.provenance import code_version
-from vaestudy.runtime import job
+from vaestudy.core.data import prepared_dir
+from vaestudy.core.files import write_json
+from vaestudy.core.provenance import code_version
+from vaestudy.core.trained_run import load_trained_run
+from vaestudy.jobs.runtime import job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 cfg = load_trained_run(sm.input.config, sm.params.settings, prepared_dir(sm.input.manifest))
 with job(sm.log[0], sm.threads, cfg.seed, sm.resources.gpu) as log:
     import keras  # after job(): TensorFlow's threads and devices are set first
 
-    from vaestudy.evaluate import clipped_settings, evaluate, load_models
+    from vaestudy.evaluation.evaluate import clipped_settings, evaluate, load_models
 
     sigma = json.loads(Path(sm.input.summary).read_text())["sigma"]
     classifier = keras.models.load_model(sm.input.classifier, compile=False)

@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.study_plots import write_plots
-from vaestudy.runtime import logged
+from vaestudy.analysis.study_plots import write_plots
+from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:

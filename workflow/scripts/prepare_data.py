@@ -2,9 +2,9 @@
 
 import _bootstrap  # noqa: F401
 
-from vaestudy import datasets
-from vaestudy.files import write_json
-from vaestudy.runtime import logged
+from vaestudy.core import datasets
+from vaestudy.core.files import write_json
+from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:

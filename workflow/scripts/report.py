@@ -1,9 +1,9 @@
-"""Rule report: the self-contained HTML report (vaestudy.report.write_report)."""
+"""Rule report: the self-contained HTML report (vaestudy.report.report.write_report)."""
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.report import write_report
-from vaestudy.runtime import logged
+from vaestudy.jobs.runtime import logged
+from vaestudy.report.report import write_report
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:

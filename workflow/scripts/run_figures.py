@@ -1,5 +1,5 @@
 """Rule run_figures: the pictures of one trained run (each output names a picture of
-vaestudy.run_pictures.RunPictures, or pictured_images, the record of the test images they
+vaestudy.evaluation.run_pictures.RunPictures, or pictured_images, the record of the test images they
 show; the KL per dimension in the run's metrics picks the latent dimensions of the
 traversals and the manifold)."""
 
@@ -8,15 +8,16 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.config import load_trained_run
-from vaestudy.data import prepared_dir
-from vaestudy.files import atomic_path
-from vaestudy.runtime import job
+from vaestudy.core.data import prepared_dir
+from vaestudy.core.files import atomic_path
+from vaestudy.core.trained_run import load_trained_run
+from vaestudy.jobs.runtime import job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 cfg = load_trained_run(sm.input.config, sm.params.settings, prepared_dir(sm.input.manifest))
 with job(sm.log[0], sm.threads, cfg.seed) as log:
-    from vaestudy.run_pictures import RunPictures  # after job(): TensorFlow's threads are set
+    # after job(): TensorFlow's threads are set
+    from vaestudy.evaluation.run_pictures import RunPictures
 
     log.info("figure settings: %s", json.dumps(sm.params.settings))
     metrics = json.loads(Path(sm.input.metrics).read_text())

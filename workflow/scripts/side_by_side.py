@@ -3,10 +3,10 @@ size of one dataset, each in one figure."""
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.files import atomic_path
-from vaestudy.layout import parse_run_path
-from vaestudy.study_plots import plot_side_by_side
-from vaestudy.runtime import logged
+from vaestudy.analysis.study_plots import plot_side_by_side
+from vaestudy.core.files import atomic_path
+from vaestudy.core.layout import parse_run_path
+from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 # output: (input pictures, rows of tiles kept (None: all), title)

@@ -1,14 +1,13 @@
-"""Rule theory_check: the numerical checks of docs/theory.md (vaestudy.theory.run_all) as a
+"""Rule theory_check: the numerical checks of docs/theory.md (vaestudy.theory.theory.run_all) as a
 table, written first; then the job fails if any check failed, so that the failure is visible
 (Snakemake removes a failed job's outputs; the log keeps the table)."""
 
 import _bootstrap  # noqa: F401
-
 import pandas as pd
 
-from vaestudy import theory
-from vaestudy.files import atomic_path
-from vaestudy.runtime import logged
+from vaestudy.core.files import atomic_path
+from vaestudy.jobs.runtime import logged
+from vaestudy.theory import theory
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:

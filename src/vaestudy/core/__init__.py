@@ -1,0 +1,3 @@
+"""The settings and the data: the config and its checks, the loss registry, every path of a study,
+the datasets and their splits, atomic files, provenance. TensorFlow-free: what the Snakefile
+imports at parse time."""

@@ -1,0 +1,54 @@
+"""What each rule passes in its ``params``: exactly the settings its jobs read, sliced from
+the workflow's config. Snakemake re-runs a job when its params change, so a setting that a
+rule does not read must not be in them (a change of an evaluation setting never re-trains).
+Used by the rules only (and by :meth:`vaestudy.core.config.RunConfig.training_dict`, which
+saves a run's settings in the same shape)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from vaestudy.core import losses
+
+#: The ``figures`` keys that training reads: the fixed prior draws decoded after every epoch
+#: (the training GIF) are the first ``grid_size``² draws of ``latent_seed``.
+EPOCH_SAMPLE_KEYS = ("latent_seed", "grid_size")
+
+
+def train_settings(config: dict[str, Any], loss: str) -> dict[str, Any]:
+    """Exactly the settings a training run of ``loss`` reads (the ``train`` rule's params: a
+    change to any of them re-trains, a change to anything else, another loss's variant
+    included, does not). The test subset is left out: training never sees the test set."""
+    spec = losses.resolve(loss, config.get("loss_variants"))
+    return training_sections(config, dataclasses.asdict(spec))
+
+
+def training_sections(config: dict[str, Any], likelihood: dict[str, Any]) -> dict[str, Any]:
+    # where the data lives is not a setting of the run (the payloads are verified); the folder
+    # of this workflow run is filled in from the manifest (with_data_dir)
+    data = {k: v for k, v in config["data"].items() if k not in ("test_subset", "dirs", "dir")}
+    figures = {k: config["figures"][k] for k in EPOCH_SAMPLE_KEYS}
+    return {"data": data, "model": config["model"], "likelihood": likelihood,
+            "training": config["training"], "figures": figures}
+
+
+def evaluation_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the ``evaluate`` rule beyond the trained run: its own section and the
+    size of the test set."""
+    return {"evaluation": config["evaluation"], "test_subset": config["data"]["test_subset"]}
+
+
+def figure_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the per-run picture rules beyond the trained run."""
+    return {"figures": config["figures"],
+            "evaluation": {"batch_size": config["evaluation"]["batch_size"]},
+            "test_subset": config["data"]["test_subset"]}
+
+
+def classifier_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """The settings of the classifier of ``dataset``: its own section and the split it learns
+    from (binarization and representation are the VAEs' business, not the classifier's)."""
+    keys = ("validation_size", "split_seed", "train_subset", "test_subset")
+    return {"dataset": dataset, "data": {k: config["data"][k] for k in keys},
+            "classifier": config["classifier"]}

@@ -1,0 +1,126 @@
+"""The report's sections of one dataset, and the section across datasets: the numbers of the
+run as HTML tables and generated sentences, for :func:`vaestudy.report.report.render`."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from vaestudy.analysis import across
+from vaestudy.analysis.aggregate import COMPARABLE, DENSITY
+from vaestudy.analysis.answer import answer, verdict_matrix
+from vaestudy.analysis.findings import findings
+from vaestudy.analysis.study_plots import summary_table
+from vaestudy.core import datasets, pictured
+from vaestudy.core.losses import by_falling_beta
+
+COMPARABLE_TABLE = ["fid_classifier", "class_entropy", "classes_covered", "recon_accuracy",
+                    "recon_mse", "recon_bce", "knn_accuracy", "active_units", "test_kl"]
+LIKELIHOOD_TABLE = ["test_log_px", "test_neg_elbo", "test_recon", "iwae_gap", "bits_per_dim",
+                    "bits_per_dim_bound", "mass_inside"]
+
+
+def likelihood_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The log-likelihood table: mean ± CI per (loss, latent size), with the data each number
+    is measured on and the importance samples K x test images of log p(x)."""
+    table = summary_table(metrics, columns)
+    by = ["dataset", "loss", "latent_dim"]
+    first = metrics.groupby(by).first()
+    keys = list(zip(*(table[k] for k in by)))
+    at = table.columns.get_loc("seeds") + 1
+    table.insert(at, "data", [first.loc[k, "log_px_data"] for k in keys])
+    table.insert(at + 1, "K x images", [f"{first.loc[k, 'iwae_samples']} x "
+                                        f"{first.loc[k, 'iwae_images']:,}" for k in keys])
+    return table
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, classes="metrics", border=0, float_format="{:.4g}".format,
+                         na_rep="")
+
+
+def dataset_part(name: str, metrics: pd.DataFrame, comparisons: pd.DataFrame,
+                 pictures: dict, classifier: dict, study: dict, several: bool) -> dict:
+    """The report's sections of one dataset (findings, design, tables, plots, samples, latent
+    space) from its rows of ``metrics`` and ``comparisons``; ``pictures`` holds its embedded
+    ``plots`` and ``shown`` run pictures; ``several``: the study has more datasets (the
+    section titles and anchors then name the dataset)."""
+    info = datasets.get(name)
+    sizes = design(metrics)
+    ll_cols = [c for c in LIKELIHOOD_TABLE if metrics[c].notna().any()]
+    density = comparisons[comparisons.metric.isin(list(DENSITY))]
+    return dict(
+        name=name, title=info.title, item=info.item,
+        suffix=f"-{name}" if several else "", heading=f"{info.title}: " if several else "",
+        study={**study, **sizes},
+        # the classes of the reconstructions in words, as their captions say them
+        reconstructions_shown=pictured.reconstructions_shown(study["n_reconstructions"],
+                                                             sizes["n_test"], name),
+        losses=list(dict.fromkeys(metrics.loss)),
+        latents=sorted(set(metrics.latent_dim)),
+        first_seed=min(metrics.seed),
+        likelihoods=dict(zip(metrics.loss, metrics.likelihood)),  # as the evaluation wrote it
+        data_per_loss=dict(zip(metrics.loss, metrics.log_px_data)),
+        mixed_data=metrics.data.nunique() > 1,  # binary and gray losses side by side
+        betas={loss: metrics[metrics.loss == loss].beta.iloc[0]
+               for loss in by_falling_beta(metrics)},
+        comparable=table_html(summary_table(metrics, COMPARABLE_TABLE)),
+        loglik=table_html(likelihood_table(metrics, ll_cols)),
+        comparisons=table_html(comparisons.rename(columns={"effect_size_gz": "g_z"})),
+        density=table_html(density.rename(columns={"effect_size_gz": "g_z"})),
+        binary_losses=sorted(set(metrics.loss[metrics.data == "binary"])),
+        dequantized=sorted(set(metrics.loss[metrics.data == "gray"])),
+        findings=findings(metrics, comparisons),
+        answer=answer(metrics, comparisons),
+        verdicts=verdicts(metrics, comparisons),
+        answer_latent=int(metrics.latent_dim.max()),
+        n_comparisons=int(comparisons.metric.isin(list(COMPARABLE)).sum()),
+        classifier=classifier, plots=pictures["plots"], shown=pictures["shown"],
+    )
+
+
+def verdicts(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list[dict]:
+    """One loss x loss matrix of verdicts per comparable metric and latent size
+    (:func:`vaestudy.analysis.answer.verdict_matrix`), with the metric's label and direction."""
+    losses = list(dict.fromkeys(metrics.loss))
+    out = []
+    for metric, (label, higher) in COMPARABLE.items():
+        for latent in sorted(set(metrics.latent_dim)):
+            if not ((comparisons.metric == metric) & (comparisons.latent_dim == latent)).any():
+                continue
+            better = "" if higher is None else (" (higher is better)" if higher
+                                                else " (lower is better)")
+            out.append({"label": label + better, "latent": latent,
+                        "html": verdict_matrix(comparisons, metric, latent, losses)})
+    return out
+
+
+def across_part(comparisons: pd.DataFrame, names: list[str],
+                plots: dict[str, str] | None = None) -> list[dict]:
+    """The cross-dataset section: for each dataset after the first (the reference), the pairs
+    of losses separated on either, what became of them (:mod:`vaestudy.analysis.across`), as counts,
+    sentences, a table and the forest plot of ``plots`` (by dataset, embedded)."""
+    labels = {k: v[0] for k, v in {**COMPARABLE, **DENSITY}.items()}
+    reference, parts = names[0], []
+    for other in names[1:]:
+        table = across.carry_over(comparisons, reference, other)
+        shown = table[["metric", "latent_dim", "loss_a", "loss_b", "mean_diff_ref",
+                       "ci_low_ref", "ci_high_ref", "verdict_ref", "mean_diff_other",
+                       "ci_low_other", "ci_high_other", "verdict_other", "outcome"]]
+        parts.append({"reference": datasets.get(reference).title,
+                      "other": datasets.get(other).title, "counts": across.counts(table),
+                      "plot": (plots or {}).get(other),
+                      "sentences": across.sentences(table, datasets.get(reference).title,
+                                                    datasets.get(other).title, labels),
+                      "table": table_html(shown.rename(columns=lambda c: c.replace(
+                          "_ref", f" ({reference})").replace("_other", f" ({other})")))})
+    return parts
+
+
+def design(metrics: pd.DataFrame) -> dict:
+    """The evaluation's sizes as the metrics (of one dataset, or of the study) recorded them."""
+    first = metrics.iloc[0]
+    return {"n_train": int(first.n_train), "n_val": int(first.n_val),
+            "test_split": first.split, "elbo_samples": int(first.elbo_samples),
+            "iwae_samples": int(first.iwae_samples), "iwae_images": int(first.iwae_images),
+            "n_generated": int(first.n_generated), "log_px_images": first.log_px_images_text,
+            "n_test": int(first.n_test)}

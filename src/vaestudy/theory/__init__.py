@@ -1,0 +1,1 @@
+"""The numerical checks of docs/theory.md: each identity computed two ways."""
