@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import FASHION, MNIST
 
-from vaestudy.core import datasets
+from vaestudy.core import datasets, fetch
 from vaestudy.core.datasets import FASHION_MNIST, DataError
 
 BOTH = ["mnist", "fashion-mnist"]
@@ -180,10 +180,10 @@ def _mirror(tmp_path, name: str, payload: bytes) -> tuple[str, ...]:
 def test_download_from_mirror_verifies_and_never_overwrites(tmp_path, which):
     dataset, name = datasets.get(which), "t10k-labels-idx1-ubyte"
     mirrors, target = _mirror(tmp_path, name, official(which, name)), tmp_path / "fresh"
-    path = datasets.download(dataset, name, target, mirrors=mirrors)
+    path = fetch.download(dataset, name, target, mirrors=mirrors)
     assert datasets.read_idx(dataset, target, name).shape == (10000,)
     with pytest.raises(DataError, match="refusing to download over it"):
-        datasets.download(dataset, name, target, mirrors=mirrors)
+        fetch.download(dataset, name, target, mirrors=mirrors)
     assert path.exists()
 
 
@@ -193,7 +193,7 @@ def test_a_download_of_another_file_is_not_kept(tmp_path):
     mirrors, target = _mirror(tmp_path, name, official("mnist", name)), tmp_path / "fresh"
     with pytest.raises(DataError, match="(?s)verified from any Fashion-MNIST mirror.*expected "
                                         + FASHION_MNIST.sha256[name]):
-        datasets.download(FASHION_MNIST, name, target, mirrors=mirrors)
+        fetch.download(FASHION_MNIST, name, target, mirrors=mirrors)
     assert list(target.iterdir()) == []
 
 
@@ -207,11 +207,11 @@ def test_download_has_a_timeout_and_names_each_url_and_the_fix(tmp_path, monkeyp
         seen.append((url, timeout))
         raise urllib.error.URLError(TimeoutError("timed out"))
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", timing_out)
+    monkeypatch.setattr(fetch.urllib.request, "urlopen", timing_out)
     with pytest.raises(DataError) as err:
-        datasets.download(dataset, name, tmp_path)
+        fetch.download(dataset, name, tmp_path)
     urls = [mirror + name + ".gz" for mirror in dataset.mirrors]
-    assert seen == [(url, datasets.DOWNLOAD_TIMEOUT_S) for url in urls] and len(urls) == 2
+    assert seen == [(url, fetch.DOWNLOAD_TIMEOUT_S) for url in urls] and len(urls) == 2
     assert all(f"{url}: <urlopen error timed out>" in str(err.value) for url in urls)
     assert dataset.how_to_get(tmp_path) in str(err.value)
 
@@ -227,7 +227,7 @@ def test_a_silent_mirror_fails_within_the_timeout(tmp_path, monkeypatch):
 
         def attempt():
             try:
-                datasets.download(FASHION_MNIST, name, tmp_path, mirrors=(mirror,), timeout=0.5)
+                fetch.download(FASHION_MNIST, name, tmp_path, mirrors=(mirror,), timeout=0.5)
             except DataError as err:
                 errors.append(str(err))
 
@@ -245,13 +245,13 @@ def test_prepare_downloads_only_missing_files_and_records_the_dataset(copy, monk
     dataset, folder = copy
     calls = []
 
-    def fetch(dataset, name, directory):
+    def fake_download(dataset, name, directory):
         calls.append(name)
         (directory / f"{name}.gz").write_bytes(official(dataset.name, name))
 
-    monkeypatch.setattr(datasets, "download", fetch)
+    monkeypatch.setattr(fetch, "download", fake_download)
     (folder / "t10k-images-idx3-ubyte.gz").unlink()
-    manifest = datasets.prepare(dataset, folder, log=lambda msg: None)
+    manifest = fetch.prepare(dataset, folder, log=lambda msg: None)
     assert calls == ["t10k-images-idx3-ubyte"]
     assert manifest["dataset"] == dataset.name and manifest["dir"] == str(folder)
     assert manifest["files"]["train-images-idx3-ubyte"] == {
@@ -275,13 +275,13 @@ def test_locate_prefers_given_then_system_then_committed_then_cache(tmp_path):
     committed = _fill(root / "resources" / "set")
     dataset = dataclasses.replace(FASHION_MNIST, system_dirs=(str(partial), str(system)),
                                   committed="resources/set")
-    assert datasets.locate(dataset, "mine", root, cache) == root / "mine"  # even if empty
-    assert datasets.locate(dataset, str(cache), root, cache) == cache  # absolute stays
+    assert fetch.locate(dataset, "mine", root, cache) == root / "mine"  # even if empty
+    assert fetch.locate(dataset, str(cache), root, cache) == cache  # absolute stays
     order = [system, committed, cache]
     for found in order:
-        assert datasets.locate(dataset, None, root, cache) == found
+        assert fetch.locate(dataset, None, root, cache) == found
         (found / "train-images-idx3-ubyte.gz").unlink()
-    assert datasets.locate(dataset, None, root, cache) is None
+    assert fetch.locate(dataset, None, root, cache) is None
 
 
 def _answers(seen: list):
@@ -310,7 +310,7 @@ def test_require_obtainable_offline_names_the_three_ways(tmp_path):
     dataset = dataclasses.replace(FASHION_MNIST, system_dirs=(str(tmp_path / "absent"),))
     cache = tmp_path / "out" / "data" / "fashion-mnist"
     with pytest.raises(DataError) as err:
-        datasets.require_obtainable(dataset, None, tmp_path, cache, opener=_offline)
+        fetch.require_obtainable(dataset, None, tmp_path, cache, opener=_offline)
     text = str(err.value)
     assert text.startswith("Fashion-MNIST is not on this machine")
     assert "cannot be downloaded: offline" in text
@@ -318,7 +318,7 @@ def test_require_obtainable_offline_names_the_three_ways(tmp_path):
     assert text.endswith(dataset.how_to_get(cache))
     given = _fill(tmp_path / "given", files=3, which="fashion-mnist")  # lacks a file: named
     with pytest.raises(DataError, match=f"{given} lacks t10k-labels-idx1-ubyte.gz\\) and"):
-        datasets.require_obtainable(dataset, str(given), tmp_path, cache, opener=_offline)
+        fetch.require_obtainable(dataset, str(given), tmp_path, cache, opener=_offline)
 
 
 @pytest.mark.parametrize("damage", ["flip@middle", "flip@-8", "flip@-1", "truncate"])
@@ -331,7 +331,7 @@ def test_require_obtainable_refuses_a_damaged_file_before_any_download(tmp_path,
     asked = []
     with pytest.raises(DataError, match=rf"{given / name}\.gz: corrupt, not the official MNIST "
                                         rf"file \(.*\)\. Delete it and re-run"):
-        datasets.require_obtainable(datasets.MNIST, str(given), tmp_path, tmp_path / "cache",
+        fetch.require_obtainable(datasets.MNIST, str(given), tmp_path, tmp_path / "cache",
                                     opener=_answers(asked))
     assert asked == []  # refused before asking any mirror
 
@@ -339,13 +339,13 @@ def test_require_obtainable_refuses_a_damaged_file_before_any_download(tmp_path,
 def test_require_obtainable_online_downloads_into_the_cache(tmp_path):
     dataset = dataclasses.replace(FASHION_MNIST, system_dirs=(str(tmp_path / "absent"),))
     cache, seen = tmp_path / "out" / "data", []
-    assert datasets.require_obtainable(dataset, None, tmp_path, cache, timeout=2.5,
+    assert fetch.require_obtainable(dataset, None, tmp_path, cache, timeout=2.5,
                                        opener=_answers(seen)) == cache
     url = dataset.mirrors[0] + "t10k-labels-idx1-ubyte.gz"
     assert seen[0] == (url, "bytes=0-0", 2.5)
     system = _fill(tmp_path / "system", which="fashion-mnist")  # present here: no mirror asked
     dataset = dataclasses.replace(dataset, system_dirs=(str(system),))
-    assert datasets.require_obtainable(dataset, None, tmp_path, cache, opener=_offline) == system
+    assert fetch.require_obtainable(dataset, None, tmp_path, cache, opener=_offline) == system
 
 
 def test_probe_mirrors_says_which_answered(tmp_path):
@@ -353,5 +353,5 @@ def test_probe_mirrors_says_which_answered(tmp_path):
     (answering,) = _mirror(tmp_path, name, official("mnist", name))
     silent = (tmp_path / "empty").as_uri() + "/"
     dataset = dataclasses.replace(datasets.MNIST, mirrors=(answering, silent))
-    answers = datasets.probe_mirrors(dataset)
+    answers = fetch.probe_mirrors(dataset)
     assert answers[answering] is None and answers[silent].startswith(f"{silent}{name}.gz: ")

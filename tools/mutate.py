@@ -60,6 +60,7 @@ CORE = {
     "across": ["tests/test_across.py", "tests/test_stats.py"],
     "findings": ["tests/test_findings.py", "tests/test_metrics.py", "tests/test_stats.py"],
     "datasets": ["tests/test_datasets.py", "tests/test_data.py"],
+    "fetch": ["tests/test_datasets.py", "tests/test_preflight.py"],
     "data": ["tests/test_data.py", "tests/test_pictured.py"],
     "pictured": ["tests/test_pictured.py"],
     "finished": ["tests/test_finished.py"],

@@ -37,7 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, help="a trained run's folder (model/, config.json, ...)")
     p.add_argument("--data", type=Path, default=None,
-                   help="folder of the run's dataset (default: where vaestudy.core.datasets.locate "
+                   help="folder of the run's dataset (default: where vaestudy.core.fetch.locate "
                         "finds it: the system package's folder or the committed copy)")
     p.add_argument("--k", type=int, default=1000, help="importance samples per image")
     p.add_argument("--n", type=int, default=2000, help="images of the first-N and drawn subsets")
@@ -49,9 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def data_folder(dataset: str, given: Path | None, run: Path) -> Path:
     """The folder of the run's dataset: ``given``, else where the registry finds it."""
-    from vaestudy.core import datasets
+    from vaestudy.core import datasets, fetch
 
-    found = datasets.locate(datasets.get(dataset), given, ROOT, run / "no-cache")
+    found = fetch.locate(datasets.get(dataset), given, ROOT, run / "no-cache")
     if found is None:
         sys.exit(f"{dataset} is not on this machine: give its folder with --data")
     return found

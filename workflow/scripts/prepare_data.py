@@ -2,11 +2,11 @@
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.core import datasets
+from vaestudy.core import datasets, fetch
 from vaestudy.core.files import write_json
 from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:
-    manifest = datasets.prepare(datasets.get(sm.params.dataset), sm.params.dir, log=log.info)
+    manifest = fetch.prepare(datasets.get(sm.params.dataset), sm.params.dir, log=log.info)
     write_json(sm.output[0], manifest)

@@ -226,7 +226,8 @@ class RunConfig:
                 | training_sections(full, full["likelihood"]))
 
     def save(self, path: Path | str) -> None:
-        """Write :meth:`training_dict` as JSON (read back by :func:`vaestudy.core.trained_run.load_run_config`)."""
+        """Write :meth:`training_dict` as JSON (read back by
+        :func:`vaestudy.core.trained_run.load_run_config`)."""
         Path(path).write_text(json.dumps(self.training_dict(), indent=2) + "\n")
 
 

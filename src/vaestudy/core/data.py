@@ -195,7 +195,7 @@ def load_split(
 
 
 def prepared_dir(manifest: Path | str) -> str:
-    """The verified data folder, as recorded by :func:`vaestudy.core.datasets.prepare` in its
+    """The verified data folder, as recorded by :func:`vaestudy.core.fetch.prepare` in its
     ``manifest`` (JSON): the jobs after ``prepare_data`` read their data from it."""
     return json.loads(Path(manifest).read_text())["dir"]
 

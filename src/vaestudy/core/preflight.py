@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from vaestudy.core import data, datasets, layout, losses
+from vaestudy.core import data, datasets, fetch, layout, losses
 
 
 class PreflightError(ValueError):
@@ -56,7 +56,7 @@ def data_dirs_exist(dirs: dict[str, str], root: str) -> None:
             raise PreflightError(
                 f"config 'data.dirs.{name}' is empty; name the folder of the four {title} .gz "
                 f"files, or leave the key out to use the default places "
-                f"(vaestudy.core.datasets.locate).")
+                f"(vaestudy.core.fetch.locate).")
         path = os.path.join(root, raw)  # relative paths belong to the workflow
         if not os.path.isdir(path):
             raise PreflightError(
@@ -102,13 +102,13 @@ def output_dir_is_writable(out: str) -> None:
 
 def data_dirs(config: dict, root: str, out: str) -> dict[str, str]:
     """The folder each dataset of the grid is read from (or downloaded into), its files
-    verified (:func:`vaestudy.core.datasets.require_obtainable`): a damaged file, or a dataset that
+    verified (:func:`vaestudy.core.fetch.require_obtainable`): a damaged file, or a dataset that
     is not on this machine and cannot be downloaded, stops the workflow here."""
     found = {}
     for name in config["study"]["datasets"]:
         cache = os.path.abspath(layout.downloads(out, name))
         try:
-            found[name] = str(datasets.require_obtainable(
+            found[name] = str(fetch.require_obtainable(
                 datasets.get(name), config["data"]["dirs"].get(name), root, cache))
         except datasets.DataError as err:
             raise PreflightError(str(err)) from None
