@@ -68,6 +68,20 @@ def test_knn_accuracy():
     assert latent.knn_accuracy(train_z, train_y, np.array([[2.4]]), np.array([1]), k=2) == 1.0
 
 
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_knn_neighbours_are_the_full_stable_sorts(k):
+    """The partition that finds the k nearest gives exactly the stable full sort's first k:
+    random distances, rows with ties at and around the k-th (duplicated columns, a collapsed
+    row where every distance is equal) and a row whose k nearest are at one distance."""
+    rng = np.random.default_rng(0)
+    dist = rng.integers(0, 6, size=(40, 30)).astype(float)  # many ties
+    dist[:10] = rng.normal(size=(10, 30))  # no ties
+    dist[10] = 1.0  # collapsed: every distance equal
+    dist[11, :k] = -1.0  # the k nearest tie among themselves only
+    expected = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    assert np.array_equal(latent._nearest(dist, k), expected)
+
+
 def test_knn_with_one_neighbour_is_the_nearest_neighbours_class():
     """k = 1 (allowed: evaluation.knn_k >= 1): one vote, worth more than its rank 0, so that
     a vote weight of k - 1 = 0 would leave every class at 0 and pick class 0."""
