@@ -60,3 +60,20 @@ def test_subset_bias_estimates_every_test_image_once(root, tiny_study, tmp_path)
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "0 s of estimates" in again.stdout
     assert "images done" not in again.stdout
+
+
+def test_evaluation_benchmark_times_every_part_and_reproduces_the_metrics(root, tiny_study):
+    """tools/evaluation_benchmark.py on a finished run of the tiny study (read only): one row
+    per part of the evaluation, and the whole evaluate() call gives the run's metrics.json
+    again (the check any faster evaluation must pass)."""
+    run = tiny_study / "runs" / "dataset~mnist" / "loss~bce" / "latent~2" / "seed~0"
+    done = subprocess.run([sys.executable, str(root / "tools" / "evaluation_benchmark.py"),
+                           str(run)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    parts = [line.split(" | ")[0][2:] for line in done.stdout.splitlines()
+             if line.startswith("| ") and "---" not in line][1:]
+    assert parts == ["import TensorFlow, set threads", "load the data",
+                     "load the models and classifier", "negative ELBO",
+                     "reconstructions (encode + decode)", "log p(x), importance-weighted",
+                     "latent metrics", "sample metrics (classifier)", "whole evaluate() call"]
+    assert "metrics.json reproduced (relative 1e-6): yes" in done.stdout
