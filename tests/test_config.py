@@ -77,7 +77,7 @@ def test_train_settings_of_a_loss_ignore_other_losses_variants():
     """Changing one variant's sigma re-trains that variant's runs only (the rule's params)."""
     from vaestudy.core.rule_params import train_settings
 
-    base = {"data": {"test_subset": 0}, "model": {}, "training": {}, "figures":
+    base = {"data": {"test_subset": 0}, "model": {}, "training": {}, "pictures":
             {"latent_seed": 1, "grid_size": 8}, "loss_variants": {"a": {"family": "mse"}}}
     other = {**base, "loss_variants": {"a": {"family": "mse", "sigma": 0.5}}}
     assert train_settings(base, "bce") == train_settings(other, "bce")

@@ -17,7 +17,7 @@ runtime.configure(threads=1)
 
 from vaestudy.evaluation import classifier as clf  # noqa: E402
 from vaestudy.evaluation import evaluate as ev  # noqa: E402
-from vaestudy.evaluation import latent  # noqa: E402
+from vaestudy.evaluation import latent_code
 from vaestudy.vae.iwae import iwae_estimate, make_log_weights  # noqa: E402
 from vaestudy.vae.likelihoods import decode_mean  # noqa: E402
 from vaestudy.vae.model import latent_grid_draws, make_decoder, make_encoder  # noqa: E402
@@ -175,7 +175,7 @@ def test_latent_metrics_of_known_posterior_moments(split):
     x_ref = (np.random.default_rng(3).random(split.x_train[ref].shape, dtype=np.float32)
              < split.x_train[ref])
     ref_mean = 20 * (x_ref.mean(axis=(1, 2, 3)) - 0.13)
-    assert got["knn_accuracy"] == pytest.approx(latent.knn_accuracy(
+    assert got["knn_accuracy"] == pytest.approx(latent_code.knn_accuracy(
         ref_mean[:, None], split.y_train[ref], mean[:, :1], split.y_test, 1))
     # a reference larger than the training images: all of them
     assert ev.latent_metrics(InkEncoder(), _cfg(knn_train_images=500), split)[

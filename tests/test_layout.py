@@ -64,7 +64,7 @@ def test_the_workflow_writes_the_files_the_layout_names(tiny_study):
              layout.PICTURED_IMAGES}
     for key, run in runs.items():
         assert {p.name for p in run.iterdir() if not p.name.startswith(".")} == names
-        assert Path(layout.job_file(tiny_study, "logs", "run_figures",
+        assert Path(layout.job_file(tiny_study, "logs", "run_pictures",
                                     layout.run_key(*key))).is_file()
     for dataset in TINY_DATASETS:
         assert Path(layout.manifest(tiny_study, dataset)).is_file()
@@ -77,7 +77,7 @@ def test_the_workflow_writes_the_files_the_layout_names(tiny_study):
 def test_every_run_of_a_dataset_pictures_the_same_test_images(tiny_study):
     """The record of each run of the tiny study: ten reconstructions, one of each class read
     0 to 9, and interpolation ends of different classes, the same in every run of a dataset
-    (the side-by-side figure of the losses compares the same images)."""
+    (the side-by-side picture of the losses compares the same images)."""
     runs = layout.find_runs(tiny_study)
     for dataset in TINY_DATASETS:
         records = [json.loads((run / layout.PICTURED_IMAGES).read_text())

@@ -13,7 +13,7 @@ from vaestudy.analysis.stats import (
     t_interval,
     verdict,
 )
-from vaestudy.evaluation import latent
+from vaestudy.evaluation import latent_code
 from vaestudy.evaluation.classifier import class_histogram, frechet_distance
 
 
@@ -36,36 +36,36 @@ def test_kl_per_dim_and_active_units():
     rng = np.random.default_rng(1)
     mean = np.stack([rng.normal(size=1000), np.full(1000, 0.001)], axis=1)
     logvar = np.stack([np.full(1000, -2.0), np.zeros(1000)], axis=1)
-    kl = latent.kl_per_dim(mean, logvar)
+    kl = latent_code.kl_per_dim(mean, logvar)
     assert kl[1] == pytest.approx(0.5 * 0.001**2, abs=1e-9)  # the prior: no information
     assert kl[0] == pytest.approx(0.5 * (1 + np.exp(-2) + 2 - 1), rel=0.1)
-    assert latent.active_units(mean) == 1
+    assert latent_code.active_units(mean) == 1
     # Burda et al.'s threshold 0.01 on the variance across images, exclusive: a variance of
     # 0.02 is active, 0.01 and 0.005 are not
     edge = rng.normal(size=(100_000, 1))
     spread = np.concatenate([s * edge / edge.std() for s in (0.02**0.5, 0.01**0.5, 0.005**0.5)],
                             axis=1)
-    assert latent.active_units(spread) == 1
-    assert [latent.collapse(a, 2) for a in (0, 1, 2)] == ["full", "partial", "none"]
+    assert latent_code.active_units(spread) == 1
+    assert [latent_code.collapse(a, 2) for a in (0, 1, 2)] == ["full", "partial", "none"]
 
 
 def test_knn_ties_go_to_the_class_of_the_nearest_neighbour():
     train_z, train_y = np.array([[0.0], [0.3], [5.0]]), np.array([1, 2, 3])
     # k = 2: one vote each for classes 1 and 2; the nearer neighbour decides
-    assert latent.knn_accuracy(train_z, train_y, np.array([[0.1]]), np.array([1]), k=2) == 1.0
-    assert latent.knn_accuracy(train_z, train_y, np.array([[0.25]]), np.array([2]), k=2) == 1.0
+    assert latent_code.knn_accuracy(train_z, train_y, np.array([[0.1]]), np.array([1]), k=2) == 1.0
+    assert latent_code.knn_accuracy(train_z, train_y, np.array([[0.25]]), np.array([2]), k=2) == 1.0
     # a majority beats a nearer single vote: two of class 9 against one nearer of class 0
     z, y = np.array([[0.0], [0.5], [0.6]]), np.array([0, 9, 9])
-    assert latent.knn_accuracy(z, y, np.array([[0.1]]), np.array([9]), k=3) == 1.0
+    assert latent_code.knn_accuracy(z, y, np.array([[0.1]]), np.array([9]), k=3) == 1.0
 
 
 def test_knn_accuracy():
     train_z = np.array([[0.0], [0.1], [5.0], [5.1], [5.2]])
     train_y = np.array([1, 1, 7, 7, 7])
-    assert latent.knn_accuracy(train_z, train_y, np.array([[0.05], [5.05]]),
+    assert latent_code.knn_accuracy(train_z, train_y, np.array([[0.05], [5.05]]),
                                np.array([1, 7]), k=3) == 1.0
     # k=2 with one vote each: the nearest neighbour's class wins.
-    assert latent.knn_accuracy(train_z, train_y, np.array([[2.4]]), np.array([1]), k=2) == 1.0
+    assert latent_code.knn_accuracy(train_z, train_y, np.array([[2.4]]), np.array([1]), k=2) == 1.0
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
@@ -79,7 +79,7 @@ def test_knn_neighbours_are_the_full_stable_sorts(k):
     dist[10] = 1.0  # collapsed: every distance equal
     dist[11, :k] = -1.0  # the k nearest tie among themselves only
     expected = np.argsort(dist, axis=1, kind="stable")[:, :k]
-    assert np.array_equal(latent._nearest(dist, k), expected)
+    assert np.array_equal(latent_code._nearest(dist, k), expected)
 
 
 @pytest.mark.parametrize("k", [1, 3])
@@ -92,9 +92,9 @@ def test_knn_neighbours_sort_only_k_columns_where_nothing_ties(k, monkeypatch):
         widths.append(a.shape[-1])
         return argsort(a, *args, **kwargs)
 
-    monkeypatch.setattr(latent.np, "argsort", counted)
+    monkeypatch.setattr(latent_code.np, "argsort", counted)
     dist = np.random.default_rng(1).normal(size=(8, 30))
-    latent._nearest(dist, k)
+    latent_code._nearest(dist, k)
     assert widths and set(widths) == {k}
 
 
@@ -103,8 +103,8 @@ def test_knn_with_one_neighbour_is_the_nearest_neighbours_class():
     a vote weight of k - 1 = 0 would leave every class at 0 and pick class 0."""
     train_z, train_y = np.array([[0.0], [1.0], [3.0]]), np.array([3, 8, 3])
     test_z, test_y = np.array([[0.1], [0.9], [2.2], [2.9]]), np.array([3, 8, 3, 3])
-    assert latent.knn_accuracy(train_z, train_y, test_z, test_y, k=1) == 1.0
-    assert latent.knn_accuracy(train_z, train_y, test_z, np.array([3, 8, 8, 3]), k=1) == 0.75
+    assert latent_code.knn_accuracy(train_z, train_y, test_z, test_y, k=1) == 1.0
+    assert latent_code.knn_accuracy(train_z, train_y, test_z, np.array([3, 8, 8, 3]), k=1) == 0.75
 
 
 def test_paired_test_known_values():

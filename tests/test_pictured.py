@@ -101,7 +101,7 @@ def test_a_drawn_test_subset_is_pictured_and_recorded(mnist_copy):
 
 def test_the_captions_take_their_claim_from_the_draw(root):
     """Both captions of reconstructions say what reconstructions_shown says for the
-    configured number (the rules run_figures and side_by_side pass it as ``params.shown``),
+    configured number (the rules run_pictures and side_by_side pass it as ``params.shown``),
     the report's template what its dataset part says: no fixed "one per class"."""
     report = root / "workflow" / "report"
     job = SimpleNamespace(params=SimpleNamespace(shown=pictured.reconstructions_shown(7, 0,

@@ -1,4 +1,4 @@
-"""The pieces of a run's pictures: tiling and the training animation (vaestudy.evaluation.images);
+"""The pieces of a run's pictures: tiling and the training animation (vaestudy.evaluation.picture_files);
 interpolation paths, traversals, temperatures and the 2-D projection of the codes
 (vaestudy.evaluation.latent_pictures); the test images a run's pictures show are the ones recorded
 (vaestudy.evaluation.run_pictures, vaestudy.core.pictured)."""
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vaestudy.evaluation import latent_pictures as lp
-from vaestudy.evaluation.images import SCALE, gif_frames, save_gif, tile
+from vaestudy.evaluation.picture_files import SCALE, gif_frames, save_gif, tile
 
 
 def test_tile_layout_and_padding():

@@ -96,7 +96,7 @@ def test_full_page_screenshot(page, tmp_path):
 
     pixels = iio.imread(shot)[..., :3]  # [H, W, 3]: what a person sees, not only a file
     assert pixels.shape[:2] == (min(height, 16000), 1280)
-    ink = (pixels < 200).any(axis=-1)  # text, figures and rules against the white page
+    ink = (pixels < 200).any(axis=-1)  # text, plots, pictures and rules against the white page
     assert 0.02 < ink.mean() < 0.9, ink.mean()
     rows = ink.any(axis=1)  # the page is drawn top to bottom, not blank below the first screen
     assert rows[: len(rows) // 2].mean() > 0.3 and rows[len(rows) // 2:].mean() > 0.3

@@ -36,7 +36,7 @@ def planned_jobs(root, study, *configfiles: str, config: tuple = ()) -> dict[str
     if "Nothing to be done" in text:
         return {}
     stats = text[text.index("Job stats"):]
-    return {name: int(n) for name, n in re.findall(r"^(\w+)\s+(\d+)$", stats, re.M)
+    return {name: int(n) for name, n in re.findall(r"^(\w+)\s+(\d+)$", stats, re.MULTILINE)
             if name != "total"}
 
 
@@ -48,6 +48,22 @@ def test_finished_study_has_nothing_to_do(root, tiny_study):
     assert planned_jobs(root, tiny_study) == {}
 
 
+def test_an_edited_data_script_or_package_retrains_nothing(root, tiny_study, tmp_path):
+    """Moving or renaming the package's modules edits the scripts' imports, prepare_data's
+    among them, and a finished study's next run re-runs an edited script's jobs; the
+    trainings, the classifier and the evaluations after it re-run nothing (they read the
+    data's manifest as ancient; a package edit alone re-runs no job)."""
+    copy = tmp_path / "repo"
+    for name in ("Snakefile", "workflow", "src", "config", "profiles"):
+        copy_ = shutil.copytree if (root / name).is_dir() else shutil.copy2
+        copy_(root / name, copy / name)  # copy2 keeps modification times: nothing else is new
+    with open(copy / "workflow" / "scripts" / "prepare_data.py", "a") as script:
+        script.write("# an import renamed\n")
+    for module in (copy / "src").rglob("*.py"):
+        module.write_text(module.read_text() + "# moved\n")
+    assert planned_jobs(copy, tiny_study) == {"prepare_data": N}
+
+
 def test_evaluation_change_reruns_evaluations_only(root, tiny_study):
     cfg = override(tiny_study, "eval", evaluation={"iwae_samples": 20})
     assert planned_jobs(root, tiny_study, cfg) == \
@@ -55,9 +71,9 @@ def test_evaluation_change_reruns_evaluations_only(root, tiny_study):
 
 
 def test_figure_change_reruns_figures_only(root, tiny_study):
-    cfg = override(tiny_study, "fig", figures={"n_reconstructions": 5})
+    cfg = override(tiny_study, "fig", pictures={"n_reconstructions": 5})
     assert planned_jobs(root, tiny_study, cfg) == \
-        {"run_figures": RUNS, "side_by_side": 2 * N, "report": 1, "default": 1}
+        {"run_pictures": RUNS, "side_by_side": 2 * N, "report": 1, "default": 1}
 
 
 def test_classifier_change_retrains_the_classifier_not_the_vaes(root, tiny_study):
@@ -68,7 +84,7 @@ def test_classifier_change_retrains_the_classifier_not_the_vaes(root, tiny_study
 
 def test_training_change_retrains_every_run(root, tiny_study):
     cfg = override(tiny_study, "train", training={"epochs": 2})
-    # evaluations and figures are planned once the train checkpoints have run
+    # evaluations and pictures are planned once the train checkpoints have run
     assert planned_jobs(root, tiny_study, cfg) == {"train": RUNS, **STUDY}
 
 
@@ -117,7 +133,7 @@ def test_runs_record_the_settings_and_code_they_came_from(tiny_study):
     run = tiny_study / "runs" / "dataset~mnist" / "loss~bce" / "latent~2" / "seed~0"
     config = json.loads((run / "config.json").read_text())
     assert set(config) == {"dataset", "loss", "latent_dim", "seed", "data", "model",
-                           "likelihood", "training", "figures"}
+                           "likelihood", "training", "pictures"}
     assert config["dataset"] == "mnist" and "dir" not in config["data"]  # where is not what
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["settings"]["evaluation"]["iwae_samples"] == 10

@@ -16,8 +16,8 @@ import pytest
 from vaestudy.core import layout
 from vaestudy.core.config import run_config
 from vaestudy.core.data import load_split
-from vaestudy.jobs import runtime
-from vaestudy.jobs.finished import QUOTE
+from vaestudy.jobs import runtime, usage
+from vaestudy.jobs.kept_outputs import QUOTE
 
 runtime.configure(threads=1)
 
@@ -26,7 +26,7 @@ from conftest import snakemake, write_config  # noqa: E402
 from vaestudy.vae import train as train_mod  # noqa: E402
 
 TINY = {"data": {"train_subset": 512, "validation_size": 256, "test_subset": 64},
-        "training": {"epochs": 3, "batch_size": 64}, "figures": {"grid_size": 2}}
+        "training": {"epochs": 3, "batch_size": 64}, "pictures": {"grid_size": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -137,13 +137,13 @@ def test_sigterm_saves_the_position_and_exits(root, tmp_path):
     work = json.loads(Path(out["summary"]).read_text())["work"]
     assert work["attempts"] == 2 and work["wall_seconds"] > first[0]["wall_seconds"]
     assert work["cpu_seconds"] > first[0]["cpu_seconds"]
-    assert runtime.work_line(work) in done.stderr and not (run / layout.ATTEMPTS).exists()
+    assert usage.work_line(work) in done.stderr and not (run / layout.ATTEMPTS).exists()
     # started again (Snakemake interrupted before it recorded the job): restored, and its
     # log names the original work, not the fraction of a second the restore takes
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            timeout=300)
     assert again.returncode == 0 and "outputs are restored" in again.stderr
-    assert runtime.work_line(work, restored=True) in again.stderr
+    assert usage.work_line(work, restored=True) in again.stderr
 
 
 def test_a_run_is_never_trained_by_two_processes_at_once(root, tmp_path):

@@ -13,7 +13,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from vaestudy.core import layout
-from vaestudy.jobs.runtime import USAGE_PREFIX
+from vaestudy.jobs.usage import USAGE_PREFIX
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
 
@@ -53,7 +53,7 @@ def test_every_job_loads_the_package_beside_its_workflow(monkeypatch):
     for script in sorted(SCRIPTS.glob("*.py")):
         text = script.read_text()
         if script.name != "_bootstrap.py":
-            first = re.search(r"^\s*(from|import) vaestudy", text, re.M)
+            first = re.search(r"^\s*(from|import) vaestudy", text, re.MULTILINE)
             assert text.index("\nimport _bootstrap") < first.start(), script.name
 
 
@@ -107,10 +107,10 @@ def test_the_newcomers_map_names_every_rule_its_script_and_a_real_function():
     rules = {}
     for smk in rules_dir.glob("*.smk"):
         pattern = r"^(?:rule|checkpoint) (\w+):.*?script:\s*\n\s*\"[./]*scripts/(\w+\.py)\""
-        for rule, script in re.findall(pattern, smk.read_text(), re.S | re.M):
+        for rule, script in re.findall(pattern, smk.read_text(), re.DOTALL | re.MULTILINE):
             rules[rule] = script
     rows = re.findall(r"^\| `(\w+)` \(\w+\.smk\) \| [^|]+ \| `(\w+\.py)` \| `([\w.]+)`",
-                      (SCRIPTS.parents[1] / "docs" / "architecture.md").read_text(), re.M)
+                      (SCRIPTS.parents[1] / "docs" / "architecture.md").read_text(), re.MULTILINE)
     assert {rule: script for rule, script, _ in rows} == rules
     for rule, script, entry in rows:
         module, name = entry.rsplit(".", 1)

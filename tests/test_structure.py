@@ -119,7 +119,7 @@ def test_the_package_has_no_import_cycle():
 
 
 @pytest.mark.parametrize("module, forbidden", [
-    ("evaluate", "train"), ("run_pictures", "train"), ("images", "train"),
+    ("evaluate", "train"), ("run_pictures", "train"), ("picture_files", "train"),
     ("latent_pictures", "train"), ("study_plots", "findings"), ("theory_data", "theory")])
 def test_no_sideways_borrowing(module, forbidden):
     assert forbidden not in GRAPH[module]
@@ -148,7 +148,7 @@ def test_the_checks_see_an_upward_and_a_sideways_import_a_cycle_and_a_crowded_mo
 
 
 def test_code_the_report_and_docs_name_exists(root):
-    """The report points from its numbers and figures to the code that makes them, and the
+    """The report points from its numbers, plots and pictures to the code that makes them, and the
     docs name code everywhere: every ``vaestudy.module.name`` they mention exists (a rename
     that leaves a pointer stale fails here)."""
     import importlib

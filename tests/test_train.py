@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from vaestudy.core.atomic import atomic_path
 from vaestudy.core.config import run_config
 from vaestudy.core.data import load_split
-from vaestudy.core.files import atomic_path
 from vaestudy.jobs import runtime
 from vaestudy.vae import likelihoods
 
@@ -15,7 +15,7 @@ from vaestudy.vae import train as train_mod  # noqa: E402
 
 TINY = {"data": {"train_subset": 512, "validation_size": 256, "test_subset": 64},
         "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.002},
-        "figures": {"grid_size": 2}}
+        "pictures": {"grid_size": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_history_is_the_image_weighted_mean_of_the_steps(tiny_data, monkeypatch)
 
     monkeypatch.setattr(train_mod, "make_train_step", counting)
     cfg = run_config({**TINY, "training": {"epochs": 2, "batch_size": 100},
-                      "figures": {"grid_size": 3}}, "bce", 2, 0)
+                      "pictures": {"grid_size": 3}}, "bce", 2, 0)
     t0 = time.perf_counter()
     result = train_mod.train(cfg, tiny_data)
     wall = time.perf_counter() - t0
@@ -155,7 +155,7 @@ def test_history_is_the_image_weighted_mean_of_the_steps(tiny_data, monkeypatch)
     assert 0 < result.history.seconds.sum() <= result.seconds <= wall
     assert result.epoch_samples.shape == (2, 9, 28, 28)  # grid_size^2 fixed draws per epoch
     assert result.best_epoch == 2  # so the returned decoder is the last epoch's:
-    z = train_mod.latent_grid_draws(2, 9, cfg.figures.latent_seed)  # its frame is its mean
+    z = train_mod.latent_grid_draws(2, 9, cfg.pictures.latent_seed)  # its frame is its mean
     mean = likelihoods.decode_mean(result.decoder, z, cfg.likelihood.family)
     np.testing.assert_array_equal(result.epoch_samples[-1], (mean * 255).round().astype(np.uint8))
 
@@ -212,10 +212,9 @@ def test_non_finite_loss_names_epoch_and_step(tiny_data):
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.json"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
     with atomic_path(target) as tmp:
         tmp.write_text("whole")
@@ -242,7 +241,7 @@ def test_full_disk_while_checkpointing_names_the_file_and_keeps_the_last_one(tmp
     names the checkpoint and the fix, and the previous checkpoint is intact."""
     import errno
 
-    from vaestudy.core import files
+    from vaestudy.core import atomic
     from vaestudy.vae import checkpoint as ckpt
 
     path = tmp_path / "checkpoint.npz"
@@ -252,7 +251,7 @@ def test_full_disk_while_checkpointing_names_the_file_and_keeps_the_last_one(tmp
     def no_space(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(files.os, "fsync", no_space)
+    monkeypatch.setattr(atomic.os, "fsync", no_space)
     with pytest.raises(OSError, match=rf"cannot write {path}: the disk is full.*checkpoint"):
         ckpt.save(path, {}, {}, ckpt.LoopState(epoch=3), None, [], "abc")
     monkeypatch.undo()

@@ -46,7 +46,8 @@ def test_strings_are_not_numbers_where_the_schema_wants_strings(schema):
 
 
 @pytest.mark.parametrize("key, where", [("resources", "--set-threads train=4"),
-                                        ("likelihood", "loss_variants")])
+                                        ("likelihood", "loss_variants"),
+                                        ("figures", "rename .figures:. to .pictures:.")])
 def test_a_retired_section_says_where_its_settings_went(schema, key, where):
     from vaestudy.core.userconfig import RETIRED, RetiredKeyError
 

@@ -99,7 +99,7 @@ def test_what_users_write_is_accepted(root, tmp_path):
     result = snakemake(root, "-n", "--configfile", str(cfg), "--config", "losses=bce",
                        "latent_dims=2,4", "seeds=0,1,2")
     assert result.returncode == 0, result.stderr[-2000:]
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.M))
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
     assert counts["train"] == "6"
 
 
@@ -194,11 +194,11 @@ def test_a_missing_data_dir_stops_before_any_job_and_says_how_to_fill_it(root, t
 def test_full_config_plans_one_training_per_grid_point(root):
     result = snakemake(root, "-n", "--cores", "8", "--configfile", "config/full.yaml")
     assert result.returncode == 0, result.stderr[-2000:]
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.M))
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
     assert counts["train"] == str(4 * 6 * 3)
     assert counts["train_classifier"] == "1"
     # a run's evaluation and pictures are planned once its training (a checkpoint) finished
-    assert "evaluate" not in counts and "run_figures" not in counts
+    assert "evaluate" not in counts and "run_pictures" not in counts
 
 
 def test_lint_and_format_are_clean(root):
@@ -262,7 +262,7 @@ def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
 
 N_DATASETS = len(TINY_DATASETS)  # mnist, and fashion-mnist where it is installed
 RUNS = TINY_RUNS_PER_DATASET * N_DATASETS  # config/tiny.yaml's grid, per dataset
-# per dataset: its comparison plots and the side-by-side figures of each latent size (tiny.yaml:
+# per dataset: its comparison plots and the side-by-side pictures of each latent size (tiny.yaml:
 # 2); the forest plot of each dataset after the first
 LATENTS = len(TINY_GRID["latent_dims"])
 STUDY_PNGS = (N_DATASETS * (len(layout.PLOTS) + len(layout.SIDE_BY_SIDE_PICTURES) * LATENTS)
@@ -284,7 +284,7 @@ def test_tiny_study_figures_decode(tiny_study):
 
 def test_tiny_study_report_is_self_contained(tiny_study):
     html = (tiny_study / "report.html").read_text()
-    # The report shows the side-by-side figure instead of each run's sample grid, and the one
+    # The report shows the side-by-side picture instead of each run's sample grid, and the one
     # row of samples per loss of the largest latent size only (in the answer).
     shown = STUDY_PNGS - N_DATASETS * (LATENTS - 1)
     assert html.count('src="data:image/png;base64,') == shown + RUNS * (RUN_PNGS - 1)
@@ -308,12 +308,12 @@ def test_tiny_study_report_is_self_contained(tiny_study):
     # only the likelihoods of the levels are ranked in bits/dim; the dequantized ones are not
     assert re.search(r"Not ranked with them:\s+<code>cbern</code>, <code>gauss-learned</code>",
                      html)
-    # the answer first, with its figure and the verdicts at a glance (tests/test_answer.py)
+    # the answer first, with its plot and the verdicts at a glance (tests/test_answer.py)
     assert html.index('<ul class="answer">') < html.index(f'id="design{SFX}"')
     assert html.count('alt="what the KL weight does"') == N_DATASETS
     assert html.count('<table class="verdicts">') == N_DATASETS * LATENTS * 8
     # Cost per rule from every job's benchmark file, and the efficiency of this 2-core run.
-    for rule in ("prepare_data", "train", "evaluate", "run_figures", "plots"):
+    for rule in ("prepare_data", "train", "evaluate", "run_pictures", "plots"):
         assert f"<td>{rule}</td>" in html
     assert re.search(r"On 2 cores the ideal wall time is\s+[\d,]+&nbsp;s", html)
     assert re.search(r"wall / ideal = \d+\.\d\d", html)

@@ -9,7 +9,7 @@ they pass is a *survivor*: either a missing test or a change that cannot matter 
 every survivor as ``file:line  original -> mutant``.
 
     python tools/mutate.py                 # every core module (make mutate)
-    python tools/mutate.py iwae latent     # some of them
+    python tools/mutate.py iwae latent_code  # some of them
     python tools/mutate.py --jobs 1        # one mutant at a time (beside other work)
     python tools/mutate.py --list          # the mutants, without running them
 
@@ -54,7 +54,7 @@ CORE = {
                    "tests/test_resume.py::test_checkpoint_of_another_config_is_not_resumed"],
     "iwae": ["tests/test_iwae.py", "tests/test_levels.py"],
     "evaluate": ["tests/test_evaluate.py", "tests/test_levels.py"],
-    "latent": ["tests/test_metrics.py"],
+    "latent_code": ["tests/test_metrics.py"],
     "classifier": ["tests/test_metrics.py", "tests/test_classifier.py"],
     "stats": ["tests/test_metrics.py", "tests/test_across.py", "tests/test_stats.py"],
     "across": ["tests/test_across.py", "tests/test_stats.py"],
@@ -63,7 +63,7 @@ CORE = {
     "fetch": ["tests/test_datasets.py", "tests/test_preflight.py"],
     "data": ["tests/test_data.py", "tests/test_pictured.py"],
     "pictured": ["tests/test_pictured.py"],
-    "finished": ["tests/test_finished.py"],
+    "kept_outputs": ["tests/test_kept_outputs.py"],
 }
 SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
          ast.Pow: ast.Mult, ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv,

@@ -2,7 +2,7 @@
 """How well a finished study used its cores (a tool, not a test).
 
 Reads every job's Snakemake benchmark file and the exact CPU seconds and peak memory each job
-appended to its log (``vaestudy.report.costs``: the same numbers as the report's Reproducibility
+appended to its log (``vaestudy.report.benchmarks``: the same numbers as the report's Reproducibility
 section), and, when found, the Snakemake log of the run (``.snakemake/log/*.snakemake.log``:
 the threads and declared ``mem_mb`` of each rule, and the run's elapsed time). It prints
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from vaestudy.report import costs  # noqa: E402
+from vaestudy.report import benchmarks
 
 
 def parse_args(argv=None):
@@ -70,16 +70,16 @@ def main(argv=None) -> int:
     results = args.results.resolve()
     log = args.log or find_log(results.parent)
     threads, mem_mb, elapsed = parse_log(log) if log else ({}, {}, None)
-    jobs = costs.read_benchmarks(sorted((results / "benchmarks").rglob("*.tsv")))
+    jobs = benchmarks.read_benchmarks(sorted((results / "benchmarks").rglob("*.tsv")))
     if jobs.empty:
         print(f"no benchmark files under {results / 'benchmarks'}", file=sys.stderr)
         return 2
     threads = {rule: min(t, args.cores) for rule, t in threads.items()}
-    table = costs.rule_costs(jobs, threads)
+    table = benchmarks.rule_costs(jobs, threads)
     table["mem_mb"] = table.rule.map(mem_mb)
     print(f"Study {results}  (Snakemake log: {log or '-'})\n")
     print(table.to_string(index=False, float_format="{:.2f}".format))
-    eff = costs.efficiency(jobs, threads, args.cores)
+    eff = benchmarks.efficiency(jobs, threads, args.cores)
     ratio = eff["wall_over_ideal"]
     print(f"\n{eff['jobs']} jobs ({eff['exact_jobs']} with exact CPU from their logs): "
           f"{eff['cpu_seconds']:.0f} CPU s; / {args.cores} cores = {eff['ideal_seconds']:.0f} s")

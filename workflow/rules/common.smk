@@ -22,7 +22,7 @@ def job_file(kind, rule, key=""):
     return layout.job_file(OUT, kind, rule, key)
 
 
-def run_figure(name, category):
+def run_picture(name, category):
     """The per-run picture ``name`` (a key of vaestudy.core.layout.PICTURES), marked for
     ``snakemake --report`` with the caption ``workflow/report/<name>.rst``, a category and
     the run's labels."""
@@ -43,9 +43,9 @@ def run_figure(name, category):
 
 def reconstructions_shown(wildcards):
     """The classes of a run's reconstructions in words (vaestudy.core.pictured), for the captions
-    of the rules run_figures and side_by_side."""
+    of the rules run_pictures and side_by_side."""
     return pictured_lib.reconstructions_shown(
-        config["figures"]["n_reconstructions"], config["data"]["test_subset"], wildcards.dataset
+        config["pictures"]["n_reconstructions"], config["data"]["test_subset"], wildcards.dataset
     )
 
 
@@ -60,12 +60,12 @@ def for_all_runs(name):
 
 
 def trained_latents():
-    """(dataset, latent size) with at least one trained run (one side-by-side figure each)."""
+    """(dataset, latent size) with at least one trained run (one side-by-side picture each)."""
     return sorted({(r["dataset"], r["latent"]) for r in trained_runs()})
 
 
-def side_by_side_figures(wildcards):
-    """The side-by-side figures of every dataset and latent size with a trained run."""
+def side_by_side_pictures(wildcards):
+    """The side-by-side pictures of every dataset and latent size with a trained run."""
     return [
         layout.side_by_side(OUT, d, x, picture)
         for d, x in trained_latents()

@@ -3,6 +3,10 @@
 # declares those files as outputs (Snakemake deletes a job's outputs before it runs, and the
 # data must never be at risk): prepare_data downloads only files that are missing, verifies
 # all four payloads and writes a manifest.
+# The rules after it read the manifest as ancient(): it is a token that the verified files
+# are there (each pinned by SHA-256 in the registry), not data that a re-run changes, so a
+# re-run of prepare_data (its script edited, say an import renamed) re-trains and re-evaluates
+# nothing (tests/test_rerun.py). Settings that change what training reads are its params.
 
 
 rule prepare_data:

@@ -1,9 +1,9 @@
-# The classifier of each dataset's sample metrics; evaluation and figures of each trained run.
+# The classifier of each dataset's sample metrics; evaluation and pictures of each trained run.
 
 
 rule train_classifier:
     input:
-        manifest=rules.prepare_data.output[0],
+        manifest=ancient(rules.prepare_data.output[0]),
     output:
         model=study_file(layout.CLASSIFIER_FILES["model"]),
         summary=study_file(layout.CLASSIFIER_FILES["summary"]),
@@ -35,7 +35,7 @@ rule evaluate:
         model=rules.train.output.model,
         config=rules.train.output.config,
         summary=rules.train.output.summary,
-        manifest=rules.prepare_data.output[0],
+        manifest=ancient(rules.prepare_data.output[0]),
         classifier=rules.train_classifier.output.model,
         features=rules.train_classifier.output.features,
     output:
@@ -61,31 +61,31 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
-rule run_figures:
+rule run_pictures:
     input:
         model=rules.train.output.model,
         config=rules.train.output.config,
         epoch_samples=rules.train.output.epoch_samples,
-        manifest=rules.prepare_data.output[0],
+        manifest=ancient(rules.prepare_data.output[0]),
         # the KL of each latent dimension, measured by the evaluation, picks the dimensions of
         # the traversals and the manifold; ancient: a re-evaluation (new K, say) that leaves
         # the model as it was does not redraw the pictures
         metrics=ancient(rules.evaluate.output.metrics),
     output:
-        samples=run_figure("samples", "Samples"),
-        reconstructions=run_figure("reconstructions", "Reconstructions"),
-        training=run_figure("training", "Samples"),
-        temperature=run_figure("temperature", "Samples"),
-        interpolations=run_figure("interpolations", "Latent space"),
-        latent_scatter=run_figure("latent_scatter", "Latent space"),
-        traversal=run_figure("traversal", "Latent space"),
-        manifold=run_figure("manifold", "Latent space"),
+        samples=run_picture("samples", "Samples"),
+        reconstructions=run_picture("reconstructions", "Reconstructions"),
+        training=run_picture("training", "Samples"),
+        temperature=run_picture("temperature", "Samples"),
+        interpolations=run_picture("interpolations", "Latent space"),
+        latent_scatter=run_picture("latent_scatter", "Latent space"),
+        traversal=run_picture("traversal", "Latent space"),
+        manifold=run_picture("manifold", "Latent space"),
         # which test images the reconstructions and interpolations show
         pictured_images=in_run(layout.PICTURED_IMAGES),
     log:
-        job_file("logs", "run_figures", RUN_KEY),
+        job_file("logs", "run_pictures", RUN_KEY),
     benchmark:
-        job_file("benchmarks", "run_figures", RUN_KEY)
+        job_file("benchmarks", "run_pictures", RUN_KEY)
     group:
         RUN_GROUP
     conda:
@@ -96,7 +96,7 @@ rule run_figures:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     params:
-        settings=rule_params.figure_settings(config),
+        settings=rule_params.picture_settings(config),
         shown=reconstructions_shown,  # for the captions
     script:
-        "../scripts/run_figures.py"
+        "../scripts/run_pictures.py"

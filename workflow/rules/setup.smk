@@ -52,7 +52,7 @@ limit_local_memory()
 
 
 def study_execution():
-    """How this run executes jobs, for the report's efficiency figures: the rules' threads
+    """How this run executes jobs, for the report's efficiency numbers: the rules' threads
     (after a profile's set-threads, capped at --cores as Snakemake does locally) and the
     cores of a local run (None when jobs go to a cluster)."""
     local = workflow.local_exec and not workflow.remote_exec
@@ -74,7 +74,7 @@ GRID = dict(
     latent=config["study"]["latent_dims"],
     seed=config["study"]["seeds"],
 )
-# The per-run jobs after training (evaluate, then run_figures, which reads its metrics) share
+# The per-run jobs after training (evaluate, then run_pictures, which reads its metrics) share
 # one group per run: on a cluster they are one submission.
 RUN_GROUP = "run_{dataset}_{loss}_{latent}_{seed}"
 # The jobs of one dataset (its data, its classifier, its plots).

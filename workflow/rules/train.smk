@@ -5,7 +5,7 @@
 
 checkpoint train:
     input:
-        manifest=rules.prepare_data.output[0],
+        manifest=ancient(rules.prepare_data.output[0]),
     output:
         model=directory(in_run(layout.TRAIN_FILES["model"])),
         history=in_run(layout.TRAIN_FILES["history"]),

@@ -7,8 +7,8 @@ from pathlib import Path
 import _bootstrap  # noqa: F401
 import numpy as np
 
+from vaestudy.core.atomic import write_json
 from vaestudy.core.data import prepared_dir
-from vaestudy.core.files import write_json
 from vaestudy.core.provenance import code_version
 from vaestudy.core.trained_run import load_trained_run
 from vaestudy.jobs.runtime import job

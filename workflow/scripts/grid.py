@@ -2,7 +2,7 @@
 
 import _bootstrap  # noqa: F401
 
-from vaestudy.core.files import write_json
+from vaestudy.core.atomic import write_json
 from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake

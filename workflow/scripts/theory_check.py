@@ -5,7 +5,7 @@ table, written first; then the job fails if any check failed, so that the failur
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from vaestudy.core.files import atomic_path
+from vaestudy.core.atomic import atomic_path
 from vaestudy.jobs.runtime import logged
 from vaestudy.theory import theory
 

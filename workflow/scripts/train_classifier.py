@@ -5,8 +5,8 @@ import _bootstrap  # noqa: F401
 
 from vaestudy.core.data import prepared_dir
 from vaestudy.core.trained_run import with_data_dir
+from vaestudy.jobs.classifier_run import train_classifier_run
 from vaestudy.jobs.runtime import logged
-from vaestudy.jobs.training_run import train_classifier_run
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:

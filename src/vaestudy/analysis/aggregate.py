@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from vaestudy.core.atomic import atomic_path
 from vaestudy.core.config import GRID_KEYS
-from vaestudy.core.files import atomic_path
 
 #: The grid coordinates that identify a run, first in every table.
 KEYS = list(GRID_KEYS)
@@ -27,7 +27,7 @@ COMPARABLE = {
     "test_kl": ("KL(q(z|x) || p(z)), nats/image", None),
 }
 #: What the KL weight of a squared error moves, in the order the report shows it, and the
-#: short names the sentences and the figure of that mechanism use.
+#: short names the sentences and the plot of that mechanism use.
 MECHANISM = ("test_kl", "active_units", "recon_mse", "fid_classifier")
 SHORT = {"test_kl": "KL per image (nats)", "active_units": "active units",
          "recon_mse": "reconstruction MSE per pixel", "fid_classifier": "Fréchet distance",

@@ -1,4 +1,4 @@
-"""The report's findings, written from the numbers of this run (no hand-written figures).
+"""The report's findings, written from the numbers of this run (no hand-written numbers).
 
 Sentences compare losses only on metrics that are comparable across likelihoods; log-
 likelihoods are reported within their own family. Every verdict on a pair of losses is the

@@ -3,7 +3,7 @@ datasets (:func:`vaestudy.analysis.across.carry_over`), its mean difference and 
 beside the second, one panel per metric (metrics have their own units), the outcome (holds,
 reverses, not separated, new) written beside each pair.
 
-Why a figure: the section across datasets used to be a page of intervals in prose; side by
+Why a plot: the section across datasets used to be a page of intervals in prose; side by
 side, a reader sees at a glance which differences keep their sign and which lose it.
 """
 
@@ -28,7 +28,7 @@ def plot_forest(table: pd.DataFrame, names: tuple[str, str], labels: dict[str, s
                 path: Path | str) -> None:
     """``table``: the rows of :func:`vaestudy.analysis.across.carry_over` (mean_diff, ci_low,
     ci_high with the suffixes _ref and _other, and the outcome); ``names``: the two datasets'
-    titles; ``labels``: each metric's name. A table without rows draws a figure that says so."""
+    titles; ``labels``: each metric's name. A table without rows draws a plot that says so."""
     metrics = list(dict.fromkeys(table.metric))
     if not metrics:
         fig, ax = plt.subplots(figsize=(7, 1.2))
@@ -70,7 +70,7 @@ def write_forest(comparisons_csv: str, reference: str, other: str, path: str) ->
     from vaestudy.analysis.across import carry_over
     from vaestudy.analysis.aggregate import COMPARABLE, DENSITY
     from vaestudy.core import datasets
-    from vaestudy.core.files import atomic_path
+    from vaestudy.core.atomic import atomic_path
 
     table = carry_over(pd.read_csv(comparisons_csv), reference, other)
     labels = {k: v[0] for k, v in {**COMPARABLE, **DENSITY}.items()}

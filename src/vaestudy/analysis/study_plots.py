@@ -20,7 +20,7 @@ import seaborn as sns  # noqa: E402
 
 from vaestudy.analysis.aggregate import COMPARABLE, MECHANISM, SHORT  # noqa: E402
 from vaestudy.analysis.stats import t_interval  # noqa: E402
-from vaestudy.core.files import atomic_path  # noqa: E402
+from vaestudy.core.atomic import atomic_path
 from vaestudy.core.losses import by_falling_beta  # noqa: E402
 
 
@@ -68,7 +68,7 @@ def plot_comparable(metrics: pd.DataFrame, path: Path | str) -> None:
 
 
 def plot_mechanism(metrics: pd.DataFrame, path: Path | str) -> None:
-    """What the KL weight of a squared error does, the report's first figure: the KL per
+    """What the KL weight of a squared error does, the report's first plot: the KL per
     image, active units, reconstruction MSE and Fréchet distance of samples (mean and 95% CI
     over seeds) of the fixed-sigma Gaussian losses against beta = 2 sigma^2 (log scale), at
     the largest latent size; every other loss as a horizontal line (its mean) and band (its
@@ -177,7 +177,7 @@ def plot_heatmap(metrics: pd.DataFrame, column: str, label: str, path: Path | st
 
 
 def plot_nothing(text: str, path: Path | str) -> None:
-    """A figure that says why there is nothing to plot (e.g. every run diverged)."""
+    """A plot that says why there is nothing to plot (e.g. every run diverged)."""
     fig, ax = plt.subplots(figsize=(6, 1.2))
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center")
@@ -190,10 +190,10 @@ def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | 
     """Pictures of several losses next to each other, one titled panel per loss: in a row
     for square pictures (sample grids), in two columns of wide ones (reconstructions, rows of
     samples; one column for two losses or fewer). ``rows``: only the first rows of tiles of
-    each picture (:func:`vaestudy.evaluation.images.top_rows`), e.g. one row of samples per loss."""
+    each picture (:func:`vaestudy.evaluation.picture_files.top_rows`), e.g. one row of samples per loss."""
     import imageio.v3 as iio
 
-    from vaestudy.evaluation.images import top_rows
+    from vaestudy.evaluation.picture_files import top_rows
 
     read = {loss: iio.imread(picture) for loss, picture in pictures.items()}
     if rows:
@@ -223,7 +223,7 @@ def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | 
 
 def write_plots(metrics_csv: str, history_csv: str, out: dict[str, str], dataset: str) -> None:
     """The comparison plots of ``dataset`` named in ``out`` (mechanism, comparable, loglik,
-    training, heatmap) from the aggregated tables; when every run of it diverged, each is a figure that
+    training, heatmap) from the aggregated tables; when every run of it diverged, each is a plot that
     says so."""
     metrics, history = (pd.read_csv(path) for path in (metrics_csv, history_csv))
     metrics, history = (t[t.dataset == dataset] for t in (metrics, history))

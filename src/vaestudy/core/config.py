@@ -148,8 +148,8 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
-class FiguresConfig:
-    """Fixed latent draws (seeded per latent size) and sizes of the per-run figures."""
+class PicturesConfig:
+    """Fixed latent draws (seeded per latent size) and sizes of the per-run pictures."""
 
     latent_seed: int = 2026
     grid_size: int = 8
@@ -157,9 +157,9 @@ class FiguresConfig:
     manifold_size: int = 20
 
     def __post_init__(self) -> None:
-        _check(self.latent_seed >= 0, "figures.latent_seed", self.latent_seed, ">= 0")
+        _check(self.latent_seed >= 0, "pictures.latent_seed", self.latent_seed, ">= 0")
         for key, low in (("grid_size", 1), ("n_reconstructions", 1), ("manifold_size", 2)):
-            _check(getattr(self, key) >= low, f"figures.{key}", getattr(self, key), f">= {low}")
+            _check(getattr(self, key) >= low, f"pictures.{key}", getattr(self, key), f">= {low}")
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    figures: FiguresConfig = field(default_factory=FiguresConfig)
+    pictures: PicturesConfig = field(default_factory=PicturesConfig)
 
     def __post_init__(self) -> None:
         _check(self.loss == self.likelihood.name, "loss", self.loss,
@@ -219,7 +219,7 @@ class RunConfig:
 
     def training_dict(self) -> dict[str, Any]:
         """What training depends on (see :func:`train_settings`): the run's ``config.json``
-        and the fingerprint of its checkpoint. Evaluation and figure settings are recorded by
+        and the fingerprint of its checkpoint. Evaluation and picture settings are recorded by
         the outputs of those rules."""
         full = self.to_dict()
         return ({k: full[k] for k in GRID_KEYS}
@@ -239,7 +239,7 @@ SECTIONS = {
     "model": ModelConfig,
     "training": TrainingConfig,
     "evaluation": EvaluationConfig,
-    "figures": FiguresConfig,
+    "pictures": PicturesConfig,
 }
 
 

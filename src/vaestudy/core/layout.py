@@ -24,19 +24,19 @@ RUNS = "runs"
 TRAIN_FILES = {"model": "model", "history": "history.csv", "summary": "train_summary.json",
                "config": "config.json", "epoch_samples": "epoch_samples.npy"}
 METRICS = "metrics.json"  # rule evaluate
-#: The pictures of a run (rule ``run_figures``), by picture name (= the output's name).
+#: The pictures of a run (rule ``run_pictures``), by picture name (= the output's name).
 PICTURES = {"samples": "samples.png", "reconstructions": "reconstructions.png",
             "training": "training.gif", "temperature": "temperature.png",
             "interpolations": "interpolations.png", "latent_scatter": "latent_scatter.png",
             "traversal": "traversal.png", "manifold": "manifold.png"}
-#: Which test images the pictures show (rule ``run_figures``,
+#: Which test images the pictures show (rule ``run_pictures``,
 #: :func:`vaestudy.core.pictured.record`).
 PICTURED_IMAGES = "pictured_images.json"
 #: Beside the outputs while a run trains: its checkpoint, the lock of its one process and the
-#: cost of each process that trained it so far (:func:`vaestudy.jobs.runtime.usage`).
+#: cost of each process that trained it so far (:func:`vaestudy.jobs.usage.usage`).
 CHECKPOINT, LOCK, ATTEMPTS = "checkpoint.npz", ".train.lock", ".attempts.json"
 
-#: The study's figures of every loss's pictures (:data:`SIDE_BY_SIDE_PICTURES`) at one latent
+#: The study's pictures of every loss's pictures (:data:`SIDE_BY_SIDE_PICTURES`) at one latent
 #: size of one dataset (rule side_by_side).
 SIDE_BY_SIDE_KEY = "dataset~{dataset}/latent~{latent}"
 SIDE_BY_SIDE = "plots/{dataset}/{picture}_latent~{latent}.png"
@@ -134,7 +134,7 @@ def picture_name(path: str | Path) -> str:
 
 def side_by_side(output_dir: str | Path, dataset: str = "{dataset}",
                  latent: int | str = "{latent}", picture: str = "samples") -> str:
-    """The side-by-side figure of every loss's ``picture`` (one of
+    """The side-by-side picture of every loss's ``picture`` (one of
     :data:`SIDE_BY_SIDE_PICTURES`) at latent size ``latent`` of ``dataset``."""
     name = SIDE_BY_SIDE.format(dataset=dataset, latent=latent, picture=picture)
     return f"{output_dir}/{name}"
@@ -146,7 +146,7 @@ def across_plot(output_dir: str | Path, dataset: str = "{dataset}") -> str:
 
 
 def side_by_side_key(path: str | Path) -> tuple[str, str, int]:
-    """(dataset, picture, latent size) of a side-by-side figure's path."""
+    """(dataset, picture, latent size) of a side-by-side picture's path."""
     path = Path(path)
     picture, latent = path.stem.rsplit("_latent~", 1)
     return path.parent.name, picture, int(latent)
@@ -176,7 +176,7 @@ def plot_file(output_dir: str | Path, name: str, dataset: str = "{dataset}") -> 
 def job_file(output_dir: str | Path, kind: str, rule: str, key: str = "") -> str:
     """The log (``kind`` "logs") or benchmark file ("benchmarks") of one job of ``rule``
     (``key``: its wildcards, e.g. :data:`RUN_KEY`). Both kinds have the same rule and key,
-    which is how :mod:`vaestudy.report.costs` pairs a job's benchmark with the usage line in its
+    which is how :mod:`vaestudy.report.benchmarks` pairs a job's benchmark with the usage line in its
     log."""
     name = f"{rule}/{key}" if key else rule
     return f"{output_dir}/{kind}/{name}.{JOB_FILE_EXT[kind]}"
@@ -201,7 +201,7 @@ def study_benchmarks(output_dir: str | Path, datasets: list[str], runs: list[dic
     """The benchmark file of every job before the report, for its cost tables: theory_check
     and aggregate; each dataset's prepare_data, train_classifier and plots, and across for
     each dataset after the first; train of every grid point in ``runs`` (dicts of dataset,
-    loss, latent, seed); evaluate and run_figures of each ``trained`` one; side_by_side of
+    loss, latent, seed); evaluate and run_pictures of each ``trained`` one; side_by_side of
     each dataset and latent size with a trained run."""
     def bench(rule: str, key: str = "") -> str:
         return job_file(output_dir, "benchmarks", rule, key)
@@ -211,7 +211,7 @@ def study_benchmarks(output_dir: str | Path, datasets: list[str], runs: list[dic
               for rule in ("prepare_data", "train_classifier", "plots") for d in datasets]
     files += [bench("across", DATASET_KEY.format(dataset=d)) for d in datasets[1:]]
     files += [bench("train", run_key(**r)) for r in runs]
-    files += [bench(rule, run_key(**r)) for r in trained for rule in ("evaluate", "run_figures")]
+    files += [bench(rule, run_key(**r)) for r in trained for rule in ("evaluate", "run_pictures")]
     latents = sorted({(r["dataset"], r["latent"]) for r in trained})
     files += [bench("side_by_side", SIDE_BY_SIDE_KEY.format(dataset=d, latent=x))
               for d, x in latents]

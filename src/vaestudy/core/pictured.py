@@ -1,13 +1,13 @@
 """Which test images the pictures of a run show, and how the captions say it: the
 reconstructed images and the two ends of each interpolation, drawn from the run's own test
 labels (so per dataset and per test subset) by :func:`vaestudy.core.data.balanced_draw` with the
-seed ``figures.latent_seed``, and their record (``pictured_images.json`` beside the pictures,
+seed ``pictures.latent_seed``, and their record (``pictured_images.json`` beside the pictures,
 :data:`vaestudy.core.layout.PICTURED_IMAGES`).
 
 Why drawn and balanced: fixed test indices pick what the official order holds (two pairs of
 one Fashion-MNIST class; arbitrary images of a drawn test subset), and a draw that keeps each
 class's share shows two 1s and no 6 among ten MNIST digits. Every run of a dataset with the
-same test images and seed shows the same images, so the side-by-side figure of the losses
+same test images and seed shows the same images, so the side-by-side picture of the losses
 (made of the runs' own pictures) compares like with like. No TensorFlow here: the workflow
 reads the captions' words when it plans.
 """
@@ -91,7 +91,7 @@ def describe_classes(n: int, n_classes: int) -> str:
 
 def reconstructions_shown(n_reconstructions: int, test_subset: int, dataset: str) -> str:
     """The classes of a run's reconstructions in words, from the settings
-    ``figures.n_reconstructions`` and ``data.test_subset`` (0: the whole test set) of a run
+    ``pictures.n_reconstructions`` and ``data.test_subset`` (0: the whole test set) of a run
     on ``dataset``: the captions' claim (:func:`describe_classes`)."""
     n = min(n_reconstructions, test_subset or SPLIT_SIZES["test"])
     return describe_classes(n, len(datasets.get(dataset).classes))

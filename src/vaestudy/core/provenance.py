@@ -9,7 +9,7 @@ affects with ``--forcerun`` (README, "Changing things").
 The hash reads each module's syntax tree, not its bytes: comments, docstrings, layout and
 the folder a module sits in (the package path of an import) do not change it, so that
 tidying the package (moving a module to another stage's folder, rewording a docstring)
-keeps a finished training's key (:mod:`vaestudy.jobs.finished`) and re-trains nothing.
+keeps a finished training's key (:mod:`vaestudy.jobs.kept_outputs`) and re-trains nothing.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 from vaestudy.core import losses
 
-#: The ``figures`` keys that training reads: the fixed prior draws decoded after every epoch
+#: The ``pictures`` keys that training reads: the fixed prior draws decoded after every epoch
 #: (the training GIF) are the first ``grid_size``² draws of ``latent_seed``.
 EPOCH_SAMPLE_KEYS = ("latent_seed", "grid_size")
 
@@ -28,9 +28,9 @@ def training_sections(config: dict[str, Any], likelihood: dict[str, Any]) -> dic
     # where the data lives is not a setting of the run (the payloads are verified); the folder
     # of this workflow run is filled in from the manifest (with_data_dir)
     data = {k: v for k, v in config["data"].items() if k not in ("test_subset", "dirs", "dir")}
-    figures = {k: config["figures"][k] for k in EPOCH_SAMPLE_KEYS}
+    pictures = {k: config["pictures"][k] for k in EPOCH_SAMPLE_KEYS}
     return {"data": data, "model": config["model"], "likelihood": likelihood,
-            "training": config["training"], "figures": figures}
+            "training": config["training"], "pictures": pictures}
 
 
 def evaluation_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -39,9 +39,9 @@ def evaluation_settings(config: dict[str, Any]) -> dict[str, Any]:
     return {"evaluation": config["evaluation"], "test_subset": config["data"]["test_subset"]}
 
 
-def figure_settings(config: dict[str, Any]) -> dict[str, Any]:
+def picture_settings(config: dict[str, Any]) -> dict[str, Any]:
     """The settings of the per-run picture rules beyond the trained run."""
-    return {"figures": config["figures"],
+    return {"pictures": config["pictures"],
             "evaluation": {"batch_size": config["evaluation"]["batch_size"]},
             "test_subset": config["data"]["test_subset"]}
 

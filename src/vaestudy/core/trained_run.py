@@ -1,5 +1,5 @@
 """A trained run's config as the jobs after training read it: the saved ``config.json`` with
-the current settings of the rule that reads it (evaluation, figures, test subset) and the data
+the current settings of the rule that reads it (evaluation, pictures, test subset) and the data
 folder of this workflow run. Used by the workflow's scripts."""
 
 from __future__ import annotations
@@ -12,23 +12,23 @@ from typing import Any
 from vaestudy.core.config import (
     GRID_KEYS,
     EvaluationConfig,
-    FiguresConfig,
+    PicturesConfig,
     RunConfig,
     _build,
     run_config,
 )
 
 
-def with_settings(cfg: RunConfig, evaluation: dict | None = None, figures: dict | None = None,
+def with_settings(cfg: RunConfig, evaluation: dict | None = None, pictures: dict | None = None,
                   test_subset: int | None = None) -> RunConfig:
-    """``cfg`` (a trained run's config) with the current evaluation or figure settings: the
+    """``cfg`` (a trained run's config) with the current evaluation or picture settings: the
     rules after training take these from the workflow's config, not from the run's
     ``config.json``, so that changing them never re-trains."""
     changes: dict[str, Any] = {}
     if evaluation is not None:
         changes["evaluation"] = _build(EvaluationConfig, evaluation, "evaluation")
-    if figures is not None:
-        changes["figures"] = _build(FiguresConfig, figures, "figures")
+    if pictures is not None:
+        changes["pictures"] = _build(PicturesConfig, pictures, "pictures")
     if test_subset is not None:
         changes["data"] = dataclasses.replace(cfg.data, test_subset=test_subset)
     return dataclasses.replace(cfg, **changes)

@@ -38,6 +38,9 @@ RETIRED = {
                   "mse, sigma: 0.1}}, named in study.losses",
     "data.dir": "the folder of each dataset is given by name in 'data.dirs', e.g. data: "
                 "{dirs: {mnist: PATH}} (study.datasets names the datasets of the grid)",
+    "figures": "the section of the per-run pictures is called 'pictures' (the same keys: "
+               "latent_seed, grid_size, n_reconstructions, manifold_size): rename 'figures:' "
+               "to 'pictures:'",
 }
 
 

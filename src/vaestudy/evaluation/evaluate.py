@@ -17,7 +17,7 @@ import tensorflow as tf
 from vaestudy.core.config import RunConfig
 from vaestudy.core.data import Split, binarize, describe_subset, stratified_draw, subset_record
 from vaestudy.evaluation import classifier as clf
-from vaestudy.evaluation import latent
+from vaestudy.evaluation import latent_code
 from vaestudy.vae.batches import batched
 from vaestudy.vae.iwae import bits_per_dim, bits_per_dim_of_mass, iwae_estimate, make_log_weights
 from vaestudy.vae.likelihoods import (
@@ -109,7 +109,7 @@ def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) 
            else None,
            "test_elbo_same_draws":
            float(est["elbo"].mean()), "iwae_gap": float((est["log_px"] - est["elbo"]).mean()),
-           "iwae_samples": ev.iwae_samples, "iwae_images": int(len(x)),
+           "iwae_samples": ev.iwae_samples, "iwae_images": len(x),
            "log_px_images": record, "log_px_images_text": describe_subset(record),
            "log_px_data": data_description(cfg.binarization),
            **gray_level_scores(encoder, decoder, sigma, cfg, x, est["log_px"])}
@@ -168,11 +168,11 @@ def latent_metrics(encoder, cfg: RunConfig, data: Split) -> dict:
     ref = stratified_draw(data.y_train, n_ref, ev.seed)
     x_ref = binarize(data.x_train[ref], cfg.binarization, rng)
     ref_mean, _ = encode(encoder, x_ref, ev.batch_size)
-    active = latent.active_units(mean)
-    return {"kl_per_dim": latent.kl_per_dim(mean, logvar).round(4).tolist(),
+    active = latent_code.active_units(mean)
+    return {"kl_per_dim": latent_code.kl_per_dim(mean, logvar).round(4).tolist(),
             "active_units": active, "active_fraction": active / cfg.latent_dim,
-            "posterior_collapse": latent.collapse(active, cfg.latent_dim),
-            "knn_accuracy": latent.knn_accuracy(ref_mean, data.y_train[ref],
+            "posterior_collapse": latent_code.collapse(active, cfg.latent_dim),
+            "knn_accuracy": latent_code.knn_accuracy(ref_mean, data.y_train[ref],
                                                 mean, data.y_test, ev.knn_k),
             "knn_reference": subset_record(n_ref, len(data.y_train), ev.seed,
                                            "training images of the split")}
@@ -208,8 +208,8 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
         **latent_metrics(encoder, cfg, data),
         "elbo_samples": ev.elbo_samples,
         "test_images": data.test_images, "split": describe_subset(data.test_images),
-        "n_test": int(len(data.x_test)), "n_train": int(len(data.x_train)),
-        "n_val": int(len(data.x_val)), "binarization": cfg.binarization,
+        "n_test": len(data.x_test), "n_train": len(data.x_train),
+        "n_val": len(data.x_val), "binarization": cfg.binarization,
     }
     metrics["eval_seconds"] = time.perf_counter() - t0
     return metrics

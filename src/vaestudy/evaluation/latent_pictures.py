@@ -5,7 +5,7 @@ the scatter of test-set codes.
 Every picture is made from fixed inputs (the same test images, drawn by
 :mod:`vaestudy.core.pictured`; the same prior draws for a latent size), so that pictures of
 different runs can be compared side by side. Tiling and writing the decoded images:
-:mod:`vaestudy.evaluation.images`.
+:mod:`vaestudy.evaluation.picture_files`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_probability as tfp  # noqa: E402
 
 from vaestudy.core.config import RunConfig  # noqa: E402
-from vaestudy.evaluation.images import tile  # noqa: E402
+from vaestudy.evaluation.picture_files import tile
 from vaestudy.vae.likelihoods import decode_mean  # noqa: E402
 
 TEMPERATURES = (0.5, 0.8, 1.0, 1.3)
@@ -35,7 +35,7 @@ def manifold_picture(decoder, cfg: RunConfig, sigma: float | None,
     that equal areas of the picture carry equal prior mass. For a 2-D latent space this is
     the whole space; for a larger one, the plane of the two dimensions given. ``sigma``: the
     likelihood's scale (:func:`vaestudy.vae.likelihoods.decode_mean`)."""
-    n = cfg.figures.manifold_size
+    n = cfg.pictures.manifold_size
     q = tfp.distributions.Normal(0.0, 1.0).quantile(np.linspace(0.05, 0.95, n, dtype=np.float32))
     zx, zy = np.meshgrid(q.numpy(), q.numpy()[::-1])
     z = np.zeros((n * n, cfg.latent_dim), np.float32)  # [n*n, L]

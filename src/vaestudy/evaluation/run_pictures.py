@@ -1,11 +1,11 @@
 """All pictures of one trained run, each made on demand from the run's models and data: the
 codes chosen and the scatter drawn by :mod:`vaestudy.evaluation.latent_pictures`, the decoded digits
-tiled and written by :mod:`vaestudy.evaluation.images`.
+tiled and written by :mod:`vaestudy.evaluation.picture_files`.
 
 ``RunPictures(model_dir, epoch_samples, cfg, data, kl_dims, sigma).write(name, path)`` writes one of
 the names of :data:`vaestudy.core.layout.PICTURES`, or ``pictured_images``, the record of the test
-images they show (:mod:`vaestudy.core.pictured`); the rule ``run_figures``
-(``workflow/scripts/run_figures.py``) asks for the ones it declares.
+images they show (:mod:`vaestudy.core.pictured`); the rule ``run_pictures``
+(``workflow/scripts/run_pictures.py``) asks for the ones it declares.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from vaestudy.core.config import RunConfig
 from vaestudy.core.pictured import (
     Split,  # vaestudy.core.data's, as pictured takes it: 8 siblings at most
 )
-from vaestudy.evaluation import images
 from vaestudy.evaluation import latent_pictures as lp
+from vaestudy.evaluation import picture_files
 from vaestudy.evaluation.evaluate import encode, load_models, reconstruct
 from vaestudy.vae.likelihoods import decode_mean
 from vaestudy.vae.model import latent_grid_draws
@@ -53,14 +53,14 @@ class RunPictures:
     @cached_property
     def chosen(self) -> pictured.Chosen:
         """The test images of the reconstructions and interpolations: drawn from this run's
-        test labels with ``figures.latent_seed``, the same for every run of its test set."""
-        fc = self.cfg.figures
+        test labels with ``pictures.latent_seed``, the same for every run of its test set."""
+        fc = self.cfg.pictures
         return pictured.choose(self.data.y_test, fc.n_reconstructions, fc.latent_seed)
 
     def pictured_images(self) -> dict:
         """Which test images the pictures show (:func:`vaestudy.core.pictured.record`)."""
         return pictured.record(self.data, self.chosen, datasets.get(self.cfg.dataset).classes,
-                               self.cfg.figures.latent_seed)
+                               self.cfg.pictures.latent_seed)
 
     @cached_property
     def codes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -68,12 +68,12 @@ class RunPictures:
         return encode(self.encoder, self.data.x_test, self.cfg.evaluation.batch_size)
 
     def _prior_draws(self, n: int) -> np.ndarray:
-        fc = self.cfg.figures
+        fc = self.cfg.pictures
         return latent_grid_draws(self.cfg.latent_dim, n, fc.latent_seed).numpy()
 
     def samples(self) -> np.ndarray:
-        n = self.cfg.figures.grid_size
-        return images.tile(self._decode(self._prior_draws(n * n)), cols=n)
+        n = self.cfg.pictures.grid_size
+        return picture_files.tile(self._decode(self._prior_draws(n * n)), cols=n)
 
     def reconstructions(self) -> np.ndarray:
         # the images of self.chosen, by class; a run on binarized images shows the gray test
@@ -83,7 +83,7 @@ class RunPictures:
         recon = reconstruct(self.encoder, self.decoder, x, self.cfg, len(x), self.sigma)
         binary = self.cfg.likelihood.data == "binary" and self.cfg.binarization != "none"
         gray = self.data.x_test_gray[pick][..., 0] if binary else None
-        return images.reconstruction_picture(x[..., 0], recon, gray)
+        return picture_files.reconstruction_picture(x[..., 0], recon, gray)
 
     def manifold(self) -> np.ndarray:
         """The whole plane for a 2-D latent space, else the plane of the two dimensions with
@@ -96,7 +96,7 @@ class RunPictures:
 
     def training(self) -> list[np.ndarray]:
         epochs = np.load(self.epoch_samples)  # [epochs, n, 28, 28] uint8
-        return images.gif_frames(epochs, cols=self.cfg.figures.grid_size)
+        return picture_files.gif_frames(epochs, cols=self.cfg.pictures.grid_size)
 
     def interpolations(self) -> np.ndarray:
         """Rows 1-5: straight lines between the codes of pairs of test images of different
@@ -106,24 +106,24 @@ class RunPictures:
         rows = [lp.lerp(mean[a], mean[b], STEPS) for a, b in self.chosen.pairs]
         draws = self._prior_draws(6)
         rows += [lp.slerp(draws[2 * i], draws[2 * i + 1], STEPS) for i in range(3)]
-        return images.tile(self._decode(np.concatenate(rows)), cols=STEPS)
+        return picture_files.tile(self._decode(np.concatenate(rows)), cols=STEPS)
 
     def temperature(self) -> np.ndarray:
         """One row per temperature T (z = T * eps), the same eps in every row."""
-        n = self.cfg.figures.grid_size
-        return images.tile(self._decode(lp.temperature_draws(self._prior_draws(n))), cols=n)
+        n = self.cfg.pictures.grid_size
+        return picture_files.tile(self._decode(lp.temperature_draws(self._prior_draws(n))), cols=n)
 
     def traversal(self) -> np.ndarray:
         mean, _ = self.codes
         codes, _ = lp.traversal_codes(mean, self.kl_dims, n_dims=min(5, self.cfg.latent_dim),
                                       steps=TRAVERSAL_STEPS)
-        return images.tile(self._decode(codes), cols=TRAVERSAL_STEPS)
+        return picture_files.tile(self._decode(codes), cols=TRAVERSAL_STEPS)
 
     def write(self, name: str, path: Path | str) -> None:
         """Write picture ``name`` (a key of :data:`vaestudy.core.layout.PICTURES`) to ``path``
         (PNG, or GIF for training), or the record ``pictured_images`` (JSON)."""
         if name == "training":
-            images.save_gif(path, self.training())
+            picture_files.save_gif(path, self.training())
         elif name == "pictured_images":
             Path(path).write_text(json.dumps(self.pictured_images(), indent=2) + "\n")
         elif name == "latent_scatter":
@@ -134,4 +134,4 @@ class RunPictures:
                        f"{self.cfg.loss}, latent {self.cfg.latent_dim}: test codes",
                        dataset.classes, dataset.item)
         else:
-            images.save_png(path, getattr(self, name)())
+            picture_files.save_png(path, getattr(self, name)())

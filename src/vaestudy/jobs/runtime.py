@@ -1,4 +1,8 @@
-"""Process-level set-up of a job: TensorFlow thread pools and seeds.
+"""The frame of a job's process: its log, TensorFlow thread pools and seeds, its lock, SIGTERM.
+
+Every job script runs its work inside :func:`logged` (or :func:`job`, which also configures
+TensorFlow); a training also holds its run's lock (:func:`exclusive`) and turns SIGTERM into a
+flag (:func:`stop_on_sigterm`). What the process cost is :mod:`vaestudy.jobs.usage`.
 
 Snakemake's ``threads`` reach a job only as a number; TensorFlow sizes its thread pools from
 the machine's core count unless told otherwise, so several jobs started by ``--cores 8``
@@ -12,18 +16,15 @@ import fcntl
 import logging
 import os
 import random
-import resource
 import signal
 import socket
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-#: When this job's process imported the package's job frame (a job script's first lines).
-_STARTED = time.monotonic()
+from vaestudy.jobs.usage import usage_line
 
 
 def configure(threads: int, seed: int | None = None, gpus: int = 0) -> str:
@@ -54,7 +55,7 @@ def logged(log: str | None) -> Iterator[logging.Logger]:
     """The frame of every job: its logger (the rule's log file). Any exception of the block
     is written to the log before it propagates, so that ``--show-failed-logs`` shows the
     error itself; when the block ends, failed or not, the job's exact CPU seconds and peak
-    memory are logged (:func:`usage_line`, read by :mod:`vaestudy.report.costs`)."""
+    memory are logged (:func:`usage_line`, read by :mod:`vaestudy.report.benchmarks`)."""
     logger = job_logger(log)
     try:
         yield logger
@@ -123,49 +124,3 @@ def job_logger(path: str | None, name: str = "vaestudy") -> logging.Logger:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.handlers[:] = [handler]
     return logger
-
-
-#: The start of the line :func:`logged` writes to a job's log (read by vaestudy.report.costs).
-USAGE_PREFIX = "job usage:"
-
-
-def usage() -> dict[str, float]:
-    """This process's exact CPU seconds (user + system, all threads, plus waited-for child
-    processes), peak resident memory (MB) and wall seconds since it started its job. Why:
-    Snakemake's ``benchmark:`` files sample CPU time and memory every 30 s after a job's
-    first 15 s, so a job's last seconds (up to 30) are missing from their ``cpu_time``; the
-    report's efficiency figures need the exact number, which only the process itself knows."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"cpu_seconds": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
-            "peak_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024,  # Linux reports KiB
-            "wall_seconds": time.monotonic() - _STARTED}
-
-
-def usage_line() -> str:
-    """:func:`usage` as the one parseable line every job ends its log with."""
-    now = usage()
-    return f"{USAGE_PREFIX} cpu_seconds={now['cpu_seconds']:.2f} peak_rss_mb={now['peak_mb']:.1f}"
-
-
-#: The start of the line a training job writes with the cost of the work behind its outputs.
-WORK_PREFIX = "job work:"
-
-
-def total_work(attempts: list[dict]) -> dict:
-    """The cost of the work behind a training's outputs from the :func:`usage` of each
-    process that trained it (a run resumed after an interruption had several): wall and CPU
-    seconds summed, the largest peak memory, the number of attempts."""
-    return {"attempts": len(attempts),
-            "wall_seconds": float(sum(a["wall_seconds"] for a in attempts)),
-            "cpu_seconds": float(sum(a["cpu_seconds"] for a in attempts)),
-            "peak_mb": float(max((a["peak_mb"] for a in attempts), default=0.0))}
-
-
-def work_line(work: dict, restored: bool = False) -> str:
-    """The line of a training job's log that :mod:`vaestudy.report.costs` reads instead of the job's
-    own benchmark: the ``work`` (:func:`total_work`) that produced its outputs, ``restored``
-    when this job only put back the outputs of an earlier one (whose work it names)."""
-    return (f"{WORK_PREFIX} wall_seconds={work['wall_seconds']:.2f} "
-            f"cpu_seconds={work['cpu_seconds']:.2f} peak_rss_mb={work['peak_mb']:.1f} "
-            f"attempts={work['attempts']} restored={int(restored)}")

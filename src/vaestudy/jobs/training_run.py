@@ -1,9 +1,9 @@
-"""The two training jobs (a VAE run of the grid, the digit classifier) and what they write.
+"""The training job of a VAE run of the grid, and what it writes.
 
-Each trains under a lock (one process per run), and keeps its finished outputs
-(:mod:`vaestudy.jobs.finished`): started again with the same settings and code (Snakemake was
+It trains under a lock (one process per run), and keeps its finished outputs
+(:mod:`vaestudy.jobs.kept_outputs`): started again with the same settings and code (Snakemake was
 interrupted after the training ended), it restores them and trains nothing. Files are written
-through :mod:`vaestudy.core.files`, so a killed job never leaves a complete-looking but half-written
+through :mod:`vaestudy.core.atomic`, so a killed job never leaves a complete-looking but half-written
 output. TensorFlow is imported only when something is trained.
 """
 
@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 
 from vaestudy.core import layout
-from vaestudy.core.config import DataConfig, RunConfig, classifier_config, run_config
-from vaestudy.core.files import atomic_path, write_json
+from vaestudy.core.atomic import atomic_path, write_json
+from vaestudy.core.config import RunConfig, run_config
 from vaestudy.core.provenance import code_version
-from vaestudy.jobs import finished, runtime
+from vaestudy.jobs import kept_outputs, runtime, usage
 
 
 def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, str],
@@ -37,8 +36,8 @@ def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, 
     with runtime.exclusive(run / layout.LOCK, f"training of {run}"):
         cfg = run_config(settings, loss, latent, seed, dataset)
         key = {**cfg.training_dict(), "code": code_version()}
-        if finished.restored(out, key, f"training of {run}", logger):
-            _log_restored_work(out["summary"], logger)
+        if kept_outputs.restored(out, key, f"training of {run}", logger):
+            usage.log_restored_work(out["summary"], logger)
             return
         logger.info("device: %s", runtime.configure(threads, seed, gpus))
         logger.info("run config: %s", json.dumps(cfg.training_dict()))
@@ -46,14 +45,14 @@ def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, 
         attempts = Attempts(run / layout.ATTEMPTS)
         _train_and_write(cfg, out, threads, logger, attempts)
         _write_config(cfg, out["config"])  # again: a second Snakemake may have deleted it
-        finished.keep(out, key, log)
+        kept_outputs.keep(out, key, log)
         for name in (layout.CHECKPOINT, layout.ATTEMPTS):  # every output is complete and kept
             (run / name).unlink(missing_ok=True)
-        logger.info(runtime.work_line(json.loads(Path(out["summary"]).read_text())["work"]))
+        logger.info(usage.work_line(json.loads(Path(out["summary"]).read_text())["work"]))
 
 
 class Attempts:
-    """The cost of every process that trained one run (:func:`vaestudy.jobs.runtime.usage`), kept in
+    """The cost of every process that trained one run (:func:`vaestudy.jobs.usage.usage`), kept in
     ``path`` beside the checkpoint, so that a run resumed after an interruption sums them. A
     process records at every epoch's end and when it stops (finished, failed, SIGTERM): one
     killed outright counts up to its last epoch, the point its successor resumes from."""
@@ -67,19 +66,11 @@ class Attempts:
 
     def record(self) -> None:
         """Write the earlier processes' costs and this one's so far."""
-        write_json(self.path, self.earlier + [runtime.usage()])
+        write_json(self.path, self.earlier + [usage.usage()])
 
     def total(self) -> dict:
-        """:func:`vaestudy.jobs.runtime.total_work` of the earlier processes and this one."""
-        return runtime.total_work(self.earlier + [runtime.usage()])
-
-
-def _log_restored_work(summary: str, logger: logging.Logger) -> None:
-    """Say in the log of a job that restored kept outputs what the work behind them cost
-    (the original job's, in its summary; absent from summaries of older code)."""
-    work = json.loads(Path(summary).read_text()).get("work")
-    if work:
-        logger.info(runtime.work_line(work, restored=True))
+        """:func:`vaestudy.jobs.usage.total_work` of the earlier processes and this one."""
+        return usage.total_work(self.earlier + [usage.usage()])
 
 
 def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger,
@@ -145,46 +136,5 @@ def _write_run(out: dict, history, epoch_samples: np.ndarray, threads: int, **su
     _write_history(out["history"], history)
     with atomic_path(out["epoch_samples"]) as tmp:
         np.save(tmp, epoch_samples)
-    write_json(out["summary"], {**summary, "epochs_run": int(len(history)), "threads": threads,
+    write_json(out["summary"], {**summary, "epochs_run": len(history), "threads": threads,
                                 "train_code": code_version()})
-
-
-def train_classifier_run(settings: dict, model: str, summary: str, logger: logging.Logger,
-                         threads: int = 1, gpus: int = 0, features: str | None = None,
-                         log: str | None = None) -> None:
-    """Train the classifier of one dataset (digits or garments) with ``settings``
-    (:func:`vaestudy.core.rule_params.classifier_settings`, its data folder filled in) on the grayscale
-    training split; write the ``model`` and a
-    ``summary`` with its accuracy on the validation split and on the test set (it is a
-    measuring tool, not a study result) and, with ``features``, its features of the test
-    images (.npy), which every evaluation of the dataset compares samples with. One process at a time; finished outputs are kept and
-    restored like a run's (:func:`train_run`)."""
-    cc = classifier_config(settings)
-    out = {"model": model, "summary": summary, **({"features": features} if features else {})}
-    key = {**settings, "code": code_version()}
-    with runtime.exclusive(Path(model).parent / layout.LOCK, "training of the classifier"):
-        if finished.restored(out, key, "training of the classifier", logger):
-            _log_restored_work(summary, logger)
-            return
-        logger.info("device: %s", runtime.configure(threads, cc.seed, gpus))
-        from vaestudy.evaluation.classifier import features_and_predictions, train_classifier
-
-        t0 = time.perf_counter()
-        data = DataConfig(**settings["data"]).load("none", settings["dataset"])
-        net, history = train_classifier(data.x_train, data.y_train, data.x_val_gray,
-                                        data.y_val, cc.epochs, cc.seed)
-        feats, preds = features_and_predictions(net, data.x_test_gray)  # [n_test, 128], [n]
-        result = {"test_accuracy": float((preds == data.y_test).mean()),
-                  "val_accuracy": history["val_accuracy"][-1], "epochs": cc.epochs,
-                  "n_train": int(len(data.x_train)), "n_test": int(len(data.x_test_gray)),
-                  "seconds": time.perf_counter() - t0, "history": history}
-        with atomic_path(model) as tmp:
-            net.save(tmp)
-        if features:
-            with atomic_path(features) as tmp, open(tmp, "wb") as f:
-                np.save(f, feats)
-        result["work"] = runtime.total_work([runtime.usage()])
-        write_json(summary, result)
-        finished.keep(out, key, log)
-        logger.info("classifier: test accuracy %.4f", result["test_accuracy"])
-        logger.info(runtime.work_line(result["work"]))

@@ -1,4 +1,4 @@
-"""The self-contained HTML report: every figure is embedded as a data URI, so the file can be
+"""The self-contained HTML report: every plot and picture is embedded as a data URI, so the file can be
 read offline, mailed, or archived with the study."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import yaml
 
 from vaestudy.analysis.study_plots import summary_table
 from vaestudy.core import layout
-from vaestudy.core.files import atomic_path
+from vaestudy.core.atomic import atomic_path
 from vaestudy.core.provenance import code_version
-from vaestudy.report import costs
+from vaestudy.report import benchmarks
 from vaestudy.report.mathdoc import render_markdown
 from vaestudy.report.report_parts import across_part, dataset_part, design, table_html
 
@@ -138,7 +138,7 @@ def render(template: Path | str, metrics: pd.DataFrame, pictures: dict, config_t
     (``theory``: html, checks), the paired comparisons (``comparisons``), the classifier
     summaries by dataset (``classifiers``), every run's training status (``runs``:
     :func:`vaestudy.analysis.aggregate.collect_runs`) and the study's cost per rule and efficiency
-    (``costs``: rules, efficiency; see :mod:`vaestudy.report.costs`)."""
+    (``costs``: rules, efficiency; see :mod:`vaestudy.report.benchmarks`)."""
     env = _environment(template)
     theory, comparisons = extra["theory"], extra["comparisons"]
     names = [d for d in study["datasets"] if d in set(metrics.dataset)]
@@ -224,18 +224,18 @@ def _study(config: dict) -> dict:
     return {**config["study"], "training": config["training"], "model": config["model"],
             "binarization": config["data"]["binarization"],
             "knn_k": config["evaluation"]["knn_k"],
-            "n_reconstructions": config["figures"]["n_reconstructions"]}
+            "n_reconstructions": config["pictures"]["n_reconstructions"]}
 
 
 def _extra(inputs: dict, execution: dict) -> dict:
     """The theory, comparisons, runs, classifiers and costs sections (see :func:`render`)."""
-    jobs = costs.read_benchmarks(inputs["benchmarks"])
+    jobs = benchmarks.read_benchmarks(inputs["benchmarks"])
     return {"theory": {"html": render_markdown(inputs["theory"]),
                        "checks": pd.read_csv(inputs["theory_checks"])},
             "comparisons": pd.read_csv(inputs["comparisons"]),
             "runs": pd.read_csv(inputs["runs"]),
             "classifiers": {Path(p).parent.name: json.loads(Path(p).read_text())
                             for p in inputs["classifiers"]},
-            "costs": {"rules": costs.rule_costs(jobs, execution["threads"]),
-                      "efficiency": costs.efficiency(jobs, execution["threads"],
+            "costs": {"rules": benchmarks.rule_costs(jobs, execution["threads"]),
+                      "efficiency": benchmarks.efficiency(jobs, execution["threads"],
                                                      execution["cores"])}}

@@ -4,7 +4,7 @@ A checkpoint holds everything the rest of a run depends on: the weights, the opt
 moments, the likelihood scale, the state of the noise generator, the best weights so far and
 the loop's position (epoch and step within it). The data order and the dynamic binarization of
 an epoch are derived from (seed, epoch), so they need no saving. The file is written to a
-temporary name and renamed (vaestudy.core.files), so a kill or a full disk during the write leaves
+temporary name and renamed (vaestudy.core.atomic), so a kill or a full disk during the write leaves
 the previous checkpoint intact. A checkpoint damaged afterwards (a truncated copy, a bad disk)
 is set aside under another name with a warning, never loaded with pickle, and the run starts
 from scratch: it is only a shortcut to the same result.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaestudy.core.files import write_bytes
+from vaestudy.core.atomic import write_bytes
 
 #: What reading a damaged .npz raises: not a zip, a truncated member, a payload numpy refuses
 #: (pickled objects: never loaded), bytes that are no JSON, arrays of the wrong shape.

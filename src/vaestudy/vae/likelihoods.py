@@ -130,7 +130,7 @@ def likelihood(family: str, logits: tf.Tensor, sigma=1.0):
 
 
 def pixel_mean(family: str, logits: tf.Tensor, sigma=None) -> tf.Tensor:
-    """E[x|z] [B, 28, 28] in [0, 1]: what the figures show and the pixel metrics compare.
+    """E[x|z] [B, 28, 28] in [0, 1]: what the pictures show and the pixel metrics compare.
     ``sigma``: the run's scale, needed where the mean depends on it (the discretized
     families, whose edge levels fold in the tails); an error where it is missing there."""
     if sigma is None:

@@ -167,7 +167,7 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
         if checkpoint:
             ckpt.save(checkpoint, models, variables, state, best_weights, samples, fingerprint)
 
-    fixed_z = latent_grid_draws(cfg.latent_dim, cfg.figures.grid_size**2, cfg.figures.latent_seed)
+    fixed_z = latent_grid_draws(cfg.latent_dim, cfg.pictures.grid_size**2, cfg.pictures.latent_seed)
     eval_gen = tf.random.Generator.from_seed(VALIDATION_SEED)
     eval_step = make_eval_step(parts.encoder, parts.decoder, parts.scale,
                                cfg.likelihood.family, cfg.latent_dim, eval_gen)

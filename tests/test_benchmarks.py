@@ -8,8 +8,8 @@ import sys
 import pandas as pd
 import pytest
 
-from vaestudy.jobs.runtime import usage_line
-from vaestudy.report import costs
+from vaestudy.jobs.usage import usage_line
+from vaestudy.report import benchmarks
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -36,7 +36,7 @@ def jobs(tmp_path):
     log.parent.mkdir(parents=True)
     log.write_text("2026 INFO epoch 1\n" + usage_line().split(" cpu")[0] +
                    " cpu_seconds=99.50 peak_rss_mb=2100.0\n")
-    return costs.read_benchmarks(paths)
+    return benchmarks.read_benchmarks(paths)
 
 
 def test_benchmark_files_become_one_row_per_job(jobs):
@@ -62,7 +62,7 @@ def test_a_job_logs_its_exact_usage_when_it_ends_failed_or_not(tmp_path):
         assert done.returncode == (1 if fails else 0)
         text = log.read_text()
         assert "first line" in text and ("planted failure" in text) == fails
-        cpu, peak = costs.USAGE.search(text.splitlines()[-1]).groups()
+        cpu, peak = benchmarks.USAGE.search(text.splitlines()[-1]).groups()
         assert 0.05 < float(cpu) < 30 and 5 < float(peak) < 2000
 
 
@@ -70,7 +70,7 @@ def test_a_restored_or_resumed_training_costs_the_work_behind_its_outputs(tmp_pa
     """A job that only restored kept outputs ran 0.31 s; its cost is the original job's 38.5 s
     (its log's work line), a resumed one's the sum of its attempts; the efficiency measure
     keeps what ran."""
-    from vaestudy.jobs.runtime import work_line
+    from vaestudy.jobs.usage import work_line
 
     work = {"attempts": 1, "wall_seconds": 38.5, "cpu_seconds": 37.0, "peak_mb": 1900.0}
     keys = ["dataset~mnist/loss~bce/latent~2/seed~0", "dataset~mnist/loss~bce/latent~2/seed~1"]
@@ -81,19 +81,19 @@ def test_a_restored_or_resumed_training_costs_the_work_behind_its_outputs(tmp_pa
         log = tmp_path / "logs" / "train" / f"{key}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"2026 INFO restored\n2026 INFO {line}\n{usage_line()}\n")
-    jobs = costs.read_benchmarks(paths)
+    jobs = benchmarks.read_benchmarks(paths)
     assert jobs.seconds.tolist() == [38.5, 60.0] and jobs.cpu_seconds.tolist() == [37.0, 37.0]
     assert jobs.restored.tolist() == [True, False] and jobs.attempts.tolist() == [1, 2]
     assert jobs.ran_seconds.tolist() == [0.31, 0.31]
-    table = costs.rule_costs(jobs, {"train": 1})
+    table = benchmarks.rule_costs(jobs, {"train": 1})
     assert table.seconds.iloc[0] == 98.5 and table.max_seconds.iloc[0] == 60.0
-    eff = costs.efficiency(jobs, {"train": 1}, cores=2)
+    eff = benchmarks.efficiency(jobs, {"train": 1}, cores=2)
     assert eff["restored"] == keys[:1] and eff["resumed"] == keys[1:]
     assert eff["wall_seconds"] == pytest.approx(0.62)  # what ran: two jobs of 0.31 s
 
 
 def test_rule_costs_sum_jobs_and_measure_cpu_per_thread(jobs):
-    table = costs.rule_costs(jobs, {"train": 1, "prepare_data": 1, "plots": 1}).set_index("rule")
+    table = benchmarks.rule_costs(jobs, {"train": 1, "prepare_data": 1, "plots": 1}).set_index("rule")
     assert list(table.index) == ["prepare_data", "train", "plots"]  # order of first start
     train = table.loc["train"]
     assert (train.jobs, train.seconds, train.max_seconds, train.peak_mb) == (2, 200, 100, 2100)
@@ -101,18 +101,18 @@ def test_rule_costs_sum_jobs_and_measure_cpu_per_thread(jobs):
 
 
 def test_busy_time_skips_pauses_and_counts_overlaps_once(jobs):
-    assert costs.busy_seconds(jobs) == pytest.approx(10 + 100 + 10)
+    assert benchmarks.busy_seconds(jobs) == pytest.approx(10 + 100 + 10)
     nested = pd.DataFrame({"start": [0, 2, 20], "end": [10, 5, 25]})
-    assert costs.busy_seconds(nested) == pytest.approx(15)
+    assert benchmarks.busy_seconds(nested) == pytest.approx(15)
 
 
 def test_efficiency_compares_wall_with_cpu_over_cores(jobs):
-    eff = costs.efficiency(jobs, {"train": 1}, cores=2)
+    eff = benchmarks.efficiency(jobs, {"train": 1}, cores=2)
     assert eff["ideal_seconds"] == pytest.approx(204.5 / 2)
     assert eff["wall_seconds"] == pytest.approx(120)
     assert eff["wall_over_ideal"] == pytest.approx(120 / 102.25)
     assert eff["exact_jobs"] == 1
     assert eff["span_seconds"] == pytest.approx(210)
     assert eff["occupancy"] == pytest.approx(220 / (2 * 120))
-    cluster = costs.efficiency(jobs, {}, cores=None)
+    cluster = benchmarks.efficiency(jobs, {}, cores=None)
     assert cluster["cpu_seconds"] == pytest.approx(204.5) and "wall_over_ideal" not in cluster

@@ -6,10 +6,10 @@ tree) and peak resident memory ``max_rss`` in MB. Snakemake writes the file when
 ends, so its modification time is the job's end and ``end - s`` its start. Snakemake samples
 ``cpu_time`` and ``max_rss`` (every 0.5 s for 15 s, then every 30 s), so they miss up to
 30 s of a job's end; every job therefore also appends its exact CPU seconds and peak memory
-to its log (``RESULTS/logs/<rule>/...log``, see :func:`vaestudy.jobs.runtime.usage_line`), and
+to its log (``RESULTS/logs/<rule>/...log``, see :func:`vaestudy.jobs.usage.usage_line`), and
 those are used where present.
 
-A training job's cost is the work behind its outputs (:func:`vaestudy.jobs.runtime.work_line` in
+A training job's cost is the work behind its outputs (:func:`vaestudy.jobs.usage.work_line` in
 its log): summed over the processes of a run resumed after an interruption, and the original
 job's for a job that only restored kept outputs (whose own benchmark says 0.3 s). The
 efficiency measure uses what ran in these invocations (``ran_seconds``, ``ran_cpu_seconds``).
@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from vaestudy.core import layout
-from vaestudy.jobs.runtime import USAGE_PREFIX, WORK_PREFIX
+from vaestudy.jobs.usage import USAGE_PREFIX, WORK_PREFIX
 
 USAGE = re.compile(re.escape(USAGE_PREFIX) + r" cpu_seconds=([\d.]+) peak_rss_mb=([\d.]+)")
 WORK = re.compile(re.escape(WORK_PREFIX) + r" wall_seconds=([\d.]+) cpu_seconds=([\d.]+) "
@@ -51,7 +51,7 @@ def logged_usage(benchmark: Path) -> tuple[float, float] | None:
 
 def logged_work(benchmark: Path) -> dict | None:
     """The work behind a training job's outputs from its log's last work line
-    (:func:`vaestudy.jobs.runtime.work_line`): wall and CPU seconds, peak MB, attempts and whether
+    (:func:`vaestudy.jobs.usage.work_line`): wall and CPU seconds, peak MB, attempts and whether
     the job restored them, or None (not a training job, or its outputs came from older code)."""
     found = WORK.findall(_log_text(benchmark))
     if not found:

@@ -1,11 +1,11 @@
-"""A finished job's outputs survive Snakemake deleting them (vaestudy.jobs.finished)."""
+"""A finished job's outputs survive Snakemake deleting them (vaestudy.jobs.kept_outputs)."""
 
 import shutil
 from pathlib import Path
 
 import pytest
 
-from vaestudy.jobs import finished
+from vaestudy.jobs import kept_outputs
 
 KEY = {"training": {"epochs": 2}, "code": "0.1.0+abc"}
 
@@ -34,11 +34,11 @@ def _delete(outputs: dict[str, str]) -> None:
 
 
 def test_kept_outputs_come_back_with_the_same_bytes_and_no_extra_disk(outputs, tmp_path):
-    finished.keep(outputs, KEY)
+    kept_outputs.keep(outputs, KEY)
     run = tmp_path / "run"
     assert (run / "history.csv").stat().st_nlink == 2  # a hard link, not a copy
     _delete(outputs)
-    assert finished.restore(outputs, KEY)
+    assert kept_outputs.restore(outputs, KEY)
     assert (run / "model" / "encoder.keras").read_bytes() == b"weights"
     assert (run / "history.csv").read_text() == "epoch\n1\n"
     assert (run / "empty").is_dir() and not list((run / "empty").iterdir())
@@ -50,28 +50,28 @@ def test_outputs_relative_to_the_working_directory(outputs, tmp_path, monkeypatc
     (the default study: results/runs/...): kept and restored all the same."""
     monkeypatch.chdir(tmp_path)
     relative = {name: str(Path(path).relative_to(tmp_path)) for name, path in outputs.items()}
-    finished.keep(relative, KEY)
+    kept_outputs.keep(relative, KEY)
     _delete(relative)
-    assert finished.restore(relative, KEY)
+    assert kept_outputs.restore(relative, KEY)
     assert (tmp_path / "run" / "model" / "encoder.keras").read_bytes() == b"weights"
 
 
 def test_outputs_of_other_settings_or_code_are_not_restored(outputs, tmp_path):
-    finished.keep(outputs, KEY)
+    kept_outputs.keep(outputs, KEY)
     _delete(outputs)
-    assert not finished.restore(outputs, {**KEY, "code": "0.1.0+def"})
+    assert not kept_outputs.restore(outputs, {**KEY, "code": "0.1.0+def"})
     assert not (tmp_path / "run" / "history.csv").exists()
-    assert not finished.folder(outputs).exists()  # the stale outputs are dropped
-    assert not finished.restore(outputs, KEY)
+    assert not kept_outputs.folder(outputs).exists()  # the stale outputs are dropped
+    assert not kept_outputs.restore(outputs, KEY)
 
 
 def test_a_record_cut_short_is_not_trusted(outputs, tmp_path):
     """A job killed while keeping its outputs leaves no record: the record is written last,
     and a file it lists that is missing voids it."""
-    finished.keep(outputs, KEY)
-    (finished.folder(outputs) / "history.csv").unlink()
+    kept_outputs.keep(outputs, KEY)
+    (kept_outputs.folder(outputs) / "history.csv").unlink()
     _delete(outputs)
-    assert not finished.restore(outputs, KEY)
+    assert not kept_outputs.restore(outputs, KEY)
     assert not (tmp_path / "run" / "model").exists()
 
 
@@ -82,15 +82,15 @@ def test_restored_says_so_in_the_log_only_when_it_restores(outputs, caplog):
 
     logger = logging.getLogger("test_finished")
     with caplog.at_level(logging.INFO, logger="test_finished"):
-        assert not finished.restored(outputs, KEY, "run bce/2/0", logger)
+        assert not kept_outputs.restored(outputs, KEY, "run bce/2/0", logger)
         assert caplog.records == []
-        finished.keep(outputs, KEY)
+        kept_outputs.keep(outputs, KEY)
         _delete(outputs)
-        assert finished.restored(outputs, KEY, "run bce/2/0", logger)
+        assert kept_outputs.restored(outputs, KEY, "run bce/2/0", logger)
     assert Path(outputs["history"]).read_text() == "epoch\n1\n"
     (record,) = caplog.records
     assert record.getMessage().startswith("run bce/2/0 had finished with these settings")
-    assert str(finished.folder(outputs)) in record.getMessage()
+    assert str(kept_outputs.folder(outputs)) in record.getMessage()
 
 
 def test_a_restoring_job_shows_the_log_of_the_job_that_trained(outputs, tmp_path, caplog):
@@ -100,13 +100,13 @@ def test_a_restoring_job_shows_the_log_of_the_job_that_trained(outputs, tmp_path
 
     log = tmp_path / "train.log"
     log.write_text("INFO epoch 1: train 180.2, val 171.9 nats\nINFO epoch 2: train 150.1\n")
-    finished.keep(outputs, KEY, str(log))
+    kept_outputs.keep(outputs, KEY, str(log))
     log.write_text("")  # the next job's log starts empty
     _delete(outputs)
     logger = logging.getLogger("test_finished")
     with caplog.at_level(logging.INFO, logger="test_finished"):
-        assert finished.restored(outputs, KEY, "run bce/2/0", logger)
+        assert kept_outputs.restored(outputs, KEY, "run bce/2/0", logger)
     kept = caplog.records[-1].getMessage()
     assert kept.startswith("the log of the job that produced them, as it was (each line")
-    assert kept.endswith(f"\n{finished.QUOTE}INFO epoch 1: train 180.2, val 171.9 nats"
-                         f"\n{finished.QUOTE}INFO epoch 2: train 150.1")
+    assert kept.endswith(f"\n{kept_outputs.QUOTE}INFO epoch 1: train 180.2, val 171.9 nats"
+                         f"\n{kept_outputs.QUOTE}INFO epoch 2: train 150.1")

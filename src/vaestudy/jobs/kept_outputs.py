@@ -26,7 +26,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from vaestudy.core.files import write_bytes, write_json
+from vaestudy.core.atomic import write_bytes, write_json
 
 FOLDER = ".finished"
 RECORD = "record.json"
