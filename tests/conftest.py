@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ import yaml
 from vaestudy.core.datasets import FASHION_MNIST
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Every study the tests run keeps its classifier in a cache of this test session, never in the
+# user's (vaestudy.jobs.machine_cache); a test of the cache sets its own.
+os.environ["VAESTUDY_CACHE"] = tempfile.mkdtemp(prefix="vaestudy-test-cache-")
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "resources" / "mnist"

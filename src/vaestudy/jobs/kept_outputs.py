@@ -81,11 +81,14 @@ def _link(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def keep(outputs: Mapping[str, str], key: dict, log: str | None = None) -> None:
+def keep(outputs: Mapping[str, str], key: dict, log: str | None = None,
+         into: Path | None = None) -> None:
     """Keep the complete ``outputs`` (name -> file or folder) under ``key``, and a copy of the
-    job's ``log`` so far (a job that restores them shows it). The record is written last, so
-    a kill during this leaves no record, never a partial one."""
+    job's ``log`` so far (a job that restores them shows it), in their ``.finished`` folder or
+    ``into`` another (:mod:`vaestudy.jobs.machine_cache`). The record is written last, so a
+    kill during this leaves no record, never a partial one."""
     base, folder = _place(outputs)
+    folder = into or folder
     (folder / RECORD).unlink(missing_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
     files, folders = _files(outputs, base)
@@ -97,10 +100,11 @@ def keep(outputs: Mapping[str, str], key: dict, log: str | None = None) -> None:
                                  "settings": key})
 
 
-def restore(outputs: Mapping[str, str], key: dict) -> bool:
-    """Put the outputs kept under ``key`` back in place; False (and the stale outputs of
-    another key dropped) when there are none."""
+def restore(outputs: Mapping[str, str], key: dict, source: Path | None = None) -> bool:
+    """Put the outputs kept under ``key`` (in their ``.finished`` folder, or in ``source``)
+    back in place; False (and the stale outputs of another key dropped) when there are none."""
     base, folder = _place(outputs)
+    folder = source or folder
     try:
         record = json.loads((folder / RECORD).read_text())
     except (OSError, ValueError):

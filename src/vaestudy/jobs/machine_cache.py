@@ -1,0 +1,64 @@
+"""Outputs that do not depend on the study, trained once per machine: the classifier of a
+dataset's sample metrics (its settings, the data's checksums and the code make its key).
+
+Every study of a dataset used to train the same classifier again (211 CPU s on MNIST). A
+finished classifier is kept here, in a folder per key, and a study with another
+``output_dir`` but the same settings, data and code links it into place instead of training
+(:mod:`vaestudy.jobs.kept_outputs` does the keeping and restoring; hard links, so no extra
+disk). Another setting, other data or other code is another key: it trains.
+
+Where: ``$VAESTUDY_CACHE`` if set (``off`` turns the cache off), else
+``$XDG_CACHE_HOME/vaestudy`` or ``~/.cache/vaestudy`` (README, "Changing things"). An entry
+is published whole (kept in a temporary folder, then renamed), so a killed job or two studies
+finishing at once never leave a half-written one; a damaged entry is not trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from vaestudy.jobs import kept_outputs
+
+#: The environment variable that names the cache folder (``off``: no cache).
+ENV = "VAESTUDY_CACHE"
+
+
+def root() -> Path | None:
+    """The cache folder of this machine, or None when ``$VAESTUDY_CACHE`` is ``off``."""
+    value = os.environ.get(ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "off", "0", "no") else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vaestudy"
+
+
+def entry(kind: str, key: dict) -> Path | None:
+    """The folder of the outputs of ``kind`` (e.g. ``classifier``) under ``key``."""
+    folder = root()
+    return None if folder is None else folder / kind / kept_outputs.key_hash(key)
+
+
+def fetch(outputs: Mapping[str, str], key: dict, kind: str) -> Path | None:
+    """Link the cached ``outputs`` of ``key`` into place; the entry it came from, or None
+    when there is none (or no cache)."""
+    folder = entry(kind, key)
+    if folder is None or not folder.is_dir():
+        return None
+    return folder if kept_outputs.restore(outputs, key, source=folder) else None
+
+
+def publish(outputs: Mapping[str, str], key: dict, kind: str, log: str | None = None) -> None:
+    """Keep the finished ``outputs`` of ``key`` for other studies of this machine (nothing
+    when the cache is off or an entry of the key exists)."""
+    folder = entry(kind, key)
+    if folder is None or folder.is_dir():
+        return
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    kept_outputs.keep(outputs, key, log, into=tmp)
+    try:
+        tmp.rename(folder)
+    except OSError:  # another study published it first
+        shutil.rmtree(tmp, ignore_errors=True)
