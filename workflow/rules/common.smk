@@ -64,7 +64,7 @@ def trained_latents():
     return sorted({(r["dataset"], r["latent"]) for r in trained_runs()})
 
 
-def side_by_side_pictures(wildcards):
+def all_side_by_side_pictures(wildcards):
     """The side-by-side pictures of every dataset and latent size with a trained run."""
     return [
         layout.side_by_side(OUT, d, x, picture)

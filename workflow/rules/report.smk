@@ -225,7 +225,7 @@ rule report:
         plots=expand(
             [layout.plot_file(OUT, name) for name in layout.PLOTS], dataset=GRID["dataset"]
         ),
-        side_by_side=side_by_side_pictures,
+        side_by_side=all_side_by_side_pictures,
         across=[layout.across_plot(OUT, d) for d in GRID["dataset"][1:]],
         theory=workflow.source_path("../../docs/theory.md"),
         theory_checks=rules.theory_check.output[0],
