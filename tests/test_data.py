@@ -42,6 +42,13 @@ def test_load_split_sizes_and_fixed_eval_binarization(mnist_copy):
     assert np.array_equal(a.x_test, b.x_test) and np.array_equal(a.x_val, b.x_val)
 
 
+def test_gray_levels_become_floats_i_over_255():
+    images = np.array([[[0, 1], [128, 255]]], dtype=np.uint8)  # [1, 2, 2]
+    out = data._to_float(images)
+    assert out.dtype == np.float32 and out.shape == (1, 2, 2, 1)
+    assert np.array_equal(out[..., 0], np.float32([[[0, 1], [128, 255]]]) / np.float32(255))
+
+
 def test_subsets_are_seeded_stratified_draws_over_the_whole_split(mnist_copy):
     """The official test set is ordered (its first 5,000 digits are the cleaner NIST SD-3
     writers): a test subset is a seeded draw over all 10,000, each digit keeping its share,

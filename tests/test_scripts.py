@@ -5,6 +5,7 @@ object."""
 
 import re
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -55,6 +56,21 @@ def test_every_job_loads_the_package_beside_its_workflow(monkeypatch):
         if script.name != "_bootstrap.py":
             first = re.search(r"^\s*(from|import) vaestudy", text, re.MULTILINE)
             assert text.index("\nimport _bootstrap") < first.start(), script.name
+
+
+def test_no_job_advises_huge_pages_for_numpys_arrays(monkeypatch):
+    """_bootstrap turns NumPy's huge-page advice off before NumPy is imported (it cost seconds
+    of system time per job here: docs/performance.md), and no script imports NumPy first."""
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    code = ("import sys; sys.path.insert(0, %r); import _bootstrap, numpy; "
+            "from numpy._core.multiarray import _get_madvise_hugepage as advised; "
+            "assert not advised(), 'huge-page advice is on'" % str(SCRIPTS))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for script in sorted(SCRIPTS.glob("*.py")):
+        head = script.read_text().split("\nimport _bootstrap")[0]
+        assert not re.search(r"^\s*(from|import) (numpy|pandas|tensorflow|keras)", head,
+                             re.MULTILINE), script.name
 
 
 def test_every_script_opens_its_log_one_way():

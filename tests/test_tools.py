@@ -77,3 +77,15 @@ def test_evaluation_benchmark_times_every_part_and_reproduces_the_metrics(root, 
                      "reconstructions (encode + decode)", "log p(x), importance-weighted",
                      "latent metrics", "sample metrics (classifier)", "whole evaluate() call"]
     assert "metrics.json reproduced (relative 1e-6): yes" in done.stdout
+
+
+def test_data_benchmark_measures_both_settings_of_the_huge_page_advice(root):
+    done = subprocess.run([sys.executable, str(root / "tools" / "data_benchmark.py"),
+                           "--epochs", "1", "--repeats", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("CPU: ") and "transparent huge pages" in lines[0]
+    rows = [line.split("|") for line in lines[2:]]
+    assert [r[0].strip() for r in rows] == ["1", "0"]
+    assert all(float(v) >= 0 for r in rows for v in r[1:])
