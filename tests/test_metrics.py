@@ -82,20 +82,53 @@ def test_knn_neighbours_are_the_full_stable_sorts(k):
     assert np.array_equal(latent_code._nearest(dist, k), expected)
 
 
-@pytest.mark.parametrize("k", [1, 3])
-def test_knn_neighbours_sort_only_k_columns_where_nothing_ties(k, monkeypatch):
-    """The speed of the partition (issue 30): without ties no row is sorted in full, only its
-    k nearest (a full sort of 10,000 columns per test code took 9 s of an evaluation)."""
-    widths = []
-    argsort = np.argsort
+class _Widths(list):
+    """The width of every argsort call, and NumPy's own argsort."""
+
+    argsort = staticmethod(np.argsort)
+
+
+@pytest.fixture()
+def sort_widths(monkeypatch) -> _Widths:
+    """Counts the width of every np.argsort call inside vaestudy.evaluation.latent_code."""
+    widths = _Widths()
+
     def counted(a, *args, **kwargs):
         widths.append(a.shape[-1])
-        return argsort(a, *args, **kwargs)
+        return widths.argsort(a, *args, **kwargs)
 
     monkeypatch.setattr(latent_code.np, "argsort", counted)
+    return widths
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_knn_neighbours_sort_only_k_columns_where_nothing_ties(k, sort_widths):
+    """The speed of the partition (issue 30): without ties no row is sorted in full, only its
+    k nearest (a full sort of 10,000 columns per test code took 9 s of an evaluation)."""
+    widths = sort_widths
     dist = np.random.default_rng(1).normal(size=(8, 30))
     latent_code._nearest(dist, k)
     assert widths and set(widths) == {k}
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_knn_neighbours_of_a_collapsed_code_need_no_full_sort(k, monkeypatch, sort_widths):
+    """A collapsed code (every distance of a row equal; mse-mean's runs) sorted all 10,000
+    columns of each row, and NumPy's partition of equal values is slow too: such rows are
+    neither sorted wider than k nor partitioned, and get the stable sort's neighbours."""
+    widths, argsort = sort_widths, sort_widths.argsort
+    partitions = []
+    monkeypatch.setattr(latent_code.np, "argpartition",
+                        lambda a, *args, **kw: partitions.append(a.shape) or
+                        np.ones(a.shape, np.intp) * np.arange(a.shape[1]))
+    dist = np.ones((6, 30))
+    dist[3, [4, 9]] = 0.5  # two columns below the tied k-th (for k = 3)
+    dist[4, :] = 0.0  # a row at distance 0 from every column
+    got = latent_code._nearest(dist, k)
+    assert max(widths, default=0) <= k
+    assert all(shape[0] <= 1 for shape in partitions)  # only row 3 (k = 3) is partitioned
+    monkeypatch.setattr(latent_code.np, "argsort", argsort)
+    assert np.array_equal(got, np.argsort(dist, axis=1, kind="stable")[:, :k])
 
 
 def test_knn_with_one_neighbour_is_the_nearest_neighbours_class():
