@@ -68,9 +68,9 @@ def normalized(source: str, folders: frozenset[str] = frozenset({"vaestudy"})) -
             continue
         if body and _is_docstring(body[0]):
             body = body[1:]
-        imported = sorted(set(triple for statement in body
-                              for triple in (_imports(statement, folders) or [])))
-        body = [statement for statement in body if _imports(statement, folders) is None]
+        parsed = [(statement, _imports(statement, folders)) for statement in body]
+        imported = sorted({triple for _, triples in parsed for triple in (triples or [])})
+        body = [statement for statement, triples in parsed if triples is None]
         if imported:
             body.insert(0, ast.Expr(ast.Constant(repr(imported))))
         node.body = body or [ast.Pass()]
@@ -83,7 +83,7 @@ def normalized(source: str, folders: frozenset[str] = frozenset({"vaestudy"})) -
 def source_hash(package: Path = PACKAGE) -> str:
     """SHA-256 (first 12 hex digits) over the names and :func:`normalized` code of the
     package's modules, each named by its file name (not its folder)."""
-    folders = frozenset({package.name} | {p.name for p in package.rglob("*") if p.is_dir()})
+    folders = frozenset({package.name} | {p.parent.name for p in package.rglob("__init__.py")})
     modules = {}
     for path in package.rglob("*.py"):
         code = normalized(path.read_text(), folders)
