@@ -82,7 +82,7 @@ def output_dir_is_its_own(out: str, cwd: str, root: str) -> None:
     target = os.path.realpath(os.path.join(cwd, out))
     if target == os.path.dirname(target):
         raise PreflightError(f"config 'output_dir' = '{out}' is the filesystem root; {fix}.")
-    for what, place in (("the working directory", cwd), ("the workflow's repository", root)):
+    for what, place in (("the workflow's repository", root), ("the working directory", cwd)):
         if os.path.commonpath([target, os.path.realpath(place)]) == target:
             raise PreflightError(f"config 'output_dir' = '{out}' is or contains {what} {place}: "
                                  f"the study would write its folders among other files; {fix}.")
