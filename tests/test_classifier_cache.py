@@ -69,7 +69,7 @@ def test_a_second_study_links_the_classifier_of_the_first(root, tmp_path, traine
     assert trained == [1]  # trained once
     for name in first:
         assert second[name].read_bytes() == first[name].read_bytes()
-    assert "trained by an earlier study on this machine" in caplog.text
+    assert "made by an earlier study on this machine" in caplog.text
     assert str(tmp_path / "cache" / "classifier") in caplog.text
 
 

@@ -54,9 +54,13 @@ def test_an_edited_data_script_or_package_retrains_nothing(root, tiny_study, tmp
     trainings, the classifier and the evaluations after it re-run nothing (they read the
     data's manifest as ancient; a package edit alone re-runs no job)."""
     copy = tmp_path / "repo"
+    copy.mkdir()
     for name in ("Snakefile", "workflow", "src", "config", "profiles"):
-        copy_ = shutil.copytree if (root / name).is_dir() else shutil.copy2
-        copy_(root / name, copy / name)  # copy2 keeps modification times: nothing else is new
+        if (root / name).is_dir():  # copy2 keeps modification times: nothing else is new
+            shutil.copytree(root / name, copy / name,
+                            ignore=shutil.ignore_patterns("__pycache__", ".snakemake"))
+        else:
+            shutil.copy2(root / name, copy / name)
     with open(copy / "workflow" / "scripts" / "prepare_data.py", "a") as script:
         script.write("# an import renamed\n")
     for module in (copy / "src").rglob("*.py"):

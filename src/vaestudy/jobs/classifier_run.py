@@ -16,7 +16,7 @@ from vaestudy.core import layout
 from vaestudy.core.atomic import atomic_path, write_json
 from vaestudy.core.config import DataConfig, classifier_config
 from vaestudy.core.provenance import code_version
-from vaestudy.jobs import kept_outputs, machine_cache, runtime, usage
+from vaestudy.jobs import machine_cache, runtime, usage
 
 
 def classifier_key(settings: dict, manifest: dict) -> dict:
@@ -42,19 +42,14 @@ def train_classifier_run(settings: dict, manifest: dict, model: str, summary: st
     out = {"model": model, "summary": summary, **({"features": features} if features else {})}
     key = classifier_key(settings, manifest)
     with runtime.exclusive(Path(model).parent / layout.LOCK, "training of the classifier"):
-        if kept_outputs.restored(out, key, "training of the classifier", logger):
+        found = machine_cache.restored(out, key, "classifier", "training of the classifier",
+                                       logger)
+        if found == "study":
             usage.log_restored_work(summary, logger)
             return
-        cached = machine_cache.fetch(out, key, "classifier")
-        if cached:
-            logger.info("the classifier of these settings, data and code was trained by an "
-                        "earlier study on this machine: linked from %s, nothing is trained "
-                        "(%s=off trains it again); this study's cost is this job's", cached,
-                        machine_cache.ENV)
-        else:
+        if found is None:
             _train_and_write(settings, out, threads, gpus, logger)
-        kept_outputs.keep(out, key, log)
-        machine_cache.publish(out, key, "classifier", log)
+        machine_cache.keep(out, key, "classifier", log)
 
 
 def _train_and_write(settings: dict, out: dict[str, str], threads: int, gpus: int,

@@ -62,3 +62,26 @@ def publish(outputs: Mapping[str, str], key: dict, kind: str, log: str | None = 
         tmp.rename(folder)
     except OSError:  # another study published it first
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def restored(outputs: Mapping[str, str], key: dict, kind: str, what: str, logger) -> str | None:
+    """Put the ``outputs`` of ``key`` back in place from the study's kept outputs
+    (:func:`vaestudy.jobs.kept_outputs.restored`: ``"study"``) or else from this machine's
+    cache (``"machine"``, said in ``logger``'s log); None when neither has them."""
+    if kept_outputs.restored(outputs, key, what, logger):
+        return "study"
+    cached = fetch(outputs, key, kind)
+    if cached is None:
+        return None
+    logger.info("%s: the outputs of these settings, data and code were made by an earlier "
+                "study on this machine: linked from %s, nothing is trained (%s=off makes "
+                "them again); this study's cost is this job's", what, cached, ENV)
+    return "machine"
+
+
+def keep(outputs: Mapping[str, str], key: dict, kind: str, log: str | None = None) -> None:
+    """Keep the finished ``outputs`` of ``key`` in the study
+    (:func:`vaestudy.jobs.kept_outputs.keep`) and for the other studies of this machine
+    (:func:`publish`)."""
+    kept_outputs.keep(outputs, key, log)
+    publish(outputs, key, kind, log)
