@@ -52,10 +52,11 @@ def test_an_edited_data_script_or_package_retrains_nothing(root, tiny_study, tmp
     """Moving or renaming the package's modules edits the scripts' imports, prepare_data's
     among them, and a finished study's next run re-runs an edited script's jobs; the
     trainings, the classifier and the evaluations after it re-run nothing (they read the
-    data's manifest as ancient; a package edit alone re-runs no job)."""
+    data's manifest as ancient: without it, the dry run planned every training, the
+    classifier and the evaluations again; a package edit alone re-runs no job)."""
     copy = tmp_path / "repo"
     copy.mkdir()
-    for name in ("Snakefile", "workflow", "src", "config", "profiles"):
+    for name in ("Snakefile", "workflow", "src", "config", "profiles", "docs"):
         if (root / name).is_dir():  # copy2 keeps modification times: nothing else is new
             shutil.copytree(root / name, copy / name,
                             ignore=shutil.ignore_patterns("__pycache__", ".snakemake"))
@@ -65,7 +66,8 @@ def test_an_edited_data_script_or_package_retrains_nothing(root, tiny_study, tmp
         script.write("# an import renamed\n")
     for module in (copy / "src").rglob("*.py"):
         module.write_text(module.read_text() + "# moved\n")
-    assert planned_jobs(copy, tiny_study) == {"prepare_data": N}
+    # the report shows what each job cost, prepare_data's new benchmark among them
+    assert planned_jobs(copy, tiny_study) == {"prepare_data": N, "report": 1, "default": 1}
 
 
 def test_evaluation_change_reruns_evaluations_only(root, tiny_study):
