@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             dead, alive = _run_module(module, workers, timeout)
             n = dead + len(alive)
             total, killed, survivors = total + n, killed + dead, survivors + alive
-            print(f"{module}: {dead}/{n} killed ({time.perf_counter() - t0:.0f} s)", flush=True)
+            print(f"{module}: {dead}/{n} killed ({time.perf_counter() - t0:.0f} s)",
+                  *alive, sep="\n  ", flush=True)  # a module's survivors as soon as it ends
     print(f"\nmutation score: {killed}/{total} = {100 * killed / max(total, 1):.1f}% killed")
     print("survivors:" if survivors else "no survivors", *survivors, sep="\n  ")
     return 0
