@@ -76,6 +76,11 @@ def test_mass_inside_the_unit_interval():
     np.testing.assert_allclose(mass, stats.norm(0.002, 0.1).cdf(1) - stats.norm(0.002, 0.1).cdf(0),
                                rtol=1e-5)
     assert mass.max() == pytest.approx(0.508, abs=1e-3)
+    # near white and wide, so that the mass above 1 counts (cdf(1) is not cdf(2) there)
+    white = tf.fill((1, 28, 28, 1), float(np.log(0.9 / 0.1)))
+    np.testing.assert_allclose(mass_inside("mse", white, 0.3).numpy(),
+                               stats.norm(0.9, 0.3).cdf(1) - stats.norm(0.9, 0.3).cdf(0),
+                               rtol=1e-5)
     # the cross-entropy as a function of gray levels: int_0^1 lam^x (1 - lam)^(1 - x) dx
     logits = np.array([-30.0, -3.0, -1e-6, 0.0, 2e-5, 0.7, 8.0])
     x = np.linspace(0, 1, 200001)
@@ -87,6 +92,17 @@ def test_mass_inside_the_unit_interval():
     assert mass_inside("cbern", tf.constant(logits), None).numpy().tolist() == [1.0] * 7
     with pytest.raises(ValueError, match="no density"):
         mass_inside("dgauss", tf.constant(logits), 0.1)
+
+
+def test_mass_inside_of_a_bernoulli_near_logit_zero_to_the_last_digit():
+    """The series 1/2 - l^2/24 below |l| = 1e-4 and tanh(l/2)/l above it, in float64, agree
+    with tanh(l/2)/l computed by NumPy to 1e-15 (the series' next term, l^4/240, is below
+    float64's resolution there): on both sides of the switch and at 0."""
+    logits = np.array([0.0, 1e-6, -3e-5, 9e-5, 1.5e-4, -1.5e-4, 3e-3])
+    ours = mass_inside("bce", tf.constant(logits, tf.float64), None).numpy()
+    safe = np.where(logits == 0, 1.0, logits)
+    exact = np.where(logits == 0, 0.5, np.tanh(safe / 2) / safe)
+    np.testing.assert_allclose(ours, exact, rtol=1e-15, atol=0)
 
 
 def test_bits_per_dim_exact_and_bound():

@@ -45,6 +45,8 @@ def test_learned_scale_starts_at_its_setting():
     wide = resolve("w", {"w": {"family": "dgauss", "init_sigma": 2.0}})
     assert float(Scale(wide)()) == pytest.approx(2.0, rel=1e-6)
     assert float(Scale(resolve("mse-mean"))()) == pytest.approx(np.sqrt(392), rel=1e-6)
+    # a family without a scale carries the constant 1 that its train_summary.json records
+    assert [float(Scale(resolve(loss))()) for loss in ("bce", "cbern")] == [1.0, 1.0]
     for bad in (0.0, -1.0, 1e-4):  # the last below the floor exp(-6) = 0.0025
         with pytest.raises(LossError, match="init_sigma"):
             resolve("w", {"w": {"family": "dgauss", "init_sigma": bad}})
