@@ -76,12 +76,13 @@ def _first_k_of_ties(dist: np.ndarray, kth: np.ndarray, k: int) -> np.ndarray:
     """The first ``k`` columns of the stable sort of each row of ``dist`` [r, N] whose k-th
     smallest value ``kth`` [r] ties with more columns than the k fit: the columns below it
     by value (then index), filled up with the tied columns in index order (a full stable
-    sort of a collapsed code's 10,000 columns per row took 11 s of an evaluation)."""
+    sort of a collapsed code's 10,000 columns per row took 11 s of an evaluation). Any
+    ``kth`` at or above the k-th smallest gives the same columns, only more to sort."""
     out = np.empty((len(dist), k), dtype=np.intp)  # [r, k]
     for i, (row, value) in enumerate(zip(dist, kth)):
-        below = np.flatnonzero(row < value)  # fewer than k
+        below = np.flatnonzero(row < value)  # fewer than k where kth is the k-th smallest
         below = below[np.argsort(row[below], kind="stable")]
-        out[i] = np.concatenate([below, np.flatnonzero(row == value)[: k - len(below)]])
+        out[i] = np.concatenate([below, np.flatnonzero(row == value)])[:k]
     return out
 
 
