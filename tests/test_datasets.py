@@ -355,3 +355,13 @@ def test_probe_mirrors_says_which_answered(tmp_path):
     dataset = dataclasses.replace(datasets.MNIST, mirrors=(answering, silent))
     answers = fetch.probe_mirrors(dataset)
     assert answers[answering] is None and answers[silent].startswith(f"{silent}{name}.gz: ")
+
+
+def test_the_config_guide_states_the_waits_of_a_download():
+    """config/README.md tells how long a missing dataset makes the workflow wait: the
+    numbers are vaestudy.core.fetch's."""
+    from vaestudy.core.fetch import DOWNLOAD_TIMEOUT_S, PROBE_TIMEOUT_S
+
+    guide = " ".join((Path(__file__).parents[1] / "config" / "README.md").read_text().split())
+    assert f"each mirror gets {PROBE_TIMEOUT_S:g} s to answer" in guide
+    assert f"stays silent for {DOWNLOAD_TIMEOUT_S:g} s" in guide
