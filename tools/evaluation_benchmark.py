@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+import vaestudy  # noqa: E402, F401 - before NumPy: its huge-page advice off, as in a job
 
 
 def parse_args(argv=None) -> argparse.Namespace:
