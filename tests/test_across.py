@@ -19,7 +19,7 @@ def _runs(dataset, shifts, seeds=6, bits=None):
     for i, (loss, shift) in enumerate(shifts.items()):
         for seed in range(seeds):
             noise = NOISE[(seed + i) % len(NOISE)] * 0.5
-            rows.append({"dataset": dataset, "loss": loss, "latent_dim": 16, "seed": seed,
+            rows.append({"dataset": dataset, "epochs": 2, "loss": loss, "latent_dim": 16, "seed": seed,
                          "fid_classifier": 50.0 + shift + noise,
                          "bits_per_dim": (bits or {}).get(loss, np.nan) + 0.01 * noise})
     return rows
@@ -75,7 +75,7 @@ def test_carry_over_says_what_became_of_each_finding(comparisons):
                    ("fid_classifier", "cbern", "x"): "holds"}  # gauss: mnist lacks it
     assert list(table.outcome) == ["holds"] * 4 + ["reverses", "not separated"]
     assert across.counts(table) == {"holds": 4, "reverses": 1, "not separated": 1, "new": 0}
-    lines = across.sentences(table, "MNIST", "Fashion-MNIST", {"fid_classifier": "FID"})
+    lines = across.sentences(table, "on MNIST", "on Fashion-MNIST", {"fid_classifier": "FID"})
     assert len(lines) == 1 and lines[0].startswith("FID: of 6 difference(s) between losses on "
                                                    "MNIST, 4 hold on Fashion-MNIST (bce − mse")
     assert "1 reverses on Fashion-MNIST (bce − cbern (latent 16): -10 [" in lines[0]
@@ -88,7 +88,7 @@ def test_a_pair_separated_only_on_the_other_dataset_is_new():
     comp = paired_comparisons(pd.DataFrame(rows), ["fid_classifier"])
     table = across.carry_over(comp, "mnist", "fashion-mnist")
     assert list(table.outcome) == ["new"]
-    line = across.sentences(table, "MNIST", "Fashion-MNIST", {})[0]
+    line = across.sentences(table, "on MNIST", "on Fashion-MNIST", {})[0]
     assert line.startswith("fid_classifier: 1 is separated on Fashion-MNIST only (bce − mse")
 
 
@@ -98,5 +98,5 @@ def test_two_pairs_take_the_plural():
     table = across.carry_over(paired_comparisons(pd.DataFrame(rows), ["fid_classifier"]),
                               "mnist", "fashion-mnist")
     assert list(table.outcome) == ["new", "new"]
-    line = across.sentences(table, "MNIST", "Fashion-MNIST", {})[0]
+    line = across.sentences(table, "on MNIST", "on Fashion-MNIST", {})[0]
     assert line.startswith("fid_classifier: 2 are separated on Fashion-MNIST only (bce − mse")

@@ -26,7 +26,7 @@ def _metrics(seeds: int = 3, fid_bce: float = 10.0) -> pd.DataFrame:
             ("mse-sigma0.1", "mse", 0.02, 30.0, 16, 0.012, 20.0, 0.96)):
         for seed in range(seeds):
             noise = rng.normal(0, 1)
-            rows.append({"dataset": "mnist", "loss": loss, "family": family, "beta": beta,
+            rows.append({"dataset": "mnist", "epochs": 2, "loss": loss, "family": family, "beta": beta,
                          "latent_dim": 16, "seed": seed, "test_kl": kl + (kl > 0) * 0.1 * noise,
                          "active_units": active, "recon_mse": mse + 0.0005 * noise,
                          "fid_classifier": fid + 0.3 * noise, "knn_accuracy": knn + 0.002 * noise,

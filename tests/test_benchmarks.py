@@ -27,12 +27,12 @@ def jobs(tmp_path):
     """Two cores: data 0-10 s, two trainings side by side 10-110 s, a pause, a report
     step 200-210 s (as if resumed by a second snakemake call)."""
     paths = [_bench(tmp_path, "prepare_data.tsv", 10, 8, 500, 1010),
-             _bench(tmp_path, "train/dataset~mnist/loss~bce/latent~2/seed~0.tsv", 100, 90, 1500,
+             _bench(tmp_path, "train/dataset~mnist/epochs~2/loss~bce/latent~2/seed~0.tsv", 100, 90, 1500,
                     1110),
-             _bench(tmp_path, "train/dataset~mnist/loss~mse/latent~2/seed~0.tsv", 100, 95, 1600,
+             _bench(tmp_path, "train/dataset~mnist/epochs~2/loss~mse/latent~2/seed~0.tsv", 100, 95, 1600,
                     1110),
              _bench(tmp_path, "plots.tsv", 10, 7, 800, 1210)]
-    log = tmp_path / "logs" / "train" / "dataset~mnist" / "loss~mse" / "latent~2" / "seed~0.log"
+    log = tmp_path / "logs" / "train" / "dataset~mnist" / "epochs~2" / "loss~mse" / "latent~2" / "seed~0.log"
     log.parent.mkdir(parents=True)
     log.write_text("2026 INFO epoch 1\n" + usage_line().split(" cpu")[0] +
                    " cpu_seconds=99.50 peak_rss_mb=2100.0\n")
@@ -41,8 +41,8 @@ def jobs(tmp_path):
 
 def test_benchmark_files_become_one_row_per_job(jobs):
     assert list(jobs.rule) == ["prepare_data", "train", "train", "plots"]
-    assert list(jobs.job) == ["", "dataset~mnist/loss~bce/latent~2/seed~0",
-                             "dataset~mnist/loss~mse/latent~2/seed~0", ""]
+    assert list(jobs.job) == ["", "dataset~mnist/epochs~2/loss~bce/latent~2/seed~0",
+                             "dataset~mnist/epochs~2/loss~mse/latent~2/seed~0", ""]
     assert jobs.start.tolist() == pytest.approx([1000, 1010, 1010, 1200])
     # The mse job's log has the exact usage line: it replaces Snakemake's sampled numbers.
     assert jobs.cpu_exact.tolist() == [False, False, True, False]
@@ -73,7 +73,8 @@ def test_a_restored_or_resumed_training_costs_the_work_behind_its_outputs(tmp_pa
     from vaestudy.jobs.usage import work_line
 
     work = {"attempts": 1, "wall_seconds": 38.5, "cpu_seconds": 37.0, "peak_mb": 1900.0}
-    keys = ["dataset~mnist/loss~bce/latent~2/seed~0", "dataset~mnist/loss~bce/latent~2/seed~1"]
+    keys = ["dataset~mnist/epochs~2/loss~bce/latent~2/seed~0",
+            "dataset~mnist/epochs~2/loss~bce/latent~2/seed~1"]
     paths = [_bench(tmp_path, f"train/{key}.tsv", 0.31, 0.26, 300, 1000 + i)
              for i, key in enumerate(keys)]
     for key, line in zip(keys, [work_line(work, restored=True),

@@ -80,8 +80,24 @@ def test_train_settings_of_a_loss_ignore_other_losses_variants():
     base = {"data": {"test_subset": 0}, "model": {}, "training": {}, "pictures":
             {"latent_seed": 1, "grid_size": 8}, "loss_variants": {"a": {"family": "mse"}}}
     other = {**base, "loss_variants": {"a": {"family": "mse", "sigma": 0.5}}}
-    assert train_settings(base, "bce") == train_settings(other, "bce")
-    assert train_settings(base, "a") != train_settings(other, "a")
+    assert train_settings(base, "bce", 2) == train_settings(other, "bce", 2)
+    assert train_settings(base, "a", 2) != train_settings(other, "a", 2)
+
+
+def test_train_settings_hold_the_runs_budget_and_continuation_ignores_it():
+    """A run's budget is its training.epochs (a change re-trains it); what a longer budget must
+    share with the shorter run it continues is everything else."""
+    from vaestudy.core.rule_params import continued_settings, train_settings
+
+    base = {"data": {"test_subset": 0}, "model": {}, "training": {"batch_size": 64},
+            "pictures": {"latent_seed": 1, "grid_size": 8}}
+    two, ten = train_settings(base, "bce", 2), train_settings(base, "bce", "10")
+    assert (two["training"], ten["training"]) == ({"batch_size": 64, "epochs": 2},
+                                                  {"batch_size": 64, "epochs": 10})
+    assert continued_settings(two) == continued_settings(ten) != two
+    other = train_settings({**base, "training": {"batch_size": 32}}, "bce", 2)
+    assert continued_settings(other) != continued_settings(two)
+    assert base["training"] == {"batch_size": 64}  # the workflow's config is not changed
 
 
 def _schema(root):
@@ -100,7 +116,9 @@ def test_config_objects_agree_with_the_schema(root):
     props = _schema(root)["properties"]
     # where the data lives is the workflow's business (data.dirs, by dataset); a run's
     # DataConfig.dir is its dataset's folder, filled in from the prepare_data manifest
-    workflow_only, run_only = {"data": {"dirs"}}, {"data": {"dir"}}
+    # and a run's budget, TrainingConfig.epochs, is its grid point's (study.epochs)
+    workflow_only, run_only = {"data": {"dirs"}}, {"data": {"dir"}, "training": {"epochs"}}
+    assert [SECTIONS["training"]().epochs] == props["study"]["properties"]["epochs"]["default"]
     for name, cls in {**SECTIONS, "classifier": ClassifierConfig}.items():
         schema = {k: v for k, v in props[name]["properties"].items()
                   if k not in workflow_only.get(name, set())}

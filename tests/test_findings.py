@@ -13,7 +13,7 @@ from vaestudy.analysis.stats import paired_comparisons
 
 def _row(loss_b: str = "mse", **values) -> dict:
     """A row of the comparison table: fid_classifier at latent 16, bce - ``loss_b``."""
-    return {"dataset": "mnist", "metric": "fid_classifier", "latent_dim": 16, "loss_a": "bce",
+    return {"dataset": "mnist", "epochs": 2, "metric": "fid_classifier", "latent_dim": 16, "loss_a": "bce",
             "loss_b": loss_b, "n_pairs": 3, "mean_diff": -2.0, "ci_low": np.nan,
             "ci_high": np.nan, "test": "t", "p_value": 0.5, "p_holm": 0.5, "family_size": 1,
             "verdict": "not separated", **values}
@@ -21,7 +21,7 @@ def _row(loss_b: str = "mse", **values) -> dict:
 
 def _runs(values: dict[str, list[float]], metric: str = "fid_classifier") -> pd.DataFrame:
     """One row per loss and seed at latent 16 with ``metric`` = the loss's values."""
-    return pd.DataFrame([{"dataset": "mnist", "loss": loss, "latent_dim": 16, "seed": seed,
+    return pd.DataFrame([{"dataset": "mnist", "epochs": 2, "loss": loss, "latent_dim": 16, "seed": seed,
                           metric: value} for loss, seeds in values.items()
                          for seed, value in enumerate(seeds)])
 
@@ -126,7 +126,7 @@ def _sweep(kl: float = 8.0, active: int = 5, seeds: int = 3, latents=(16,),
     200) and mse (beta 2) at each latent size in ``latents``, over ``seeds`` seeds."""
     spec = {"bce": ("bce", np.nan, 16, 25.0, 40.0), "mse-mean": ("mse", 784.0, active, kl, 200.0),
             "mse": ("mse", 2.0, 5, 8.0, 90.0)}
-    return pd.DataFrame([{"dataset": "mnist", "loss": loss, "latent_dim": latent, "seed": s,
+    return pd.DataFrame([{"dataset": "mnist", "epochs": 2, "loss": loss, "latent_dim": latent, "seed": s,
                           "family": spec[loss][0], "beta": spec[loss][1],
                           "sigma": np.sqrt(spec[loss][1] / 2), "active_units": spec[loss][2],
                           "test_kl": spec[loss][3], "recon_mse": 0.02,

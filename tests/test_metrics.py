@@ -208,7 +208,7 @@ def _metrics():
     for loss, fid in (("bce", 10.0), ("mse", 30.0)):
         for latent_dim in (2, 16):
             for seed in (0, 1, 2):
-                rows.append({"dataset": "mnist", "loss": loss, "latent_dim": latent_dim,
+                rows.append({"dataset": "mnist", "epochs": 2, "loss": loss, "latent_dim": latent_dim,
                              "seed": seed,
                              "fid_classifier": fid + seed + latent_dim / 10,
                              "recon_mse": 0.05, "recon_accuracy": 0.9, "knn_accuracy": 0.8,
@@ -261,7 +261,7 @@ def _sweep(noise=1.0):
     for i, (loss, (beta, kl, active, mse, fid)) in enumerate(spec.items()):
         for seed in range(3):
             e = (-1.0, 0.2, 0.8)[PERMUTATIONS[i][seed]]  # noise that differs between losses
-            rows.append({"dataset": "mnist", "loss": loss, "latent_dim": 16, "seed": seed,
+            rows.append({"dataset": "mnist", "epochs": 2, "loss": loss, "latent_dim": 16, "seed": seed,
                          "family": "bce" if beta is None else "mse", "beta": beta,
                          "sigma": np.nan if beta is None else np.sqrt(beta / 2),
                          "test_kl": kl + noise * e * (kl > 0), "active_units": active,
@@ -296,9 +296,9 @@ def _separated_by_few_tests():
     noise = [(-1.0, 0.2, 0.8), (0.2, 0.8, -1.0), (0.8, -1.0, 0.2), (-1.0, 0.8, 0.2)]
     sd = np.std(noise[0], ddof=1)
     gap = 9.0 * sd / np.sqrt(3)  # t = 9 on 2 df: p = 0.012
-    rows = [{"dataset": "mnist", "loss": "top", "latent_dim": 16, "seed": s, "fid_classifier": 50.0}
+    rows = [{"dataset": "mnist", "epochs": 2, "loss": "top", "latent_dim": 16, "seed": s, "fid_classifier": 50.0}
             for s in range(3)]
-    rows += [{"dataset": "mnist", "loss": f"other{i}", "latent_dim": 16, "seed": s,
+    rows += [{"dataset": "mnist", "epochs": 2, "loss": f"other{i}", "latent_dim": 16, "seed": s,
               "fid_classifier": 50.0 + gap + e[s]} for i, e in enumerate(noise) for s in range(3)]
     return pd.DataFrame(rows)
 

@@ -11,15 +11,24 @@ import pandas as pd
 import pytest
 import yaml
 
-from vaestudy.jobs.progress import COLUMNS, format_duration, main, progress_table
+from vaestudy.jobs.progress import (
+    COLUMNS,
+    format_duration,
+    main,
+    progress_table,
+    summary_line,
+)
 
-GRID = {"losses": ["bce", "mse", "gauss-learned"], "latent_dims": [2, 16], "seeds": [0]}
+GRID = {"epochs": [10], "losses": ["bce", "mse", "gauss-learned"], "latent_dims": [2, 16],
+        "seeds": [0]}
 
 
 def make_run(out, loss, latent, seed, *, of=10, history=None, summary=None, metrics=False):
-    """A run directory as training writes it: config.json at the start, history.csv after
-    every epoch (``history``: (val_neg_elbo, seconds) per epoch), then the summary, metrics."""
-    run = out / "runs" / "dataset~mnist" / f"loss~{loss}" / f"latent~{latent}" / f"seed~{seed}"
+    """A run directory of the budget ``of`` as training writes it: config.json at the start,
+    history.csv after every epoch (``history``: (val_neg_elbo, seconds) per epoch), then the
+    summary, metrics."""
+    run = (out / "runs" / "dataset~mnist" / f"epochs~{of}" / f"loss~{loss}" / f"latent~{latent}"
+           / f"seed~{seed}")
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps(
         {"loss": loss, "latent_dim": latent, "seed": seed,
@@ -44,7 +53,7 @@ def study(tmp_path):
     trained = {"status": "trained", "epochs_run": 4, "best_epoch": 3, "train_seconds": 40}
     make_run(out, "bce", 2, 0, history=[(9, 10), (7, 10), (6, 10), (6.5, 10)],
              summary=trained, metrics=True)  # early-stopped after 4 of 10
-    make_run(out, "bce", 16, 0, of=3, history=[(8, 5), (6, 5), (5, 5)], summary=trained)
+    make_run(out, "bce", 16, 0, history=[(8, 5), (6, 5), (5, 5)], summary=trained)
     make_run(out, "mse", 2, 0, history=[(5, 10), (3, 20), (4, 30)])  # 3 of 10 done
     make_run(out, "gauss-learned", 2, 0, history=[(2, 4), (1, 6)],
              summary={"status": "diverged", "diverged_at": {"epoch": 3, "step": 17},
@@ -80,17 +89,17 @@ def test_study_in_progress_states_epochs_and_eta(study):
     diverged = r[("gauss-learned", 2, 0)]
     assert (diverged.epoch, diverged.eta_s, diverged.sec_per_epoch) == (2, 0, 5)
     pending = r[("mse", 16, 0)]
-    assert pending.epoch == 0 and pd.isna(pending.of) and math.isnan(pending.eta_s)
+    assert (pending.epoch, pending.of) == (0, 10) and math.isnan(pending.eta_s)  # its budget
 
 
-def test_sorted_by_loss_latent_seed_and_grid_adds_only_pending(study):
+def test_sorted_by_budget_loss_latent_seed_and_grid_adds_only_pending(study):
     table = progress_table(study, GRID)
-    keys = list(zip(table.loss, table.latent, table.seed))
-    assert keys == sorted(keys) and len(keys) == 8
-    assert keys.index(("mse", 2, 0)) < keys.index(("mse", 16, 0))  # numeric, not "16" < "2"
+    keys = list(zip(table.epochs, table.loss, table.latent, table.seed))
+    assert keys == sorted(keys) and len(keys) == 8  # cbern's budget of 5 first
+    assert keys.index((10, "mse", 2, 0)) < keys.index((10, "mse", 16, 0))  # not "16" < "2"
     without_grid = progress_table(study)
     assert len(without_grid) == 6 and "pending" not in set(without_grid.state)
-    assert progress_table(study, {"losses": ["bce"], "latent_dims": [2],
+    assert progress_table(study, {"epochs": [10], "losses": ["bce"], "latent_dims": [2],
                                   "seeds": [0, 1]}).shape[0] == 7  # disk runs + bce/2/1
 
 
@@ -121,7 +130,8 @@ def test_files_replaced_while_read_count_as_not_there(tmp_path):
 
 
 def test_no_runs_and_non_run_directories(tmp_path):
-    (tmp_path / "runs" / "dataset~mnist" / "loss~bce" / "latent~x" / "seed~0").mkdir(parents=True)
+    (tmp_path / "runs" / "dataset~mnist" / "epochs~2" / "loss~bce" / "latent~x" / "seed~0"
+     ).mkdir(parents=True)
     table = progress_table(tmp_path)
     assert table.empty and list(table.columns) == COLUMNS
 
@@ -140,7 +150,7 @@ def write_yaml(path, value):
 
 def test_cli_table_and_summary(study, tmp_path, capsys):
     base = write_yaml(tmp_path / "base.yaml", {"output_dir": "elsewhere", "study": {
-        "losses": ["bce"], "latent_dims": [2], "seeds": [0]}, "training": {"epochs": 6}})
+        "losses": ["bce"], "latent_dims": [2], "seeds": [0], "epochs": [10]}})
     over = write_yaml(tmp_path / "over.yaml", {"output_dir": str(study),
                                                "study": {"losses": GRID["losses"],
                                                          "latent_dims": [2, 16]}})
@@ -149,17 +159,18 @@ def test_cli_table_and_summary(study, tmp_path, capsys):
     header, table, summary = lines[0].split(), lines[1:-1], lines[-1]
     assert header == COLUMNS[:-1] + ["eta"]
     assert len(table) == 8  # the merged grid (3 losses x 2 latents x seed 0) + 2 on disk
-    mid = next(line.split()[1:] for line in table if line.split()[:4] == ["mnist", "mse", "2", "0"])
+    mid = next(line.split()[2:] for line in table
+               if line.split()[:5] == ["mnist", "10", "mse", "2", "0"])
     assert mid[3:] == ["training", "3", "10", "4.00", "3.00", "20.00", "2", "min", "20", "s"]
-    done = next(line.split()[1:] for line in table
-                if line.split()[:4] == ["mnist", "bce", "2", "0"])
+    done = next(line.split()[2:] for line in table
+                if line.split()[:5] == ["mnist", "10", "bce", "2", "0"])
     assert done[3:6] == ["evaluated", "4", "10"] and done[-1] == "-"
     assert summary == ("8 runs: 2 pending, 3 training, 1 trained, 1 diverged, 1 evaluated; "
                        "sum of remaining epoch time of the runs in training: 2 min 52 s "
-                       "(+ 1 without a finished epoch yet); left to train: at most 33 epochs "
-                       "of 5 runs, 5 min 38 s of job time at the 10.2 s per epoch measured "
+                       "(+ 1 without a finished epoch yet); left to train: at most 41 epochs "
+                       "of 5 runs, 6 min 59 s of job time at the 10.2 s per epoch measured "
                        "in this study (jobs side by side share it)")
-    # 33 = 7 + 10 + 4 left of the runs in training + 2 pending x the config's 6 epochs;
+    # 41 = 7 + 10 + 4 left of the runs in training + 2 pending x their budget's 10 epochs;
     # 10.2 s = 133 s of the 13 epochs on disk (not the mean of the runs' means, 9.6 s)
 
 
@@ -181,3 +192,15 @@ def test_tool_script_runs_without_tensorflow(study, root):
     assert done.stdout.splitlines()[-1].startswith("6 runs: 0 pending, 3 training")
     check = "import sys, vaestudy.jobs.progress; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", check], check=True, cwd=root / "src")
+
+
+def test_a_longer_budget_counts_only_the_epochs_beyond_the_shorter_one(tmp_path):
+    """Budgets 10 and 30: the 30-epoch run continues the 10-epoch one, so it has 20 epochs of
+    its own to train, not 30 (and the 10-epoch run 8 after its 2 done)."""
+    out = tmp_path / "results"
+    make_run(out, "bce", 2, 0, history=[(5, 10), (4, 10)])
+    table = progress_table(out, {"epochs": [10, 30], "losses": ["bce"], "latent_dims": [2],
+                                 "seeds": [0]})
+    assert list(zip(table.epochs, table.state, table["of"])) == [(10, "training", 10),
+                                                                 (30, "pending", 30)]
+    assert "left to train: at most 28 epochs of 2 runs" in summary_line(table)

@@ -5,10 +5,12 @@ import numpy as np
 import pandas as pd
 from test_answer import _both, _metrics
 
+from vaestudy.analysis import budgets
 from vaestudy.analysis.aggregate import COMPARABLE
 from vaestudy.report import report_parts
 
-STUDY = {"datasets": ["mnist"], "n_reconstructions": 10, "training": {"epochs": 2}}
+STUDY = {"datasets": ["mnist"], "epochs": [2], "n_reconstructions": 10,
+         "training": {"batch_size": 128}}
 
 
 def _evaluated(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -32,10 +34,11 @@ def _evaluated(metrics: pd.DataFrame) -> pd.DataFrame:
 def test_dataset_part_holds_the_answer_the_verdicts_and_the_tables():
     metrics, comparisons = _both(_metrics())
     metrics = _evaluated(metrics)
-    part = report_parts.dataset_part("mnist", metrics, comparisons,
+    part = report_parts.dataset_part("mnist", 2, metrics, comparisons,
                                      {"plots": {}, "shown": {}}, {"test_accuracy": 0.99},
-                                     STUDY, several=False)
+                                     STUDY, several=(False, False))
     assert part["suffix"] == "" and part["title"] == "MNIST" and part["answer_latent"] == 16
+    assert part["study"]["training"] == {"batch_size": 128, "epochs": 2}  # the part's budget
     assert part["answer"][0].startswith("Along the KL weight a squared error hides")
     # one matrix per comparable metric the comparisons hold, at each latent size
     assert [v["label"].split(" (")[0] for v in part["verdicts"]] == [
@@ -44,9 +47,14 @@ def test_dataset_part_holds_the_answer_the_verdicts_and_the_tables():
     assert list(part["betas"]) == ["mse-mean", "mse", "mse-sigma0.1"]  # by falling beta
     assert part["reconstructions_shown"] == "one of each of the 10 classes"
     assert "100 x 1,000" in part["loglik"] and "dynamic-binarized" in part["loglik"]
-    several = report_parts.dataset_part("mnist", metrics, comparisons, {"plots": {}, "shown": {}},
-                                        {"test_accuracy": 0.99}, STUDY, several=True)
-    assert several["suffix"] == "-mnist" and several["heading"] == "MNIST: "
+    for several, suffix, heading in (((True, False), "-mnist", "MNIST: "),
+                                     ((False, True), "-e2", "2 epochs: "),
+                                     ((True, True), "-mnist-e2", "MNIST, 2 epochs: ")):
+        part = report_parts.dataset_part("mnist", 2, metrics, comparisons,
+                                         {"plots": {}, "shown": {}}, {"test_accuracy": 0.99},
+                                         STUDY, several, "2 epochs")
+        assert (part["suffix"], part["heading"]) == (suffix, heading)
+        assert part["label"] == heading.removesuffix(": ")
 
 
 def test_across_part_carries_each_later_dataset_with_its_forest_plot():
@@ -62,3 +70,21 @@ def test_across_part_carries_each_later_dataset_with_its_forest_plot():
     assert part["counts"]["reverses"] >= 1 and part["counts"]["holds"] >= 1
     assert any("reverse" in line for line in part["sentences"])
     assert report_parts.across_part(comparisons, ["mnist", "fashion-mnist"])[0]["plot"] is None
+
+
+def test_budgets_part_follows_each_dataset_from_its_shortest_budget():
+    """Two budgets: one entry per dataset, one step (2 -> 30 epochs) whose outcomes are the
+    carry-over of the comparisons within that dataset; one budget: no section."""
+    metrics, _ = _both(_metrics())
+    longer = metrics.assign(epochs=30)
+    longer.loc[longer.loss == "bce", "fid_classifier"] += 200  # bce worst after 30 epochs
+    _, comparisons = _both(pd.concat([metrics, longer]))
+    runs = metrics.assign(stopped_early_at=np.nan)
+    (part,) = budgets.section(comparisons, runs, ["mnist"], [2, 30],
+                              {"mnist": "data:image/png;base64,AAAA"})
+    assert part["title"] == "MNIST" and part["plot"] == "data:image/png;base64,AAAA"
+    (step,) = part["steps"]
+    assert (step["reference"], step["other"]) == (2, 30) and step["counts"]["reverses"] >= 1
+    assert {"mean_diff (2 ep.)", "verdict (30 ep.)"} <= set(step["table"].columns)
+    assert part["stopped"] == []
+    assert budgets.section(comparisons, runs, ["mnist"], [2], {}) == []

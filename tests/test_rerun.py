@@ -89,7 +89,7 @@ def test_classifier_change_retrains_the_classifier_not_the_vaes(root, tiny_study
 
 
 def test_training_change_retrains_every_run(root, tiny_study):
-    cfg = override(tiny_study, "train", training={"epochs": 2})
+    cfg = override(tiny_study, "train", training={"learning_rate": 0.002})
     # evaluations and pictures are planned once the train checkpoints have run
     assert planned_jobs(root, tiny_study, cfg) == {"train": RUNS, **STUDY}
 
@@ -126,6 +126,26 @@ def test_adding_a_dataset_to_a_finished_study_trains_only_its_runs(root, tiny_st
                        "train_classifier": 1, **STUDY}
 
 
+def test_a_longer_budget_plans_only_its_continuations_and_the_study_level(root, tiny_study):
+    """``--config epochs=1,2`` on the finished 1-epoch tiny study: one training per grid point
+    that continues its 1-epoch run (their evaluations and pictures follow once they have
+    run), the new budget's plots, the budgets plots, the tables and the report; no job of
+    the finished budget is planned again."""
+    (budget,) = TINY_GRID["epochs"]
+    planned = planned_jobs(root, tiny_study, config=(f"epochs={budget},{budget + 1}",))
+    # the study level of both budgets: each plot reads the tables that aggregate rewrites
+    both = {"plots": 2 * N, **({"across": 2 * (N - 1)} if N > 1 else {})}
+    assert planned == {"grid": 1, "train": RUNS, "budgets": N, **STUDY, **both}
+    plan = snakemake(root, "-n", "--cores", "2", "--configfile",
+                     str(root / "config" / "tiny.yaml"), str(tiny_study.parent / "override.yaml"),
+                     "--config", f"epochs={budget},{budget + 1}", cwd=tiny_study.parent)
+    outputs = re.findall(r"^\s+output: (.*)$", plan.stdout, re.MULTILINE)
+    runs = [o for o in outputs if "/runs/" in o]
+    assert len(runs) == RUNS and all(f"epochs~{budget + 1}/" in o for o in runs)
+    inputs = re.findall(r"^\s+input: (.*)$", plan.stdout, re.MULTILINE)
+    assert sum(f"epochs~{budget}/" in i and "final_state.npz" in i for i in inputs) == RUNS
+
+
 @pytest.mark.parametrize("grid, new_runs", [("seeds=0,1", RUNS), ("latent_dims=2,4,8", LOSSES),
                                             ("losses=bce,mse-sigma0.3", 0),
                                             ("losses=bce,mse-mean", 2 * N)])
@@ -136,7 +156,7 @@ def test_grid_change_on_the_command_line_adds_only_new_runs(root, tiny_study, gr
 
 
 def test_runs_record_the_settings_and_code_they_came_from(tiny_study):
-    run = tiny_study / "runs" / "dataset~mnist" / "loss~bce" / "latent~2" / "seed~0"
+    run = tiny_study / "runs" / "dataset~mnist" / "epochs~1" / "loss~bce" / "latent~2" / "seed~0"
     config = json.loads((run / "config.json").read_text())
     assert set(config) == {"dataset", "loss", "latent_dim", "seed", "data", "model",
                            "likelihood", "training", "pictures"}
@@ -194,13 +214,13 @@ def test_a_diverged_run_is_a_reported_result(diverging_study):
     assert runs.loc["mse-tiny", "status"] == "diverged" and runs.loc["bce", "status"] == "trained"
     assert runs.loc["mse-tiny", "diverged_epoch"] == 1 and runs.loc["mse-tiny", "diverged_step"] == 0
     assert list(pd.read_csv(diverging_study / "metrics.csv").loss) == ["bce"]
-    mse = diverging_study / "runs" / "dataset~mnist" / "loss~mse-tiny" / "latent~2" / "seed~0"
+    mse = diverging_study / "runs" / "dataset~mnist" / "epochs~1" / "loss~mse-tiny" / "latent~2" / "seed~0"
     assert not list((mse / "model").glob("*.keras")) and not (mse / "samples.png").exists()
-    assert (diverging_study / "runs/dataset~mnist/loss~bce/latent~2/seed~0/samples.png").exists()
+    assert (diverging_study / "runs/dataset~mnist/epochs~1/loss~bce/latent~2/seed~0/samples.png").exists()
     html = (diverging_study / "report.html").read_text()
     assert "1 of 2 runs diverged" in html and "at epoch 1,\nstep 0" in html
     assert 'id="mixed-data"' not in html  # bce alone: one kind of data
-    log = (diverging_study / "logs/train/dataset~mnist/loss~mse-tiny/latent~2/seed~0.log"
+    log = (diverging_study / "logs/train/dataset~mnist/epochs~1/loss~mse-tiny/latent~2/seed~0.log"
            ).read_text()
     assert "ERROR diverged: non-finite loss" in log
 
@@ -211,7 +231,7 @@ def test_progress_of_finished_studies(root, tiny_study, diverging_study, capsys)
     table = progress_table(tiny_study)
     assert len(table) == RUNS and set(table.state) == {"evaluated"}
     assert (table.epoch == 1).all() and (table["of"] == 1).all() and (table.eta_s == 0).all()
-    grid = {"losses": ["bce", "mse-tiny"], "latent_dims": [2, 16], "seeds": [0]}
+    grid = {"epochs": [1], "losses": ["bce", "mse-tiny"], "latent_dims": [2, 16], "seeds": [0]}
     states = progress_table(diverging_study, grid).set_index(["loss", "latent"]).state
     assert states.to_dict() == {("bce", 2): "evaluated", ("mse-tiny", 2): "diverged",
                                 ("bce", 16): "pending", ("mse-tiny", 16): "pending"}

@@ -99,19 +99,19 @@ def test_side_by_side_script_puts_each_loss_in_a_panel(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(SCRIPTS))
     pictures = {"samples": {}, "reconstructions": {}}
     for loss, shade in (("bce", 0), ("mse-sigma0.1", 255)):
-        key = layout.run_key("fashion-mnist", loss, 16, 0)
+        key = layout.run_key("fashion-mnist", 2, loss, 16, 0)
         for name, shape in (("samples", (28, 28)), ("reconstructions", (56, 280))):
             path = Path(layout.run_file(tmp_path, layout.PICTURES[name], key))
             path.parent.mkdir(parents=True, exist_ok=True)
             iio.imwrite(path, np.full(shape, shade, np.uint8))
             pictures[name][loss] = str(path)
-    out = {name: layout.side_by_side(tmp_path, "fashion-mnist", 16, name)
+    out = {name: layout.side_by_side(tmp_path, "fashion-mnist", 2, 16, name)
            for name in layout.SIDE_BY_SIDE_PICTURES}
     log = tmp_path / "side_by_side.log"
     run_script("side_by_side", input=Named(grid="grid.json", **{
                    name: list(files.values()) for name, files in pictures.items()}),
                output=Named(**out), log=[str(log)],
-               wildcards=Named(dataset="fashion-mnist", latent="16"))
+               wildcards=Named(dataset="fashion-mnist", epochs="2", latent="16"))
     samples, recons = iio.imread(out["samples"]), iio.imread(out["reconstructions"])
     assert samples.shape[1] > samples.shape[0]  # two panels side by side
     half = samples.shape[1] // 2

@@ -27,7 +27,7 @@ def test_a_non_finite_difference_gives_no_test_and_no_verdict(diff):
 def test_a_non_finite_pair_is_no_verdict_in_the_table_and_the_sentences():
     from vaestudy.analysis.findings import best_per_latent, reference_pairs
 
-    rows = [{"dataset": "mnist", "loss": loss, "latent_dim": 16, "seed": seed,
+    rows = [{"dataset": "mnist", "epochs": 2, "loss": loss, "latent_dim": 16, "seed": seed,
              "fid_classifier": value}
             for loss, values in (("bce", [1.0, 2, 3, 4, 5, 6]),
                                  ("mse", [2.0, 0, np.inf, 1, 1, 1]))
@@ -45,17 +45,17 @@ def test_a_non_finite_pair_is_no_verdict_in_the_table_and_the_sentences():
 def test_a_non_finite_pair_on_the_other_dataset_is_not_carried_over():
     from vaestudy.analysis import across
 
-    rows = [{"dataset": name, "loss": loss, "latent_dim": 16, "seed": seed,
+    rows = [{"dataset": name, "epochs": 2, "loss": loss, "latent_dim": 16, "seed": seed,
              "fid_classifier": value}
             for name, bad in (("mnist", 0.0), ("fashion", np.inf))
             for loss, values in (("bce", [1.0, 2, 3, 4, 5, 6]),
                                  ("mse", [20.0, 22, 21 + bad, 25, 24, 23]))
             for seed, value in enumerate(values)]
-    with pytest.warns(UserWarning, match="fashion fid_classifier latent 16 bce - mse"):
+    with pytest.warns(UserWarning, match="fashion 2 epochs fid_classifier latent 16 bce - mse"):
         table = across.carry_over(paired_comparisons(pd.DataFrame(rows), ["fid_classifier"]),
                                   "mnist", "fashion")
     assert list(table.outcome) == ["not separated"]
-    line = across.sentences(table, "MNIST", "Fashion", {})[0]
+    line = across.sentences(table, "on MNIST", "on Fashion", {})[0]
     assert "not finite on Fashion" in line and "nan" not in line
 
 
@@ -69,7 +69,7 @@ def test_seeds_needed_grows_with_the_holm_family(family, alpha, seeds):
 
 def _unanimous(seeds):
     """Three losses whose differences are the same in every seed: three sign tests."""
-    return pd.DataFrame([{"dataset": "mnist", "loss": loss, "latent_dim": 16, "seed": s,
+    return pd.DataFrame([{"dataset": "mnist", "epochs": 2, "loss": loss, "latent_dim": 16, "seed": s,
                           "fid_classifier": value}
                          for loss, value in (("bce", 1.0), ("mse", 5.0), ("cbern", 9.0))
                          for s in range(seeds)])
@@ -127,7 +127,7 @@ def test_a_sign_test_prints_no_zero_width_interval():
 def _gaussians(seeds_of_mse=(0, 1, 2)):
     """bce and two fixed-sigma Gaussians at latent 16 with seed noise on every metric."""
     noise = {"bce": (-1.0, 0.2, 0.8), "mse": (0.2, 0.8, -1.0), "mse-sigma0.3": (0.8, -1.0, 0.2)}
-    rows = [{"dataset": "mnist", "loss": loss, "latent_dim": 16, "seed": s,
+    rows = [{"dataset": "mnist", "epochs": 2, "loss": loss, "latent_dim": 16, "seed": s,
              "family": "bce" if beta is None else "mse", "beta": beta,
              "sigma": np.nan if beta is None else np.sqrt(beta / 2),
              "test_kl": 20 + shift + noise[loss][s], "active_units": 16 - shift + noise[loss][s],
@@ -170,7 +170,7 @@ def test_a_pair_of_one_seed_prints_no_interval_beside_the_others():
 def test_log_likelihood_sentences_say_what_their_interval_is():
     from vaestudy.analysis.findings import likelihood_sentences
 
-    runs = pd.DataFrame([{"dataset": "mnist", "loss": "bce", "latent_dim": 16, "seed": s,
+    runs = pd.DataFrame([{"dataset": "mnist", "epochs": 2, "loss": "bce", "latent_dim": 16, "seed": s,
                           "test_log_px": -100.0 - s, "log_px_data": "binarized",
                           "iwae_samples": 10, "iwae_images": 5, "binarization": "static"}
                          for s in range(3)])

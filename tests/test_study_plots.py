@@ -9,9 +9,10 @@ from vaestudy.analysis.study_plots import loss_order, plot_comparable, summary_t
 def test_summary_table_has_one_row_per_loss_and_latent():
     metrics = pd.DataFrame({"loss": ["bce"] * 4 + ["mse"] * 2, "latent_dim": [2, 2, 16, 16, 2, 2],
                             "seed": [0, 1, 0, 1, 0, 1], "recon_mse": [1, 3, 2, 2, 5, 5.0],
-                            "dataset": "mnist"})
+                            "dataset": "mnist", "epochs": 2})
     table = summary_table(metrics, ["recon_mse"])
-    assert table.shape == (3, 5) and list(table.columns[:3]) == ["dataset", "loss", "latent_dim"]
+    assert table.shape == (3, 6)
+    assert list(table.columns[:4]) == ["dataset", "epochs", "loss", "latent_dim"]
     assert table.loc[0, "recon_mse"].startswith("2 ± ") and table.loc[0, "seeds"] == 2
 
 
@@ -58,7 +59,7 @@ def test_one_latent_size_plots_the_metrics_per_loss(tmp_path, monkeypatch):
 def test_summary_table_prints_no_nan_interval():
     """bits/dim exists only for densities of gray levels: a loss without it gets a blank cell,
     not "nan ± nan"; a value that is ±inf leaves no mean to print."""
-    metrics = pd.DataFrame({"dataset": "mnist", "loss": ["bce"] * 2 + ["gauss"] * 2 + ["x"] * 2,
+    metrics = pd.DataFrame({"dataset": "mnist", "epochs": 2, "loss": ["bce"] * 2 + ["gauss"] * 2 + ["x"] * 2,
                             "latent_dim": 16, "seed": [0, 1] * 3,
                             "bits_per_dim": [np.nan, np.nan, 1.0, 1.2, 2.0, np.inf]})
     table = summary_table(metrics, ["bits_per_dim"]).set_index("loss").bits_per_dim

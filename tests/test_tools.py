@@ -46,7 +46,7 @@ def test_subset_bias_estimates_every_test_image_once(root, tiny_study, tmp_path)
     import numpy as np
 
     run = tmp_path / "run"  # a copy: the cache must not change the shared study's run folder
-    shutil.copytree(tiny_study / "runs" / "dataset~mnist" / "loss~bce" / "latent~2" / "seed~0",
+    shutil.copytree(tiny_study / "runs" / "dataset~mnist" / "epochs~1" / "loss~bce" / "latent~2" / "seed~0",
                     run)
     command = [sys.executable, str(root / "tools" / "subset_bias.py"), str(run), "--k", "2",
                "--n", "20", "--threads", "1"]
@@ -66,7 +66,7 @@ def test_evaluation_benchmark_times_every_part_and_reproduces_the_metrics(root, 
     """tools/evaluation_benchmark.py on a finished run of the tiny study (read only): one row
     per part of the evaluation, and the whole evaluate() call gives the run's metrics.json
     again (the check any faster evaluation must pass)."""
-    run = tiny_study / "runs" / "dataset~mnist" / "loss~bce" / "latent~2" / "seed~0"
+    run = tiny_study / "runs" / "dataset~mnist" / "epochs~1" / "loss~bce" / "latent~2" / "seed~0"
     done = subprocess.run([sys.executable, str(root / "tools" / "evaluation_benchmark.py"),
                            str(run)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

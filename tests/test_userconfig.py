@@ -16,17 +16,28 @@ def schema(root):
 
 def test_grid_short_form_moves_into_study_as_typed_lists(schema):
     config = {"study": {"losses": ["bce"], "seeds": [0]}, "losses": "bce,mse",
-              "latent_dims": "2, 8,32", "seeds": 3}
+              "latent_dims": "2, 8,32", "seeds": 3, "epochs": "2,10"}
     normalize(config, schema)
     assert config == {"study": {"losses": ["bce", "mse"], "latent_dims": [2, 8, 32],
-                                "seeds": [3]}}
+                                "seeds": [3], "epochs": [2, 10]}}
+
+
+def test_the_training_budget_moved_to_the_grid(schema):
+    """``training.epochs`` (one budget) became ``study.epochs`` (a list): a config that still
+    sets it stops with the new place, not with the schema's 'unexpected'."""
+    from vaestudy.core.userconfig import RetiredKeyError
+
+    with pytest.raises(RetiredKeyError, match=r"'training.epochs' is no longer read: .*"
+                                              r"study.epochs.*--config epochs=2,10"):
+        normalize({"training": {"epochs": 30, "batch_size": 64}}, schema)
+    assert "epochs" not in schema["properties"]["training"]["properties"]
 
 
 def test_yaml11_number_strings_become_numbers_where_the_schema_wants_them(schema):
-    config = normalize({"training": {"learning_rate": "1e-4", "epochs": "6"},
+    config = normalize({"training": {"learning_rate": "1e-4", "batch_size": "6"},
                         "loss_variants": {"tiny": {"family": "mse", "sigma": "1.0e-30"}}},
                        schema)
-    assert config["training"] == {"learning_rate": 1e-4, "epochs": 6}
+    assert config["training"] == {"learning_rate": 1e-4, "batch_size": 6}
     assert config["loss_variants"]["tiny"]["sigma"] == 1e-30  # in a named variant too
 
 

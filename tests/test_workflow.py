@@ -38,7 +38,11 @@ from vaestudy.core import layout
         ({"loss_variants": {"bce": {"family": "bce", "data": "gray"}}},
          "loss_variants \\['bce'\\] redefine built-in losses"),
         ({"study": {"latent_dims": [0]}}, "0 is less than the minimum of 1"),
-        ({"training": {"epochs": -2}}, "-2 is less than the minimum of 1"),
+        ({"study": {"epochs": [-2]}}, "-2 is less than the minimum of 1"),
+        ({"study": {"epochs": [2, 2]}}, "has non-unique elements"),
+        ({"training": {"epochs": 3}},
+         "config key 'training.epochs' is no longer read: the training budget is an axis of "
+         "the grid: study.epochs"),
         ({"study": {"seeds": []}}, "should be non-empty"),
         ({"study": {"seeds": [0.5]}}, "0.5 is not of type 'integer'"),
         ({"training": {"batch_size": 70000}}, "'training.batch_size' = 70000 is larger than"),
@@ -110,7 +114,7 @@ def test_the_workflow_finds_its_config_and_data_from_another_directory(root, tmp
     out = tmp_path / "out"
     plan = snakemake(root, "-n", "--cores", "1", "--config", f"output_dir={out}", cwd=tmp_path)
     assert plan.returncode == 0, plan.stderr[-2000:]
-    epochs = yaml.safe_load((root / "config" / "config.yaml").read_text())["training"]["epochs"]
+    (epochs,) = yaml.safe_load((root / "config" / "config.yaml").read_text())["study"]["epochs"]
     assert epochs != 10 and f"runtime={15 + 5 * epochs}," in plan.stdout
     assert "runtime=65" not in plan.stdout
     manifest = out / "data" / "mnist_manifest.json"
@@ -139,12 +143,12 @@ def test_a_gpu_job_on_a_machine_without_gpu_stops_at_once_with_the_fix(root, tmp
 
     out = tmp_path / "out"
     cfg = write_config(tmp_path / "c.yaml", output_dir=str(out))
-    target = str(out / "runs/dataset~mnist/loss~bce/latent~2/seed~0/history.csv")
+    target = str(out / "runs/dataset~mnist/epochs~1/loss~bce/latent~2/seed~0/history.csv")
     t0 = time.perf_counter()
     result = snakemake(root, target, "--cores", "1", "--set-resources", "train:gpu=1",
                        "--configfile", str(root / "config" / "tiny.yaml"), str(cfg), cwd=tmp_path)
     assert result.returncode != 0 and time.perf_counter() - t0 < 120
-    log = (out / "logs/train/dataset~mnist/loss~bce/latent~2/seed~0.log").read_text()
+    log = (out / "logs/train/dataset~mnist/epochs~1/loss~bce/latent~2/seed~0.log").read_text()
     assert "requests the resource gpu=1 but TensorFlow sees no GPU" in log
     assert "tensorflow[and-cuda]" in log and "set-resources" in log
     assert "epoch 1" not in log  # it never trained on the CPU
@@ -215,7 +219,7 @@ def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
     n_runs = N_DATASETS * math.prod(len(grid["study"][k])
                                     for k in ("losses", "latent_dims", "seeds"))
     assert len(metrics) == n_runs and set(metrics.dataset) == set(TINY_DATASETS)
-    assert not metrics.duplicated(["dataset", "loss", "latent_dim", "seed"]).any()
+    assert not metrics.duplicated(["dataset", "epochs", "loss", "latent_dim", "seed"]).any()
     numeric = metrics[["test_neg_elbo", "test_recon", "test_kl", "test_log_px", "recon_mse",
                        "recon_bce", "fid_classifier", "knn_accuracy", "recon_accuracy"]]
     assert numeric.map(math.isfinite).all().all()
@@ -234,7 +238,7 @@ def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
     assert (metrics.n_test == 256).all() and (metrics.iwae_images == 256).all()
     drawn = {"n": 256, "of": 10000, "population": "official test images", "drawn": True,
              "seed": 0, "stratified_by": "label"}  # data.split_seed: a draw, not the first 256
-    paths = list(tiny_study.glob("runs/*/*/*/*/metrics.json"))
+    paths = list(tiny_study.glob(f"{layout.RUNS}/{layout.run_key(*'*****')}/{layout.METRICS}"))
     assert len(paths) == n_runs
     for path in paths:
         record = json.loads(path.read_text())
@@ -252,7 +256,7 @@ def test_tiny_study_metrics_have_one_finite_row_per_run(tiny_study):
 
 
 def test_tiny_study_runs_keep_their_config_and_history(tiny_study):
-    run = tiny_study / "runs" / "dataset~mnist" / "loss~mse-sigma0.3" / "latent~2" / "seed~0"
+    run = tiny_study / "runs" / "dataset~mnist" / "epochs~1" / "loss~mse-sigma0.3" / "latent~2" / "seed~0"
     saved = yaml.safe_load((run / "config.json").read_text())
     assert saved["loss"] == "mse-sigma0.3" and saved["likelihood"] == {
         "name": "mse-sigma0.3", "family": "mse", "settings": {"sigma": 0.3}, "data": "binary"}
@@ -353,7 +357,7 @@ def test_each_dataset_has_a_classifier_and_its_test_features(tiny_study):
         folder = tiny_study / "classifier" / dataset
         summary = json.loads((folder / "classifier.json").read_text())
         assert summary["n_test"] == 256 and summary["test_accuracy"] > 0.3  # 10 classes
-        run = tiny_study / "runs" / f"dataset~{dataset}" / "loss~bce" / "latent~2" / "seed~0"
+        run = tiny_study / "runs" / f"dataset~{dataset}" / "epochs~1" / "loss~bce" / "latent~2" / "seed~0"
         manifest = tiny_study / "data" / f"{dataset}_manifest.json"
         cfg = load_trained_run(run / "config.json", {"test_subset": 256}, prepared_dir(manifest))
         assert cfg.dataset == dataset and json.loads(manifest.read_text())["dataset"] == dataset

@@ -11,7 +11,7 @@ call reproduced the run's ``metrics.json`` (the same numbers: a faster evaluatio
 them).
 
   .venv/bin/python tools/evaluation_benchmark.py \
-      results/runs/dataset~mnist/loss~bce/latent~16/seed~0
+      results/runs/dataset~mnist/epochs~2/loss~bce/latent~16/seed~0
   .venv/bin/python tools/evaluation_benchmark.py RUN --threads 2 --repeats 3
 """
 
@@ -31,7 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path,
-                   help="a trained run's folder (results/runs/dataset~.../seed~N)")
+                   help="a trained run's folder (results/runs/dataset~.../epochs~E/.../seed~N)")
     p.add_argument("--threads", type=int, default=1,
                    help="TensorFlow threads (the evaluate rule's default: 1)")
     p.add_argument("--repeats", type=int, default=1,
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     from vaestudy.jobs.devices import cpu_name
     from vaestudy.jobs.runtime import configure
 
-    run, study = args.run, args.run.parents[4]
+    run, study = args.run, args.run.parents[len(layout.RUN_PARTS)]  # OUT/runs/<key>
     key = layout.parse_run_path(run / layout.METRICS)
     stored = json.loads((run / layout.METRICS).read_text())
     sigma = json.loads((run / layout.TRAIN_FILES["summary"]).read_text())["sigma"]

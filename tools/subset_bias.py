@@ -12,8 +12,8 @@ compared on the same numbers. The per-image estimates are cached beside the run
 ``--force`` recomputes them.
 
   .venv/bin/python tools/subset_bias.py \\
-      results/subset-bias/runs/dataset~mnist/loss~bce/latent~16/seed~0 --k 1000 --n 2000 \\
-      --threads 2
+      results/subset-bias/runs/dataset~mnist/epochs~10/loss~bce/latent~16/seed~0 --k 1000 \\
+      --n 2000 --threads 2
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 
 # One run of the grid; wildcards are readable path parts:
-# dataset~mnist/loss~bce/latent~16/seed~0. Every path of a study is named by vaestudy.core.layout.
+# dataset~mnist/epochs~2/loss~bce/latent~16/seed~0. Every path of a study is named by vaestudy.core.layout.
 RUN_KEY = layout.RUN_KEY
 
 
@@ -30,9 +30,10 @@ def run_picture(name, category):
         in_run(layout.PICTURES[name]),
         caption=f"../report/{name}.rst",
         category=category,
-        subcategory="{dataset}, latent {latent}",
+        subcategory="{dataset}, {epochs} epochs, latent {latent}",
         labels={
             "dataset": "{dataset}",
+            "epochs": "{epochs}",
             "loss": "{loss}",
             "latent": "{latent}",
             "seed": "{seed}",
@@ -50,41 +51,43 @@ def reconstructions_shown(wildcards):
 
 
 def run_file(name, run):
-    """The file ``name`` of one run (a dict of dataset, loss, latent and seed)."""
+    """The file ``name`` of one run (a dict of dataset, epochs, loss, latent and seed)."""
     return layout.run_file(OUT, name, layout.run_key(**run))
 
 
 def for_all_runs(name):
-    """The file ``name`` of every run of the grid (dataset x loss x latent x seed)."""
+    """The file ``name`` of every run of the grid (dataset x epochs x loss x latent x seed)."""
     return expand(in_run(name), **GRID)
 
 
 def trained_latents():
-    """(dataset, latent size) with at least one trained run (one side-by-side picture each)."""
-    return sorted({(r["dataset"], r["latent"]) for r in trained_runs()})
+    """(dataset, budget, latent size) with at least one trained run (one side-by-side picture
+    each)."""
+    return sorted({(r["dataset"], r["epochs"], r["latent"]) for r in trained_runs()})
 
 
 def all_side_by_side_pictures(wildcards):
-    """The side-by-side pictures of every dataset and latent size with a trained run."""
+    """The side-by-side pictures of every dataset, budget and latent size with a trained run."""
     return [
-        layout.side_by_side(OUT, d, x, picture)
-        for d, x in trained_latents()
+        layout.side_by_side(OUT, d, e, x, picture)
+        for d, e, x in trained_latents()
         for picture in layout.SIDE_BY_SIDE_PICTURES
     ]
 
 
 def side_by_side_pictures(picture):
     """An input function: the picture ``picture`` of each loss of ``wildcards.dataset`` at
-    latent size ``wildcards.latent``, of its trained run with the lowest seed (losses whose
-    runs all diverged are left out)."""
+    budget ``wildcards.epochs`` and latent size ``wildcards.latent``, of its trained run with
+    the lowest seed (losses whose runs all diverged are left out)."""
     return lambda wildcards: side_by_side_runs(wildcards, picture)
 
 
 def side_by_side_runs(wildcards, picture):
     """See side_by_side_pictures."""
     first = {}
+    place = (wildcards.dataset, int(wildcards.epochs), int(wildcards.latent))
     for r in trained_runs():
-        if (r["dataset"], r["latent"]) == (wildcards.dataset, int(wildcards.latent)):
+        if (r["dataset"], r["epochs"], r["latent"]) == place:
             first.setdefault(r["loss"], r)
     return [run_file(layout.PICTURES[picture], r) for r in first.values()]
 
@@ -97,7 +100,9 @@ def run_images(wildcards):
 
 def study_benchmarks(wildcards):
     """The benchmark file of every job before the report (vaestudy.core.layout)."""
-    return layout.study_benchmarks(OUT, GRID["dataset"], grid_runs(), trained_runs())
+    return layout.study_benchmarks(
+        OUT, GRID["dataset"], GRID["epochs"], grid_runs(), trained_runs()
+    )
 
 
 # Checkpoint-dependent inputs (below) hide changes of a job's input set from Snakemake until the
@@ -118,10 +123,11 @@ def trained_runs():
 
 
 def grid_runs():
-    """Every grid point (dataset x loss x latent x seed) as a dict."""
+    """Every grid point (dataset x epochs x loss x latent x seed) as a dict."""
     return [
-        dict(dataset=dataset, loss=loss, latent=latent, seed=seed)
+        dict(dataset=dataset, epochs=epochs, loss=loss, latent=latent, seed=seed)
         for dataset in GRID["dataset"]
+        for epochs in GRID["epochs"]
         for loss in GRID["loss"]
         for latent in GRID["latent"]
         for seed in GRID["seed"]
@@ -133,6 +139,16 @@ def for_trained_runs(name, latent=None):
     return [run_file(name, r) for r in trained_runs() if latent is None or r["latent"] == latent]
 
 
+def shorter_budget(wildcards):
+    """The training outputs (but the model) of the run of the next shorter budget of this
+    grid point, whose final state the run continues; none for the shortest budget."""
+    shorter = [e for e in GRID["epochs"] if e < int(wildcards.epochs)]
+    if not shorter:
+        return []
+    run = layout.run_dir(OUT, layout.run_key(**{**dict(wildcards.items()), "epochs": shorter[-1]}))
+    return [f for name, f in layout.train_outputs(run).items() if name != "model"]
+
+
 def train_runtime(wildcards, attempt):
     """Minutes for one training job: generous on a CPU, doubled on each retry."""
-    return (15 + 5 * config["training"]["epochs"]) * attempt
+    return (15 + 5 * int(wildcards.epochs)) * attempt

@@ -67,41 +67,57 @@ rule plots:
             layout.plot_file(OUT, "mechanism"),
             caption="../report/mechanism.rst",
             category="Comparison",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "figure": "what the KL weight does"},
+            subcategory="{dataset}, {epochs} epochs",
+            labels={
+                "dataset": "{dataset}",
+                "epochs": "{epochs}",
+                "figure": "what the KL weight does",
+            },
         ),
         comparable=report(
             layout.plot_file(OUT, "comparable"),
             caption="../report/comparable.rst",
             category="Comparison",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "figure": "reconstruction errors and KL"},
+            subcategory="{dataset}, {epochs} epochs",
+            labels={
+                "dataset": "{dataset}",
+                "epochs": "{epochs}",
+                "figure": "reconstruction errors and KL",
+            },
         ),
         loglik=report(
             layout.plot_file(OUT, "loglik"),
             caption="../report/loglik.rst",
             category="Comparison",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "figure": "test log-likelihood per likelihood"},
+            subcategory="{dataset}, {epochs} epochs",
+            labels={
+                "dataset": "{dataset}",
+                "epochs": "{epochs}",
+                "figure": "test log-likelihood per likelihood",
+            },
         ),
         training=report(
             layout.plot_file(OUT, "training"),
             caption="../report/training.rst",
             category="Training",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "figure": "training curves"},
+            subcategory="{dataset}, {epochs} epochs",
+            labels={"dataset": "{dataset}", "epochs": "{epochs}", "figure": "training curves"},
         ),
         heatmap=report(
             layout.plot_file(OUT, "heatmap"),
             caption="../report/heatmap.rst",
             category="Comparison",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "figure": "heat-map of the Fréchet distance"},
+            subcategory="{dataset}, {epochs} epochs",
+            labels={
+                "dataset": "{dataset}",
+                "epochs": "{epochs}",
+                "figure": "heat-map of the Fréchet distance",
+            },
         ),
     log:
-        job_file("logs", "plots", DATASET_KEY),
+        job_file("logs", "plots", layout.SECTION_KEY),
     benchmark:
-        job_file("benchmarks", "plots", DATASET_KEY)
+        job_file("benchmarks", "plots", layout.SECTION_KEY)
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -111,8 +127,36 @@ rule plots:
         runtime=lambda wc, attempt: 10 * attempt,
     params:
         dataset="{dataset}",
+        epochs="{epochs}",
     script:
         "../scripts/plots.py"
+
+
+# The comparable metrics against the training budget (a study with two budgets or more).
+rule budgets:
+    input:
+        metrics=rules.aggregate.output.metrics,
+    output:
+        report(
+            layout.budgets_plot(OUT),
+            caption="../report/budgets.rst",
+            category="Across budgets",
+            labels={"figure": "metrics against the training budget", "dataset": "{dataset}"},
+        ),
+    log:
+        job_file("logs", "budgets", DATASET_KEY),
+    benchmark:
+        job_file("benchmarks", "budgets", DATASET_KEY)
+    conda:
+        "../envs/vae.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 500 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        title=lambda wc: f"{wc.dataset}: the metrics against the training budget",
+    script:
+        "../scripts/budgets.py"
 
 
 rule side_by_side:
@@ -125,10 +169,11 @@ rule side_by_side:
             layout.side_by_side(OUT, picture="samples"),
             caption="../report/side_by_side.rst",
             category="Samples",
-            subcategory="{dataset}, latent {latent}",
+            subcategory="{dataset}, {epochs} epochs, latent {latent}",
             labels={
                 "figure": "samples of the losses side by side",
                 "dataset": "{dataset}",
+                "epochs": "{epochs}",
                 "latent": "{latent}",
             },
         ),
@@ -136,10 +181,11 @@ rule side_by_side:
             layout.side_by_side(OUT, picture="sample_rows"),
             caption="../report/sample_rows.rst",
             category="Samples",
-            subcategory="{dataset}, latent {latent}",
+            subcategory="{dataset}, {epochs} epochs, latent {latent}",
             labels={
                 "figure": "one row of samples per loss",
                 "dataset": "{dataset}",
+                "epochs": "{epochs}",
                 "latent": "{latent}",
             },
         ),
@@ -147,10 +193,11 @@ rule side_by_side:
             layout.side_by_side(OUT, picture="reconstructions"),
             caption="../report/side_by_side_reconstructions.rst",
             category="Reconstructions",
-            subcategory="{dataset}, latent {latent}",
+            subcategory="{dataset}, {epochs} epochs, latent {latent}",
             labels={
                 "figure": "reconstructions of the losses side by side",
                 "dataset": "{dataset}",
+                "epochs": "{epochs}",
                 "latent": "{latent}",
             },
         ),
@@ -179,12 +226,16 @@ rule across:
             layout.across_plot(OUT),
             caption="../report/across.rst",
             category="Across datasets",
-            labels={"figure": "pairs separated on either dataset", "dataset": "{dataset}"},
+            labels={
+                "figure": "pairs separated on either dataset",
+                "dataset": "{dataset}",
+                "epochs": "{epochs}",
+            },
         ),
     log:
-        job_file("logs", "across", DATASET_KEY),
+        job_file("logs", "across", layout.SECTION_KEY),
     benchmark:
-        job_file("benchmarks", "across", DATASET_KEY)
+        job_file("benchmarks", "across", layout.SECTION_KEY)
     conda:
         "../envs/vae.yaml"
     threads: 1
@@ -207,6 +258,7 @@ REPORT_PARTS = [
         "_results",
         "_pictures",
         "_across",
+        "_budgets",
         "_theory",
         "_appendix",
     )
@@ -223,10 +275,17 @@ rule report:
         diverged_runs=workflow.source_path("../report/diverged_runs.html.j2"),
         metrics=rules.aggregate.output.metrics,
         plots=expand(
-            [layout.plot_file(OUT, name) for name in layout.PLOTS], dataset=GRID["dataset"]
+            [layout.plot_file(OUT, name) for name in layout.PLOTS],
+            dataset=GRID["dataset"],
+            epochs=GRID["epochs"],
         ),
         side_by_side=all_side_by_side_pictures,
-        across=[layout.across_plot(OUT, d) for d in GRID["dataset"][1:]],
+        across=expand(layout.across_plot(OUT), dataset=GRID["dataset"][1:], epochs=GRID["epochs"]),
+        budgets=(
+            [layout.budgets_plot(OUT, d) for d in GRID["dataset"]]
+            if len(GRID["epochs"]) > 1
+            else []
+        ),
         theory=workflow.source_path("../../docs/theory.md"),
         theory_checks=rules.theory_check.output[0],
         comparisons=rules.aggregate.output.comparisons,

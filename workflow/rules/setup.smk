@@ -70,19 +70,22 @@ def study_execution():
 
 GRID = dict(
     dataset=config["study"]["datasets"],
+    # training budgets, shortest first: a longer one continues the next shorter one's runs
+    epochs=sorted(config["study"]["epochs"]),
     loss=config["study"]["losses"],
     latent=config["study"]["latent_dims"],
     seed=config["study"]["seeds"],
 )
 # The per-run jobs after training (evaluate, then run_pictures, which reads its metrics) share
 # one group per run: on a cluster they are one submission.
-RUN_GROUP = "run_{dataset}_{loss}_{latent}_{seed}"
+RUN_GROUP = "run_{dataset}_{epochs}_{loss}_{latent}_{seed}"
 # The jobs of one dataset (its data, its classifier, its plots).
 DATASET_KEY = layout.DATASET_KEY
 
 
 wildcard_constraints:
     dataset="|".join(map(re.escape, GRID["dataset"])),
+    epochs=r"\d+",
     loss="|".join(map(re.escape, GRID["loss"])),
     latent=r"\d+",
     seed=r"\d+",

@@ -1,17 +1,20 @@
-# Training: one job per grid point (loss x latent size x seed). A checkpoint rule: a run that
-# diverges (non-finite loss) is a result with no models, and the rules after it read its
-# status to evaluate and draw only the trained runs.
+# Training: one job per grid point (budget x loss x latent size x seed). A checkpoint rule: a
+# run that diverges (non-finite loss) is a result with no models, and the rules after it read
+# its status to evaluate and draw only the trained runs. A longer budget continues the final
+# state of the next shorter one (the same bytes as training straight to it).
 
 
 checkpoint train:
     input:
         manifest=ancient(rules.prepare_data.output[0]),
+        continues=shorter_budget,
     output:
         model=directory(in_run(layout.TRAIN_FILES["model"])),
         history=in_run(layout.TRAIN_FILES["history"]),
         summary=in_run(layout.TRAIN_FILES["summary"]),
         config=in_run(layout.TRAIN_FILES["config"]),
         epoch_samples=in_run(layout.TRAIN_FILES["epoch_samples"]),
+        state=in_run(layout.TRAIN_FILES["state"]),
     log:
         job_file("logs", "train", RUN_KEY),
     benchmark:
@@ -31,6 +34,6 @@ checkpoint train:
         gpu=0,
     params:
         # exactly what training reads (vaestudy.core.rule_params.train_settings): a change re-trains
-        settings=lambda wc: rule_params.train_settings(config, wc.loss),
+        settings=lambda wc: rule_params.train_settings(config, wc.loss, wc.epochs),
     script:
         "../scripts/train.py"

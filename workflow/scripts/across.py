@@ -1,5 +1,5 @@
 """Rule across: the forest plot of the pairs of losses separated on the study's first dataset
-or on this one (vaestudy.analysis.forest.write_forest)."""
+or on this one, at one training budget (vaestudy.analysis.forest.write_forest)."""
 
 import _bootstrap  # noqa: F401
 
@@ -8,5 +8,6 @@ from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:
-    write_forest(sm.input.comparisons, sm.params.reference, sm.wildcards.dataset, sm.output[0])
+    write_forest(sm.input.comparisons, sm.params.reference, sm.wildcards.dataset,
+                 int(sm.wildcards.epochs), sm.output[0])
     log.info("wrote %s", sm.output[0])

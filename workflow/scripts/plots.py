@@ -1,4 +1,4 @@
-"""Rule plots: the seaborn comparison plots of one dataset."""
+"""Rule plots: the seaborn comparison plots of one dataset at one training budget."""
 
 import _bootstrap  # noqa: F401
 
@@ -7,5 +7,6 @@ from vaestudy.jobs.runtime import logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with logged(sm.log[0]) as log:
-    write_plots(sm.input.metrics, sm.input.history, dict(sm.output.items()), sm.params.dataset)
+    write_plots(sm.input.metrics, sm.input.history, dict(sm.output.items()), sm.params.dataset,
+                int(sm.params.epochs))
     log.info("wrote %s", list(sm.output))

@@ -1,8 +1,9 @@
 """Rule side_by_side: the sample grids and the reconstructions of every loss at one latent
-size of one dataset, each in one picture."""
+size of one dataset after one training budget, each in one picture."""
 
 import _bootstrap  # noqa: F401
 
+from vaestudy.analysis.budgets import budget_text
 from vaestudy.analysis.study_plots import plot_side_by_side
 from vaestudy.core.atomic import atomic_path
 from vaestudy.core.layout import parse_run_path
@@ -18,7 +19,8 @@ PICTURES = {
 with logged(sm.log[0]) as log:
     for output, (picture, rows, what) in PICTURES.items():
         by_loss = {parse_run_path(p).loss: p for p in sm.input[picture]}
-        title = f"{sm.wildcards.dataset}, latent size {sm.wildcards.latent}: {what}"
+        title = (f"{sm.wildcards.dataset}, {budget_text(sm.wildcards.epochs)}, latent size "
+                 f"{sm.wildcards.latent}: {what}")
         with atomic_path(sm.output[output]) as tmp:
             plot_side_by_side(by_loss, title, tmp, rows)
         log.info("wrote %s", sm.output[output])

@@ -1,4 +1,5 @@
-"""Does a finding on one dataset hold on another? Written from the paired comparisons.
+"""Does a finding on one dataset hold on another, or at a longer training budget? Written from
+the paired comparisons.
 
 A finding of the study is a verdict of :func:`vaestudy.analysis.stats.paired_comparisons`: for one
 metric at one latent size, loss_a and loss_b are *different* (Holm-corrected paired test over
@@ -7,7 +8,9 @@ dataset; the difference **holds** when it is again different in the same directi
 **reverses** when it is different in the other direction, and is **not separated** when the
 other dataset's test does not separate the pair (its verdict is not separated, too few seeds,
 or non-finite). A pair separated only on the other dataset is **new**. Nothing is pooled
-across datasets: each verdict is the one its dataset's section of the report prints.
+across datasets: each verdict is the one its dataset's section of the report prints. Across
+budgets the same words compare one dataset's verdicts at the shortest budget (the reference)
+with those at a longer one.
 """
 
 from __future__ import annotations
@@ -36,12 +39,12 @@ def outcome(diff_ref: float, verdict_ref: str, diff_other: float, verdict_other:
     return "new" if verdict_other == "different" else None
 
 
-def carry_over(comparisons: pd.DataFrame, reference: str, other: str) -> pd.DataFrame:
-    """Every pair separated on ``reference`` or on ``other`` (datasets of the ``dataset``
-    column of ``comparisons``), with both mean differences, 95% CIs and verdicts, and its
-    :func:`outcome`. Pairs compared on one dataset only (a loss run on one of them) are
-    left out."""
-    sides = [comparisons[comparisons.dataset == name] for name in (reference, other)]
+def carry_over(comparisons: pd.DataFrame, reference, other, by: str = "dataset") -> pd.DataFrame:
+    """Every pair separated on ``reference`` or on ``other`` (values of the column ``by`` of
+    ``comparisons``: two datasets, or two budgets ``epochs``; the caller keeps one value of the
+    other axis), with both mean differences, 95% CIs and verdicts, and its :func:`outcome`.
+    Pairs compared on one side only (a loss run on one of them) are left out."""
+    sides = [comparisons[comparisons[by] == name] for name in (reference, other)]
     both = sides[0].merge(sides[1], on=_KEY, suffixes=("_ref", "_other"))
     both["outcome"] = [outcome(*values) for values in zip(
         both.mean_diff_ref, both.verdict_ref, both.mean_diff_other, both.verdict_other)]
@@ -60,9 +63,10 @@ def _interval(row, side: str) -> str:
 
 def sentences(table: pd.DataFrame, reference: str, other: str, labels: dict[str, str]) -> list[str]:
     """One sentence per metric of :func:`carry_over`'s ``table``: how many of the differences
-    found on ``reference`` hold, reverse or are not separated on ``other`` (and which pairs
-    are new there), each pair with its difference and 95% CI on both datasets. ``labels``
-    names the metrics."""
+    found ``reference`` hold, reverse or are not separated ``other`` (and which pairs are new
+    there), each pair with its difference and 95% CI on both sides. ``reference`` and ``other``
+    say where, with their preposition ("on MNIST", "at 30 epochs"); ``labels`` names the
+    metrics."""
     lines = []
     for metric, rows in table.groupby("metric", sort=False):
         found = rows[rows.outcome != "new"]
@@ -72,12 +76,12 @@ def sentences(table: pd.DataFrame, reference: str, other: str, labels: dict[str,
             if group.empty:
                 continue
             pairs = "; ".join(f"{r.loss_a} − {r.loss_b} (latent {r.latent_dim}): "
-                              f"{_interval(r, 'ref')} on {reference}, {_interval(r, 'other')} "
-                              f"on {other}" for r in group.itertuples())
+                              f"{_interval(r, 'ref')} {reference}, {_interval(r, 'other')} "
+                              f"{other}" for r in group.itertuples())
             verb = _VERBS[name][len(group) > 1]
-            parts.append(f"{len(group)} {verb} on {other}{' only' if name == 'new' else ''} "
+            parts.append(f"{len(group)} {verb} {other}{' only' if name == 'new' else ''} "
                          f"({pairs})")
-        head = (f"{labels.get(metric, metric)}: of {len(found)} difference(s) between losses on "
+        head = (f"{labels.get(metric, metric)}: of {len(found)} difference(s) between losses "
                 f"{reference}, " if len(found) else f"{labels.get(metric, metric)}: ")
         lines.append(head + "; ".join(parts) + ".")
     return lines

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from vaestudy.core.atomic import atomic_path
-from vaestudy.core.config import GRID_KEYS
+from vaestudy.core.config import GRID_KEYS, grid_point
 
 #: The grid coordinates that identify a run, first in every table.
 KEYS = list(GRID_KEYS)
@@ -61,13 +61,16 @@ def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Pa
 def collect_runs(train_files: Iterable[Path | str],
                  config_files: Iterable[Path | str]) -> pd.DataFrame:
     """One row per run of the grid with its training status (``trained`` or ``diverged``),
-    where a diverged run stopped, and the code it was trained with."""
+    the epochs it trained (``stopped_early_at``: the epoch where early stopping ended it
+    before its budget), where a diverged run stopped, and the code it was trained with."""
     rows = []
     for summary_path, config_path in zip(train_files, config_files, strict=True):
         summary, cfg = (json.loads(Path(p).read_text()) for p in (summary_path, config_path))
         where = summary.get("diverged_at") or {}
-        rows.append({**{k: cfg[k] for k in KEYS}, "status": summary["status"],
-                     "epochs_run": summary["epochs_run"], "diverged_epoch": where.get("epoch"),
+        rows.append({**grid_point(cfg), "status": summary["status"],
+                     "epochs_run": summary["epochs_run"],
+                     "stopped_early_at": summary.get("stopped_early_at"),
+                     "diverged_epoch": where.get("epoch"),
                      "diverged_step": where.get("step"),
                      "last_finite_losses": summary.get("last_finite_losses"),
                      "train_code": summary.get("train_code")})
@@ -85,7 +88,7 @@ def _history(path: Path | str) -> pd.DataFrame:
 def collect_histories(history_files: Iterable[Path | str], configs: Iterable[dict]) -> pd.DataFrame:
     """All training histories stacked, each tagged with its run's grid coordinates (no rows
     when no run finished an epoch)."""
-    frames = [_history(path).assign(**{k: cfg[k] for k in KEYS})
+    frames = [_history(path).assign(**grid_point(cfg))
               for path, cfg in zip(history_files, configs, strict=True)]
     frames = [f for f in frames if "epoch" in f]
     if not frames:

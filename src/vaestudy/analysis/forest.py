@@ -64,15 +64,18 @@ def plot_forest(table: pd.DataFrame, names: tuple[str, str], labels: dict[str, s
     plt.close(fig)
 
 
-def write_forest(comparisons_csv: str, reference: str, other: str, path: str) -> None:
+def write_forest(comparisons_csv: str, reference: str, other: str, epochs: int,
+                 path: str) -> None:
     """The forest plot of the pairs separated on ``reference`` or ``other`` (datasets of the
-    study's paired comparisons, ``comparisons.csv``), written to ``path``."""
+    study's paired comparisons, ``comparisons.csv``) at the training budget ``epochs``,
+    written to ``path``."""
     from vaestudy.analysis.across import carry_over
     from vaestudy.analysis.aggregate import COMPARABLE, DENSITY
     from vaestudy.core import datasets
     from vaestudy.core.atomic import atomic_path
 
-    table = carry_over(pd.read_csv(comparisons_csv), reference, other)
+    comparisons = pd.read_csv(comparisons_csv)
+    table = carry_over(comparisons[comparisons.epochs == int(epochs)], reference, other)
     labels = {k: v[0] for k, v in {**COMPARABLE, **DENSITY}.items()}
     with atomic_path(path) as tmp:
         plot_forest(table, (datasets.get(reference).title, datasets.get(other).title), labels,

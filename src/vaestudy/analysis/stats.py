@@ -134,18 +134,19 @@ def holm(p_values) -> np.ndarray:
 
 
 def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """For every dataset, metric in ``columns``, latent size and pair of losses with values of
-    that metric: the paired test of (loss_a - loss_b) over the seeds both losses were run
-    (and trained) on, Holm-corrected within (dataset, metric, latent size), and its
-    :func:`verdict`. Runs of different datasets are never paired; a metric only some losses
-    have (bits/dim: the densities on gray data) compares those losses only."""
-    names = ["dataset", "metric", "latent_dim", "loss_a", "loss_b", *paired_test([]).keys(),
-             "p_holm", "family_size", "verdict"]
-    rows = [{"dataset": name, **row}
-            for name, group in metrics.groupby("dataset", sort=False)
+    """For every dataset, training budget (``epochs``), metric in ``columns``, latent size
+    and pair of losses with values of that metric: the paired test of (loss_a - loss_b) over
+    the seeds both losses were run (and trained) on, Holm-corrected within (dataset, epochs,
+    metric, latent size), and its :func:`verdict`. Runs of different datasets or budgets are
+    never paired; a metric only some losses have (bits/dim: the densities on gray data)
+    compares those losses only."""
+    names = ["dataset", "epochs", "metric", "latent_dim", "loss_a", "loss_b",
+             *paired_test([]).keys(), "p_holm", "family_size", "verdict"]
+    rows = [{"dataset": name, "epochs": epochs, **row}
+            for (name, epochs), group in metrics.groupby(["dataset", "epochs"], sort=False)
             for row in _pairs(group, columns)]
     table = pd.DataFrame(rows, columns=names)  # a one-loss study has no pairs: no rows
-    families = table.groupby(["dataset", "metric", "latent_dim"])
+    families = table.groupby(["dataset", "epochs", "metric", "latent_dim"])
     for _, index in families.groups.items():
         table.loc[index, "p_holm"] = holm(table.loc[index, "p_value"])  # one family each
     table["family_size"] = families.p_value.transform("count").astype(int)  # as holm counts
@@ -154,14 +155,15 @@ def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFram
     bad = table[table.verdict == "non-finite"]
     if len(bad):
         warnings.warn(f"{len(bad)} paired comparison(s) with a non-finite difference get no "
-                      "verdict: " + "; ".join(f"{r.dataset} {r.metric} latent {r.latent_dim} "
+                      "verdict: " + "; ".join(f"{r.dataset} {r.epochs} epochs {r.metric} "
+                                               f"latent {r.latent_dim} "
                                                f"{r.loss_a} - {r.loss_b}"
                                                for r in bad.itertuples()), stacklevel=2)
     return table
 
 
 def _pairs(metrics: pd.DataFrame, columns: list[str]) -> list[dict]:
-    """The paired tests of one dataset's runs (see :func:`paired_comparisons`)."""
+    """The paired tests of one dataset's runs at one budget (see :func:`paired_comparisons`)."""
     rows = []
     wide = metrics.pivot_table(index=["latent_dim", "seed"], columns="loss", values=columns,
                                dropna=False)

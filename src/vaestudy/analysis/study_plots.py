@@ -145,7 +145,7 @@ def plot_training_curves(history: pd.DataFrame, path: Path | str) -> None:
 
 
 def summary_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Mean and 95% CI half-width over seeds of ``columns`` per (dataset, loss, latent
+    """Mean and 95% CI half-width over seeds of ``columns`` per (dataset, budget, loss, latent
     size); blank where a loss has no such number (bits/dim of a loss that is no density of
     the gray levels), and no mean where a value is ±inf or NaN beside finite ones."""
     def fmt(values) -> str:
@@ -158,7 +158,7 @@ def summary_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         return f"{np.mean(values):.4g} ± {(hi - lo) / 2:.3g}" if len(values) > 1 else \
             f"{np.mean(values):.4g}"
 
-    by = ["dataset", "loss", "latent_dim"]
+    by = ["dataset", "epochs", "loss", "latent_dim"]
     table = metrics.groupby(by)[columns].agg(fmt)
     table.insert(0, "seeds", metrics.groupby(by).size())
     return table.reset_index()
@@ -221,16 +221,19 @@ def plot_side_by_side(pictures: dict[str, Path | str], title: str, path: Path | 
     plt.close(fig)
 
 
-def write_plots(metrics_csv: str, history_csv: str, out: dict[str, str], dataset: str) -> None:
-    """The comparison plots of ``dataset`` named in ``out`` (mechanism, comparable, loglik,
-    training, heatmap) from the aggregated tables; when every run of it diverged, each is a plot that
-    says so."""
+def write_plots(metrics_csv: str, history_csv: str, out: dict[str, str], dataset: str,
+                epochs: int) -> None:
+    """The comparison plots of ``dataset`` at the training budget ``epochs`` named in ``out``
+    (mechanism, comparable, loglik, training, heatmap) from the aggregated tables; when every
+    run of it diverged, each is a plot that says so."""
     metrics, history = (pd.read_csv(path) for path in (metrics_csv, history_csv))
-    metrics, history = (t[t.dataset == dataset] for t in (metrics, history))
+    metrics, history = (t[(t.dataset == dataset) & (t.epochs == int(epochs))]
+                        for t in (metrics, history))
     if metrics.empty:
         for path in out.values():
             with atomic_path(path) as tmp:
-                plot_nothing(f"Every run on {dataset} diverged: nothing to plot.", tmp)
+                plot_nothing(f"Every run on {dataset} at {epochs} epochs diverged: nothing to "
+                             f"plot.", tmp)
         return
     for name, draw, table in (("mechanism", plot_mechanism, metrics),
                               ("comparable", plot_comparable, metrics),

@@ -102,7 +102,8 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Adam optimisation; ``early_stopping_patience`` 0 trains for all epochs. ``precision``
+    """Adam optimisation for ``epochs``, the run's training budget (one of the grid's
+    ``study.epochs``); ``early_stopping_patience`` 0 trains for all epochs. ``precision``
     is the Keras dtype policy of training: ``float32`` or ``mixed_bfloat16`` (bfloat16
     compute, float32 weights and loss). Saved models and evaluation are float32 either way."""
 
@@ -222,8 +223,12 @@ class RunConfig:
         and the fingerprint of its checkpoint. Evaluation and picture settings are recorded by
         the outputs of those rules."""
         full = self.to_dict()
-        return ({k: full[k] for k in GRID_KEYS}
+        return ({k: full[k] for k in RUN_FIELDS}
                 | training_sections(full, full["likelihood"]))
+
+    def grid_point(self) -> dict[str, Any]:
+        """This run's coordinates in the grid (:data:`GRID_KEYS`), as the tables name them."""
+        return grid_point(self.training_dict())
 
     def save(self, path: Path | str) -> None:
         """Write :meth:`training_dict` as JSON (read back by
@@ -231,8 +236,19 @@ class RunConfig:
         Path(path).write_text(json.dumps(self.training_dict(), indent=2) + "\n")
 
 
-#: The grid coordinates of a run, as its config.json and every study table name them.
-GRID_KEYS = ("dataset", "loss", "latent_dim", "seed")
+#: The fields of a run's config.json that name its grid point beside its settings (the
+#: training budget is its ``training.epochs``).
+RUN_FIELDS = ("dataset", "loss", "latent_dim", "seed")
+#: The grid coordinates of a run, as every study table names them, first in each row:
+#: ``epochs`` is the training budget.
+GRID_KEYS = ("dataset", "epochs", "loss", "latent_dim", "seed")
+
+
+def grid_point(saved: dict[str, Any]) -> dict[str, Any]:
+    """The grid coordinates (:data:`GRID_KEYS`) of a run's saved settings (its config.json,
+    :meth:`RunConfig.training_dict`)."""
+    point = {**{k: saved[k] for k in RUN_FIELDS}, "epochs": saved["training"]["epochs"]}
+    return {k: point[k] for k in GRID_KEYS}
 
 SECTIONS = {
     "data": DataConfig,

@@ -1,11 +1,12 @@
 """Where every file of a study lives: the one home of the run layout (no TensorFlow).
 
 A study under ``OUT`` (the config's ``output_dir``) keeps one folder per grid point,
-``OUT/runs/dataset~N/loss~L/latent~D/seed~S/`` (readable path parts that are also Snakemake's
-wildcards), whose files are named here; each job has a log and a benchmark file,
-``OUT/logs/<rule>/<key>.log`` and ``OUT/benchmarks/<rule>/<key>.tsv`` (``<rule>.log`` for a
-rule with one job). The workflow (``common.smk``), the progress table, the cost table and the
-report build and parse these paths only through this module.
+``OUT/runs/dataset~N/epochs~E/loss~L/latent~D/seed~S/`` (readable path parts that are also
+Snakemake's wildcards; ``epochs`` is the training budget), whose files are named here; each job
+has a log and a benchmark file, ``OUT/logs/<rule>/<key>.log`` and
+``OUT/benchmarks/<rule>/<key>.tsv`` (``<rule>.log`` for a rule with one job). The workflow
+(``common.smk``), the progress table, the cost table and the report build and parse these paths
+only through this module.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ from pathlib import Path
 from typing import NamedTuple
 
 #: The key of one run; its fields are the Snakemake wildcards of the per-run rules.
-RUN_KEY = "dataset~{dataset}/loss~{loss}/latent~{latent}/seed~{seed}"
+RUN_KEY = "dataset~{dataset}/epochs~{epochs}/loss~{loss}/latent~{latent}/seed~{seed}"
 #: The path parts of a run key, in order.
-RUN_PARTS = ("dataset", "loss", "latent", "seed")
+RUN_PARTS = ("dataset", "epochs", "loss", "latent", "seed")
 RUNS = "runs"
 
 #: The outputs of training (rule ``train``), by the rule's output names.
+#: ``state``: the loop's state after the last epoch (a checkpoint, :mod:`vaestudy.vae.checkpoint`),
+#: which the run of the next longer budget continues.
 TRAIN_FILES = {"model": "model", "history": "history.csv", "summary": "train_summary.json",
-               "config": "config.json", "epoch_samples": "epoch_samples.npy"}
+               "config": "config.json", "epoch_samples": "epoch_samples.npy",
+               "state": "final_state.npz"}
 METRICS = "metrics.json"  # rule evaluate
 #: The pictures of a run (rule ``run_pictures``), by picture name (= the output's name).
 PICTURES = {"samples": "samples.png", "reconstructions": "reconstructions.png",
@@ -37,12 +41,16 @@ PICTURED_IMAGES = "pictured_images.json"
 CHECKPOINT, LOCK, ATTEMPTS = "checkpoint.npz", ".train.lock", ".attempts.json"
 
 #: The study's pictures of every loss's pictures (:data:`SIDE_BY_SIDE_PICTURES`) at one latent
-#: size of one dataset (rule side_by_side).
-SIDE_BY_SIDE_KEY = "dataset~{dataset}/latent~{latent}"
-SIDE_BY_SIDE = "plots/{dataset}/{picture}_latent~{latent}.png"
+#: size of one dataset and training budget (rule side_by_side).
+SIDE_BY_SIDE_KEY = "dataset~{dataset}/epochs~{epochs}/latent~{latent}"
+SIDE_BY_SIDE = "plots/{dataset}/epochs~{epochs}/{picture}_latent~{latent}.png"
 SIDE_BY_SIDE_PICTURES = ("samples", "reconstructions", "sample_rows")
-#: The forest plot of the pairs of losses separated on the first dataset or on this one.
-ACROSS = "plots/across/{dataset}.png"
+#: The forest plot of the pairs of losses separated on the first dataset or on this one, at
+#: one training budget (rule across).
+ACROSS = "plots/across/epochs~{epochs}/{dataset}.png"
+#: The comparable metrics of one dataset against the training budget, per loss (rule budgets,
+#: with two budgets or more).
+BUDGETS = "plots/{dataset}/budgets.png"
 #: The study's own files in its output folder (:func:`study_file`): the grid it asked for
 #: (rule grid), its tables (rule aggregate), the theory checks (rule theory_check), each
 #: dataset's classifier of the sample metrics (rule train_classifier) and the report.
@@ -54,32 +62,36 @@ CLASSIFIER_FILES = {"model": "classifier/{dataset}/classifier.keras",
                     "summary": "classifier/{dataset}/classifier.json",
                     "features": "classifier/{dataset}/test_features.npy"}
 REPORT = "report.html"
-#: The key of the jobs of one dataset (its data check, classifier and comparison plots).
+#: The key of the jobs of one dataset (its data check and classifier).
 DATASET_KEY = "dataset~{dataset}"
+#: The key of the jobs of one dataset at one training budget (its comparison plots).
+SECTION_KEY = "dataset~{dataset}/epochs~{epochs}"
 #: A dataset's manifest (rule prepare_data), and the folder a download of it goes to.
 MANIFEST, DOWNLOADS = "data/{dataset}_manifest.json", "data/{dataset}"
-#: The study's comparison plots of one dataset (rule plots), by the rule's output names.
+#: The study's comparison plots of one dataset at one budget (rule plots), by output name.
 PLOTS = {"mechanism": "mechanism.png", "comparable": "comparable_metrics.png",
          "loglik": "test_log_likelihood.png",
          "training": "training_curves.png", "heatmap": "heatmap_fid.png"}
 
 JOB_FILE_EXT = {"logs": "log", "benchmarks": "tsv"}
-_PART = re.compile(r"^(dataset|loss|latent|seed)~(.+)$")
+_PART = re.compile(r"^(dataset|epochs|loss|latent|seed)~(.+)$")
 
 
 class RunKey(NamedTuple):
     """One grid point."""
 
     dataset: str
+    epochs: int
     loss: str
     latent: int
     seed: int
 
 
-def run_key(dataset: str, loss: str, latent: int | str, seed: int | str) -> str:
-    """``dataset~N/loss~L/latent~D/seed~S`` (wildcard patterns such as ``{loss}`` pass
-    through)."""
-    return RUN_KEY.format(dataset=dataset, loss=loss, latent=latent, seed=seed)
+def run_key(dataset: str, epochs: int | str, loss: str, latent: int | str,
+            seed: int | str) -> str:
+    """``dataset~N/epochs~E/loss~L/latent~D/seed~S`` (wildcard patterns such as ``{loss}``
+    pass through)."""
+    return RUN_KEY.format(dataset=dataset, epochs=epochs, loss=loss, latent=latent, seed=seed)
 
 
 def run_dir(output_dir: str | Path, key: str = RUN_KEY) -> str:
@@ -98,28 +110,28 @@ def train_outputs(run: str | Path) -> dict[str, str]:
 
 
 def parse_run_path(path: str | Path) -> RunKey | None:
-    """The run of a path that contains ``dataset~N/loss~L/latent~D/seed~S`` (a run folder, a
-    file in it, or a job's log or benchmark file ``.../seed~S.log``); None when it has no run
-    key."""
+    """The run of a path that contains ``dataset~N/epochs~E/loss~L/latent~D/seed~S`` (a run
+    folder, a file in it, or a job's log or benchmark file ``.../seed~S.log``); None when it
+    has no run key."""
     parts = [p.removesuffix(Path(p).suffix) if p.startswith("seed~") else p
              for p in Path(path).parts]
     n = len(RUN_PARTS)
     for i in range(len(parts) - n + 1):
         found = [_PART.match(p) for p in parts[i:i + n]]
         if all(found) and tuple(m.group(1) for m in found) == RUN_PARTS:
-            dataset, loss, latent, seed = (m.group(2) for m in found)
+            dataset, epochs, loss, latent, seed = (m.group(2) for m in found)
             try:
-                return RunKey(dataset, loss, int(latent), int(seed))
+                return RunKey(dataset, int(epochs), loss, int(latent), int(seed))
             except ValueError:
                 return None
     return None
 
 
 def find_runs(output_dir: str | Path) -> dict[RunKey, Path]:
-    """Every run folder under ``output_dir`` (``runs/dataset~*/loss~*/latent~*/seed~*``) by
-    its key."""
+    """Every run folder under ``output_dir`` (``runs/dataset~*/epochs~*/loss~*/latent~*/seed~*``)
+    by its key."""
     found = {}
-    for d in Path(output_dir).glob(f"{RUNS}/{run_key('*', '*', '*', '*')}"):
+    for d in Path(output_dir).glob(f"{RUNS}/{run_key('*', '*', '*', '*', '*')}"):
         key = parse_run_path(d.relative_to(output_dir))
         if key is not None and d.is_dir():
             found[key] = d
@@ -133,23 +145,49 @@ def picture_name(path: str | Path) -> str:
 
 
 def side_by_side(output_dir: str | Path, dataset: str = "{dataset}",
-                 latent: int | str = "{latent}", picture: str = "samples") -> str:
+                 epochs: int | str = "{epochs}", latent: int | str = "{latent}",
+                 picture: str = "samples") -> str:
     """The side-by-side picture of every loss's ``picture`` (one of
-    :data:`SIDE_BY_SIDE_PICTURES`) at latent size ``latent`` of ``dataset``."""
-    name = SIDE_BY_SIDE.format(dataset=dataset, latent=latent, picture=picture)
+    :data:`SIDE_BY_SIDE_PICTURES`) at latent size ``latent`` of ``dataset`` after ``epochs``."""
+    name = SIDE_BY_SIDE.format(dataset=dataset, epochs=epochs, latent=latent, picture=picture)
     return f"{output_dir}/{name}"
 
 
-def across_plot(output_dir: str | Path, dataset: str = "{dataset}") -> str:
-    """The forest plot across the study's first dataset and ``dataset`` (rule across)."""
-    return f"{output_dir}/{ACROSS.format(dataset=dataset)}"
+def across_plot(output_dir: str | Path, dataset: str = "{dataset}",
+                epochs: int | str = "{epochs}") -> str:
+    """The forest plot across the study's first dataset and ``dataset`` at the budget
+    ``epochs`` (rule across)."""
+    return f"{output_dir}/{ACROSS.format(dataset=dataset, epochs=epochs)}"
 
 
-def side_by_side_key(path: str | Path) -> tuple[str, str, int]:
-    """(dataset, picture, latent size) of a side-by-side picture's path."""
+def budgets_plot(output_dir: str | Path, dataset: str = "{dataset}") -> str:
+    """The plot of ``dataset``'s comparable metrics against the training budget (rule
+    budgets)."""
+    return f"{output_dir}/{BUDGETS.format(dataset=dataset)}"
+
+
+def _budget(part: str) -> int:
+    """The number of an ``epochs~E`` path part."""
+    name, _, value = part.partition("~")
+    if name != "epochs":
+        raise ValueError(f"{part!r} is not an epochs~E path part")
+    return int(value)
+
+
+def side_by_side_key(path: str | Path) -> tuple[str, int, str, int]:
+    """(dataset, epochs, picture, latent size) of a side-by-side picture's path."""
     path = Path(path)
     picture, latent = path.stem.rsplit("_latent~", 1)
-    return path.parent.name, picture, int(latent)
+    return path.parent.parent.name, _budget(path.parent.name), picture, int(latent)
+
+
+def plot_key(path: str | Path) -> tuple[str, int]:
+    """(dataset, epochs) of a comparison plot's path (:func:`plot_file`) or an across plot's
+    (dataset after the first, epochs)."""
+    path = Path(path)
+    if path.parent.parent.name == "across":
+        return path.stem, _budget(path.parent.name)
+    return path.parent.parent.name, _budget(path.parent.name)
 
 
 def study_file(output_dir: str | Path, name: str) -> str:
@@ -168,9 +206,10 @@ def downloads(output_dir: str | Path, dataset: str) -> str:
     return f"{output_dir}/{DOWNLOADS.format(dataset=dataset)}"
 
 
-def plot_file(output_dir: str | Path, name: str, dataset: str = "{dataset}") -> str:
-    """The comparison plot ``name`` (a key of :data:`PLOTS`) of ``dataset``."""
-    return f"{output_dir}/plots/{dataset}/{PLOTS[name]}"
+def plot_file(output_dir: str | Path, name: str, dataset: str = "{dataset}",
+              epochs: int | str = "{epochs}") -> str:
+    """The comparison plot ``name`` (a key of :data:`PLOTS`) of ``dataset`` after ``epochs``."""
+    return f"{output_dir}/plots/{dataset}/epochs~{epochs}/{PLOTS[name]}"
 
 
 def job_file(output_dir: str | Path, kind: str, rule: str, key: str = "") -> str:
@@ -196,23 +235,29 @@ def log_of(benchmark: str | Path) -> Path:
     return Path(job_file(output_dir, "logs", rule, key))
 
 
-def study_benchmarks(output_dir: str | Path, datasets: list[str], runs: list[dict],
-                     trained: list[dict]) -> list[str]:
+def study_benchmarks(output_dir: str | Path, datasets: list[str], budgets: list[int],
+                     runs: list[dict], trained: list[dict]) -> list[str]:
     """The benchmark file of every job before the report, for its cost tables: theory_check
-    and aggregate; each dataset's prepare_data, train_classifier and plots, and across for
-    each dataset after the first; train of every grid point in ``runs`` (dicts of dataset,
+    and aggregate; each dataset's prepare_data and train_classifier, its plots at each budget
+    of ``budgets``, budgets with two budgets or more, and across for each dataset after the
+    first at each budget; train of every grid point in ``runs`` (dicts of dataset, epochs,
     loss, latent, seed); evaluate and run_pictures of each ``trained`` one; side_by_side of
-    each dataset and latent size with a trained run."""
+    each dataset, budget and latent size with a trained run."""
     def bench(rule: str, key: str = "") -> str:
         return job_file(output_dir, "benchmarks", rule, key)
 
     files = [bench(rule) for rule in ("theory_check", "aggregate")]
     files += [bench(rule, DATASET_KEY.format(dataset=d))
-              for rule in ("prepare_data", "train_classifier", "plots") for d in datasets]
-    files += [bench("across", DATASET_KEY.format(dataset=d)) for d in datasets[1:]]
+              for rule in ("prepare_data", "train_classifier") for d in datasets]
+    sections = [SECTION_KEY.format(dataset=d, epochs=e) for d in datasets for e in budgets]
+    files += [bench("plots", key) for key in sections]
+    if len(budgets) > 1:
+        files += [bench("budgets", DATASET_KEY.format(dataset=d)) for d in datasets]
+    files += [bench("across", SECTION_KEY.format(dataset=d, epochs=e))
+              for d in datasets[1:] for e in budgets]
     files += [bench("train", run_key(**r)) for r in runs]
     files += [bench(rule, run_key(**r)) for r in trained for rule in ("evaluate", "run_pictures")]
-    latents = sorted({(r["dataset"], r["latent"]) for r in trained})
-    files += [bench("side_by_side", SIDE_BY_SIDE_KEY.format(dataset=d, latent=x))
-              for d, x in latents]
+    latents = sorted({(r["dataset"], r["epochs"], r["latent"]) for r in trained})
+    files += [bench("side_by_side", SIDE_BY_SIDE_KEY.format(dataset=d, epochs=e, latent=x))
+              for d, e, x in latents]
     return files

@@ -16,21 +16,33 @@ from vaestudy.core import losses
 EPOCH_SAMPLE_KEYS = ("latent_seed", "grid_size")
 
 
-def train_settings(config: dict[str, Any], loss: str) -> dict[str, Any]:
-    """Exactly the settings a training run of ``loss`` reads (the ``train`` rule's params: a
-    change to any of them re-trains, a change to anything else, another loss's variant
-    included, does not). The test subset is left out: training never sees the test set."""
+def train_settings(config: dict[str, Any], loss: str, epochs: int) -> dict[str, Any]:
+    """Exactly the settings a training run of ``loss`` for ``epochs`` epochs (a budget of the
+    grid's ``study.epochs``) reads (the ``train`` rule's params: a change to any of them
+    re-trains, a change to anything else, another loss's variant included, does not). The test
+    subset is left out: training never sees the test set."""
     spec = losses.resolve(loss, config.get("loss_variants"))
-    return training_sections(config, dataclasses.asdict(spec))
+    training = {**config["training"], "epochs": int(epochs)}
+    return training_sections({**config, "training": training}, dataclasses.asdict(spec))
 
 
 def training_sections(config: dict[str, Any], likelihood: dict[str, Any]) -> dict[str, Any]:
+    """The sections of a run's settings that training reads, from the workflow's config with
+    its run's ``training.epochs`` (or from a saved config.json)."""
     # where the data lives is not a setting of the run (the payloads are verified); the folder
     # of this workflow run is filled in from the manifest (with_data_dir)
     data = {k: v for k, v in config["data"].items() if k not in ("test_subset", "dirs", "dir")}
     pictures = {k: config["pictures"][k] for k in EPOCH_SAMPLE_KEYS}
     return {"data": data, "model": config["model"], "likelihood": likelihood,
             "training": config["training"], "pictures": pictures}
+
+
+def continued_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A run's settings without its budget (``training.epochs``): what a run must share with
+    the run of a shorter budget whose final state it continues (the fingerprint of a
+    checkpoint, :func:`vaestudy.vae.checkpoint.config_hash`)."""
+    training = {k: v for k, v in settings["training"].items() if k != "epochs"}
+    return {**settings, "training": training}
 
 
 def evaluation_settings(config: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vaestudy.core.config import (
-    GRID_KEYS,
+    RUN_FIELDS,
     EvaluationConfig,
     PicturesConfig,
     RunConfig,
@@ -37,7 +37,7 @@ def with_settings(cfg: RunConfig, evaluation: dict | None = None, pictures: dict
 def load_run_config(path: Path | str) -> RunConfig:
     """Read a ``config.json`` written by :meth:`RunConfig.save`."""
     raw = json.loads(Path(path).read_text())
-    grid = {k: raw.pop(k) for k in GRID_KEYS}
+    grid = {k: raw.pop(k) for k in RUN_FIELDS}
     return run_config(raw, grid["loss"], grid["latent_dim"], grid["seed"], grid["dataset"])
 
 

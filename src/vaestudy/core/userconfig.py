@@ -4,8 +4,8 @@ Two things users type that the JSON schema alone would refuse:
 
 - **The grid on the command line.** ``snakemake --config datasets=mnist,fashion-mnist
   losses=bce,mse latent_dims=2,8`` arrives as top-level strings (Snakemake's ``--config``
-  cannot set nested keys). The shorthand keys ``datasets``, ``losses``, ``latent_dims`` and
-  ``seeds`` are moved into ``study`` as lists
+  cannot set nested keys). The shorthand keys ``datasets``, ``epochs`` (training budgets),
+  ``losses``, ``latent_dims`` and ``seeds`` are moved into ``study`` as lists
   (comma-separated, or a YAML list); the schema then checks every item as usual.
 - **Numbers that YAML 1.1 reads as strings.** PyYAML (and so Snakemake) reads ``1e-4`` as the
   string ``"1e-4"`` (YAML 1.1 wants ``1.0e-4``). A string where the schema wants a number is
@@ -27,7 +27,7 @@ from typing import Any
 
 #: Top-level shorthand keys (``--config losses=bce,mse``): each sets the ``study`` key of its
 #: name.
-GRID_SHORTHAND = ("datasets", "losses", "latent_dims", "seeds")
+GRID_SHORTHAND = ("datasets", "epochs", "losses", "latent_dims", "seeds")
 
 #: Config sections that no longer exist -> where their settings live now.
 RETIRED = {
@@ -38,6 +38,9 @@ RETIRED = {
                   "mse, sigma: 0.1}}, named in study.losses",
     "data.dir": "the folder of each dataset is given by name in 'data.dirs', e.g. data: "
                 "{dirs: {mnist: PATH}} (study.datasets names the datasets of the grid)",
+    "training.epochs": "the training budget is an axis of the grid: study.epochs, a list "
+                       "(e.g. study: {epochs: [2, 10]}, or --config epochs=2,10); a longer "
+                       "budget continues the runs of the next shorter one",
     "figures": "the section of the per-run pictures is called 'pictures' (the same keys: "
                "latent_seed, grid_size, n_reconstructions, manifold_size): rename 'figures:' "
                "to 'pictures:'",

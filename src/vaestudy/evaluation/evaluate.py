@@ -197,8 +197,7 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
                          f"evaluation has {len(data.x_test_gray)}: re-run train_classifier "
                          f"(its data.test_subset must be the evaluation's)")
     metrics = {
-        "dataset": cfg.dataset, "loss": cfg.loss, "latent_dim": cfg.latent_dim,
-        "seed": cfg.seed,
+        **cfg.grid_point(),
         "family": cfg.likelihood.family, "likelihood": cfg.likelihood.describe(),
         "data": cfg.likelihood.data, **gaussian_scale(cfg.likelihood, sigma),
         "test_neg_elbo": elbo["neg_elbo"], "test_recon": elbo["recon"], "test_kl": elbo["kl"],

@@ -2,8 +2,9 @@
 
 A study runs for hours (locally or on SLURM); this answers "how far is it, how long is left?"
 without TensorFlow or touching the jobs, reading only what each run writes into
-``<output_dir>/runs/dataset~N/loss~L/latent~D/seed~S/``: ``config.json`` when training starts
-(``training.epochs`` = the maximum number of epochs), ``history.csv`` after every epoch,
+``<output_dir>/runs/dataset~N/epochs~E/loss~L/latent~D/seed~S/``: ``config.json`` when training
+starts (``training.epochs`` = E, the run's budget: the maximum number of epochs; a longer
+budget starts from the shorter one's last epoch), ``history.csv`` after every epoch,
 ``train_summary.json`` when training ends (``status`` trained or diverged), ``metrics.json``
 once evaluated.
 
@@ -28,7 +29,7 @@ from vaestudy.core import layout
 from vaestudy.core.layout import METRICS, TRAIN_FILES, RunKey
 
 STATES = ("pending", "training", "trained", "diverged", "evaluated")
-COLUMNS = ["dataset", "loss", "latent", "seed", "state", "epoch", "of", "val_neg_elbo",
+COLUMNS = ["dataset", "epochs", "loss", "latent", "seed", "state", "epoch", "of", "val_neg_elbo",
            "best_val_neg_elbo", "sec_per_epoch", "eta_s"]
 NO_STUDY = "no study at {}: run snakemake first or pass the output_dir"
 
@@ -68,46 +69,53 @@ def _state(run_dir: Path, config: dict | None, summary: dict | None) -> str:
     return "evaluated" if (run_dir / METRICS).is_file() else "trained"
 
 
-def run_row(run_dir: Path, dataset: str, loss: str, latent: int, seed: int) -> dict[str, Any]:
-    """The table row of one run directory (which need not exist yet)."""
+def run_row(run_dir: Path, dataset: str, epochs: int, loss: str, latent: int,
+            seed: int) -> dict[str, Any]:
+    """The table row of one run directory (which need not exist yet) of the budget ``epochs``."""
     config = _read_json(run_dir / TRAIN_FILES["config"])
     state = _state(run_dir, config, _read_json(run_dir / TRAIN_FILES["summary"]))
     history = _read_history(run_dir / TRAIN_FILES["history"]) if config else pd.DataFrame()
     done = len(history)
-    of = (config or {}).get("training", {}).get("epochs")
+    of = (config or {}).get("training", {}).get("epochs", int(epochs))
     val, seconds = _column(history, "val_neg_elbo"), _column(history, "seconds")
     sec_per_epoch = seconds.mean() if seconds.notna().any() else math.nan
     if state == "training":
         eta = sec_per_epoch * max(of - done, 0) if done and of is not None else math.nan
     else:
         eta = math.nan if state == "pending" else 0.0
-    return {"dataset": dataset, "loss": loss, "latent": int(latent), "seed": int(seed), "state": state,
+    return {"dataset": dataset, "epochs": int(epochs), "loss": loss, "latent": int(latent),
+            "seed": int(seed), "state": state,
             "epoch": done, "of": of, "val_neg_elbo": val.iloc[-1] if done else math.nan,
             "best_val_neg_elbo": val.min() if val.notna().any() else math.nan,
             "sec_per_epoch": sec_per_epoch, "eta_s": eta}
 
 
-def progress_table(output_dir: Path | str, grid: dict | None = None,
-                   epochs: int | None = None) -> pd.DataFrame:
-    """One row per run (COLUMNS), sorted by dataset, loss, latent, seed.
+def progress_table(output_dir: Path | str, grid: dict | None = None) -> pd.DataFrame:
+    """One row per run (COLUMNS), sorted by dataset, budget, loss, latent, seed.
 
-    ``grid`` (keys ``datasets`` (default: mnist), ``losses``, ``latent_dims``, ``seeds``) adds its missing points as
-    ``pending``; runs found on disk outside the grid are listed as well. ``epochs`` (the
-    config's ``training.epochs``) is the ``of`` of the runs that have not started."""
+    ``grid`` (keys ``datasets`` (default: mnist), ``epochs``, ``losses``, ``latent_dims``,
+    ``seeds``) adds its missing points as ``pending`` (of their budget's epochs); runs found on
+    disk outside the grid are listed as well."""
     output_dir = Path(output_dir)
     points = set(layout.find_runs(output_dir))
     if grid:
-        axes = (grid.get("datasets", ["mnist"]), grid["losses"], grid["latent_dims"],
-                grid["seeds"])
-        points |= {RunKey(str(dataset), str(loss), int(latent), int(seed))
-                   for dataset, loss, latent, seed in itertools.product(*axes)}
+        axes = (grid.get("datasets", ["mnist"]), grid["epochs"], grid["losses"],
+                grid["latent_dims"], grid["seeds"])
+        points |= {RunKey(str(dataset), int(epochs), str(loss), int(latent), int(seed))
+                   for dataset, epochs, loss, latent, seed in itertools.product(*axes)}
     rows = [run_row(Path(layout.run_dir(output_dir, layout.run_key(*key))), *key)
             for key in sorted(points)]
     table = pd.DataFrame(rows, columns=COLUMNS)
-    if epochs is not None:
-        table.loc[table["state"] == "pending", "of"] = epochs
     table["of"] = table["of"].astype("Int64")
-    return table.astype({"latent": int, "seed": int, "epoch": int})
+    return table.astype({"epochs": int, "latent": int, "seed": int, "epoch": int})
+
+
+def _starts(table: pd.DataFrame) -> pd.Series:
+    """The epochs each run has behind it: its own, or for a run not started yet the next
+    shorter budget of its grid point in ``table`` (whose final state it continues)."""
+    point = ["dataset", "loss", "latent", "seed"]
+    shorter = table.sort_values("epochs").groupby(point)["epochs"].shift().fillna(0)
+    return table["epoch"].where(table["epoch"] > 0, shorter.reindex(table.index))
 
 
 def format_duration(seconds: float) -> str:
@@ -138,8 +146,9 @@ def summary_line(table: pd.DataFrame) -> str:
 
     Why measured here: an epoch's time differs several-fold between CPU classes
     (docs/performance.md, "Time per CPU class"), so only this machine's own epochs predict
-    its remaining time; pending runs count with the config's epochs (``of``, early stopping
-    can end them sooner), and jobs running side by side share the job time."""
+    its remaining time; a pending run counts its budget (``of``) less the shorter budget it
+    continues (early stopping can end it sooner), and jobs running side by side share the
+    job time."""
     counts = table["state"].value_counts()
     states = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATES)
     training = table[table["state"] == "training"]
@@ -153,7 +162,7 @@ def summary_line(table: pd.DataFrame) -> str:
     timed = table[table["sec_per_epoch"].notna()]
     if timed.empty or left["of"].isna().any():
         return line + f"; {len(left)} runs left to train, no time estimate yet"
-    epochs_left = int((left["of"].astype(float) - left["epoch"]).clip(lower=0).sum())
+    epochs_left = int((left["of"].astype(float) - _starts(table)[left.index]).clip(lower=0).sum())
     per_epoch = (timed["sec_per_epoch"] * timed["epoch"]).sum() / timed["epoch"].sum()
     return (line + f"; left to train: at most {epochs_left} epochs of {len(left)} runs, "
             f"{format_duration(epochs_left * per_epoch)} of job time at the "
@@ -179,9 +188,9 @@ def load_config(files: list[Path]) -> dict:
 
 
 def _grid(config: dict) -> dict | None:
-    """The study grid of a config (``study.losses/latent_dims/seeds``, and ``datasets``
-    when it names them), None without one."""
-    study, keys = config.get("study") or {}, ("losses", "latent_dims", "seeds")
+    """The study grid of a config (``study.epochs/losses/latent_dims/seeds``, and
+    ``datasets`` when it names them), None without one."""
+    study, keys = config.get("study") or {}, ("epochs", "losses", "latent_dims", "seeds")
     if not all(k in study for k in keys):
         return None
     return {k: study[k] for k in ("datasets", *keys) if k in study}
@@ -208,8 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     if not output_dir.is_dir():
         print(NO_STUDY.format(output_dir), file=sys.stderr)
         return 2
-    table = progress_table(output_dir, _grid(config),
-                           (config.get("training") or {}).get("epochs"))
+    table = progress_table(output_dir, _grid(config))
     print(format_table(table) if len(table) else f"no runs under {output_dir / layout.RUNS} yet")
     print(summary_line(table))
     return 0

@@ -1,6 +1,10 @@
 """The training job of a VAE run of the grid, and what it writes.
 
-It trains under a lock (one process per run), and keeps its finished outputs
+A run of a longer training budget continues the final state of the run of the next shorter
+budget of the same grid point (``continues``): the same bytes as a run trained straight to
+the longer budget, since a checkpoint holds the whole state of the loop
+(:mod:`vaestudy.vae.checkpoint`). It trains under a lock (one process per run), and keeps its
+finished outputs
 (:mod:`vaestudy.jobs.kept_outputs`): started again with the same settings and code (Snakemake was
 interrupted after the training ended), it restores them and trains nothing. Files are written
 through :mod:`vaestudy.core.atomic`, so a killed job never leaves a complete-looking but half-written
@@ -11,12 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from vaestudy.core import layout
-from vaestudy.core.atomic import atomic_path, write_json
+from vaestudy.core.atomic import atomic_path, write_bytes, write_json
 from vaestudy.core.config import RunConfig, run_config
 from vaestudy.core.provenance import code_version
 from vaestudy.jobs import kept_outputs, runtime, usage
@@ -24,14 +29,17 @@ from vaestudy.jobs import kept_outputs, runtime, usage
 
 def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, str],
               logger: logging.Logger, threads: int = 1, gpus: int = 0,
-              dataset: str = "mnist", log: str | None = None) -> None:
+              dataset: str = "mnist", log: str | None = None,
+              continues: dict[str, str] | None = None) -> None:
     """Train one grid point (of ``dataset``) with ``settings``
     (:func:`vaestudy.core.rule_params.train_settings`, its data folder filled in). ``out`` maps the names
     of :data:`vaestudy.core.layout.TRAIN_FILES` to their paths; the checkpoint and the lock go
     beside them. ``config`` is written first and again with the other outputs, ``history`` after
     every epoch (progress files). A run that diverges writes its status and history and an empty
     model folder. ``log``: the job's log file, kept with the outputs (a job that restores them shows
-    its per-epoch lines)."""
+    its per-epoch lines). ``continues``: the outputs (by the same names) of the run of the next
+    shorter budget of this grid point, whose final state this run continues (None: trained from
+    its first epoch)."""
     run = Path(out["config"]).parent
     with runtime.exclusive(run / layout.LOCK, f"training of {run}"):
         cfg = run_config(settings, loss, latent, seed, dataset)
@@ -43,11 +51,15 @@ def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, 
         logger.info("run config: %s", json.dumps(cfg.training_dict()))
         _write_config(cfg, out["config"])
         attempts = Attempts(run / layout.ATTEMPTS)
-        _train_and_write(cfg, out, threads, logger, attempts)
+        if continues and json.loads(Path(continues["summary"]).read_text())["status"] != "trained":
+            _copy_diverged(continues, out, cfg, logger)
+        else:
+            if continues:
+                _start_from(continues, run / layout.CHECKPOINT, logger)
+            _train_and_write(cfg, out, threads, logger, attempts)
         _write_config(cfg, out["config"])  # again: a second Snakemake may have deleted it
         kept_outputs.keep(out, key, log)
-        for name in (layout.CHECKPOINT, layout.ATTEMPTS):  # every output is complete and kept
-            (run / name).unlink(missing_ok=True)
+        (run / layout.ATTEMPTS).unlink(missing_ok=True)  # every output is complete and kept
         logger.info(usage.work_line(json.loads(Path(out["summary"]).read_text())["work"]))
 
 
@@ -99,6 +111,36 @@ def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger,
     logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
 
 
+def _start_from(shorter: dict[str, str], checkpoint: Path, logger) -> None:
+    """Put the final state of the shorter budget's run (``shorter["state"]``) where training
+    resumes from, unless this run has a checkpoint of its own (an interrupted continuation
+    goes on from where it stopped)."""
+    if checkpoint.exists():
+        return
+    with atomic_path(checkpoint) as tmp:
+        shutil.copyfile(shorter["state"], tmp)
+    epochs = json.loads(Path(shorter["config"]).read_text())["training"]["epochs"]
+    logger.info("continues the final state of the %d-epoch run %s", epochs,
+                Path(shorter["state"]).parent)
+
+
+def _copy_diverged(shorter: dict[str, str], out: dict, cfg: RunConfig, logger) -> None:
+    """This run's outputs when the shorter budget's run diverged: the same divergence (a run
+    trained straight to this budget takes the same steps up to it), recorded again with this
+    run's budget."""
+    summary = json.loads(Path(shorter["summary"]).read_text())
+    epochs = json.loads(Path(shorter["config"]).read_text())["training"]["epochs"]
+    logger.error("diverged at epoch %d of the %d-epoch run %s (the same steps as this run's): "
+                 "not trained further", summary["diverged_at"]["epoch"], epochs,
+                 Path(shorter["summary"]).parent)
+    Path(out["model"]).mkdir(parents=True, exist_ok=True)
+    for name in ("history", "epoch_samples", "state"):
+        with atomic_path(out[name]) as tmp:
+            shutil.copyfile(shorter[name], tmp)
+    write_json(out["summary"], {**summary, "work": usage.total_work([usage.usage()]),
+                                "diverged_in_budget": epochs})
+
+
 def _write_config(cfg: RunConfig, path: str) -> None:
     with atomic_path(path) as tmp:
         cfg.save(tmp)
@@ -109,6 +151,17 @@ def _write_history(path: str, history) -> None:
         history.to_csv(tmp, index=False)
 
 
+def _keep_state(out: dict) -> None:
+    """The loop's final checkpoint becomes the ``state`` output, which a longer budget's run
+    continues; a run that diverged before its first checkpoint has none (an empty file: a
+    longer budget's run copies the divergence, :func:`_copy_diverged`)."""
+    checkpoint = Path(out["config"]).parent / layout.CHECKPOINT
+    if checkpoint.exists():
+        checkpoint.replace(out["state"])
+    else:
+        write_bytes(out["state"], b"")
+
+
 def _write_trained(result, out: dict, threads: int, work: dict) -> None:
     model_dir = Path(out["model"])
     for name, model in (("encoder", result.encoder), ("decoder", result.decoder)):
@@ -116,7 +169,7 @@ def _write_trained(result, out: dict, threads: int, work: dict) -> None:
             model.save(tmp)
     _write_run(out, result.history, result.epoch_samples, threads, status="trained",
                train_seconds=result.seconds, sigma=result.sigma, best_epoch=result.best_epoch,
-               work=work)
+               stopped_early_at=result.stopped_early_at, work=work)
 
 
 def _write_diverged(err, out: dict, threads: int, work: dict) -> None:
@@ -131,9 +184,10 @@ def _write_diverged(err, out: dict, threads: int, work: dict) -> None:
 
 
 def _write_run(out: dict, history, epoch_samples: np.ndarray, threads: int, **summary) -> None:
-    """The outputs every finished training writes: history, per-epoch samples and the
-    summary (``summary`` plus epochs, threads and the code version)."""
+    """The outputs every finished training writes: history, per-epoch samples, the final
+    state and the summary (``summary`` plus epochs, threads and the code version)."""
     _write_history(out["history"], history)
+    _keep_state(out)
     with atomic_path(out["epoch_samples"]) as tmp:
         np.save(tmp, epoch_samples)
     write_json(out["summary"], {**summary, "epochs_run": len(history), "threads": threads,

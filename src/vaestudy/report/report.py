@@ -15,6 +15,7 @@ import jinja2
 import pandas as pd
 import yaml
 
+from vaestudy.analysis import budgets as budgets_lib
 from vaestudy.analysis.study_plots import summary_table
 from vaestudy.core import layout
 from vaestudy.core.atomic import atomic_path
@@ -54,12 +55,13 @@ def machine() -> dict[str, str]:
 
 
 def shown_images(run_images: dict[tuple, dict[str, str]]) -> dict[tuple, dict[str, str]]:
-    """The pictures the report shows, embedded: {(dataset, loss, latent, seed): {name: path}}
-    -> {(dataset, loss, latent): {name: data URI}} of the lowest trained seed of each."""
+    """The pictures the report shows, embedded: {(dataset, epochs, loss, latent, seed): {name:
+    path}} -> {(dataset, epochs, loss, latent): {name: data URI}} of the lowest trained seed
+    of each."""
     shown: dict[tuple, dict[str, str]] = {}
-    for (dataset, loss, latent, _seed), imgs in sorted(run_images.items()):
-        if (dataset, loss, latent) not in shown:
-            shown[(dataset, loss, latent)] = {name: data_uri(p) for name, p in imgs.items()}
+    for (*place, _seed), imgs in sorted(run_images.items()):
+        if tuple(place) not in shown:
+            shown[tuple(place)] = {name: data_uri(p) for name, p in imgs.items()}
     return shown
 
 
@@ -71,8 +73,8 @@ def code_provenance(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict:
     for frame, column, step in ((runs, "train_code", "training"),
                                 (metrics, "eval_code", "evaluation")):
         for row in frame.itertuples():
-            label = (f"{step} of {row.dataset}/{row.loss}/latent {row.latent_dim}/seed "
-                     f"{row.seed}")
+            label = (f"{step} of {row.dataset}/{row.epochs} epochs/{row.loss}/latent "
+                     f"{row.latent_dim}/seed {row.seed}")
             codes.setdefault(str(getattr(row, column, None)), []).append(label)
     return {"report": code_version(), "codes": codes, "mixed": len(codes) > 1}
 
@@ -80,7 +82,8 @@ def code_provenance(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict:
 def diverged_runs(runs: pd.DataFrame) -> list[dict]:
     """The runs whose training loss became non-finite, with where it happened."""
     bad = runs[runs.status == "diverged"]
-    return [{"dataset": r.dataset, "loss": r.loss, "latent": r.latent_dim, "seed": r.seed,
+    return [{"dataset": r.dataset, "epochs": r.epochs, "loss": r.loss, "latent": r.latent_dim,
+             "seed": r.seed,
              "epoch": int(r.diverged_epoch), "step": int(r.diverged_step),
              "last_finite": r.last_finite_losses if isinstance(r.last_finite_losses, str)
              else None} for r in bad.itertuples()]
@@ -107,6 +110,16 @@ def divergence_advice(diverged: list[dict], training: dict) -> list[str]:
     return advice
 
 
+def budgets_section(comparisons: pd.DataFrame, runs: pd.DataFrame, names: list[str],
+                    epochs: list[int], plots: dict[str, str]) -> list[dict]:
+    """:func:`vaestudy.analysis.budgets.section` with each step's table as HTML."""
+    out = budgets_lib.section(comparisons, runs, names, epochs, plots)
+    for entry in out:
+        for step in entry["steps"]:
+            step["table"] = table_html(step["table"])
+    return out
+
+
 def render_all_diverged(template: Path | str, runs: pd.DataFrame, config_text: str,
                         config: dict) -> str:
     """The report of a study whose every run diverged (Jinja2 ``template``): the grid, where
@@ -121,9 +134,12 @@ def render_all_diverged(template: Path | str, runs: pd.DataFrame, config_text: s
 
 
 def _environment(template: Path | str) -> jinja2.Environment:
-    """Jinja2 loading the templates beside ``template`` (HTML autoescaped)."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
-                              autoescape=jinja2.select_autoescape(["html", "j2"]))
+    """Jinja2 loading the templates beside ``template`` (HTML autoescaped), with the filter
+    ``epochs`` (a training budget in words: 1 epoch, 10 epochs)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    env.filters["epochs"] = budgets_lib.budget_text
+    return env
 
 
 def _now() -> str:
@@ -132,24 +148,39 @@ def _now() -> str:
 
 def render(template: Path | str, metrics: pd.DataFrame, pictures: dict, config_text: str,
            study: dict, extra: dict) -> str:
-    """Fill the Jinja2 ``template`` with the study's tables, plots and images: one part per
-    dataset (:func:`dataset_part`; ``pictures`` by dataset) and, with several datasets, the
-    cross-dataset section (:func:`across_part`). ``extra`` holds the theory notes and checks
-    (``theory``: html, checks), the paired comparisons (``comparisons``), the classifier
-    summaries by dataset (``classifiers``), every run's training status (``runs``:
-    :func:`vaestudy.analysis.aggregate.collect_runs`) and the study's cost per rule and efficiency
-    (``costs``: rules, efficiency; see :mod:`vaestudy.report.benchmarks`)."""
+    """Fill the Jinja2 ``template`` with the study's tables, plots and images: one part per dataset
+    and training budget (:func:`dataset_part`; ``pictures`` by (dataset, epochs)), with
+    several datasets the cross-dataset section at each budget (:func:`across_part`), and
+    with several budgets the section across budgets (:func:`budgets_section`). ``extra``
+    holds the theory notes and checks (``theory``: html, checks), the paired comparisons
+    (``comparisons``), the classifier summaries by dataset (``classifiers``), every run's
+    training status (``runs``: :func:`vaestudy.analysis.aggregate.collect_runs`) and the
+    study's cost per rule and efficiency (``costs``: rules, efficiency; see
+    :mod:`vaestudy.report.benchmarks`)."""
     env = _environment(template)
     theory, comparisons = extra["theory"], extra["comparisons"]
     names = [d for d in study["datasets"] if d in set(metrics.dataset)]
-    parts = [dataset_part(d, metrics[metrics.dataset == d],
-                          comparisons[comparisons.dataset == d], pictures[d],
-                          extra["classifiers"][d], study, len(names) > 1) for d in names]
+    budgets = [e for e in study["epochs"] if e in set(metrics.epochs)]
+    sections = [(d, e) for d in names for e in budgets
+                if ((metrics.dataset == d) & (metrics.epochs == e)).any()]
+
+    def rows(table: pd.DataFrame, d: str, e: int) -> pd.DataFrame:
+        return table[(table.dataset == d) & (table.epochs == e)]
+
+    several = (len(names) > 1, len(budgets) > 1)
+    parts = [dataset_part(d, e, rows(metrics, d, e), rows(comparisons, d, e), pictures[(d, e)],
+                          extra["classifiers"][d], study, several, budgets_lib.budget_text(e))
+             for d, e in sections]
     return env.get_template(Path(template).name).render(
         generated=_now(),
         study={**study, **design(metrics)},
         parts=parts,
-        across=across_part(comparisons, names, pictures.get("across", {})),
+        across=[x for e in budgets
+                for x in across_part(comparisons[comparisons.epochs == e], names,
+                                     pictures.get("across", {}).get(e, {}),
+                                     e if len(budgets) > 1 else None)],
+        budgets=budgets_section(comparisons, extra["runs"], names, budgets,
+                                pictures.get("budgets", {})),
         cost=table_html(summary_table(metrics, COST_TABLE)),
         runs=table_html(metrics.drop(columns=RUN_COLUMNS_DROPPED, errors="ignore")),
         config_text=config_text,
@@ -192,36 +223,41 @@ def write_report(inputs: dict, image_files: list[str], config: dict, out_html: s
         tmp.write_text(html)
 
 
-def _pictures(inputs: dict, image_files: list[str]) -> dict[str, dict]:
-    """{dataset: {"plots": {name: data URI}, "shown": {(loss, latent): {picture: URI}}}}:
-    the comparison plots (side_by_side_<latent> and reconstructions_<latent> among them) and
-    the run pictures the report shows, by dataset."""
-    out: dict[str, dict] = {}
+def _pictures(inputs: dict, image_files: list[str]) -> dict:
+    """{(dataset, epochs): {"plots": {name: data URI}, "shown": {(loss, latent): {picture:
+    URI}}}}: the comparison plots (side_by_side_<latent> and reconstructions_<latent> among
+    them) and the run pictures the report shows, by dataset and budget; "across": {epochs:
+    {dataset: URI}} the forest plots; "budgets": {dataset: URI} the metrics against the budget."""
+    out: dict = {}
 
-    def of(dataset: str) -> dict:
-        return out.setdefault(dataset, {"plots": {}, "shown": {}})
+    def of(section: tuple[str, int]) -> dict:
+        return out.setdefault(section, {"plots": {}, "shown": {}})
 
     for path in inputs.get("across", []):  # the forest plots, by the dataset after the first
-        out.setdefault("across", {})[Path(path).stem] = data_uri(path)
+        dataset, epochs = layout.plot_key(path)
+        out.setdefault("across", {}).setdefault(epochs, {})[dataset] = data_uri(path)
+    for path in inputs.get("budgets", []):
+        out.setdefault("budgets", {})[Path(path).parent.name] = data_uri(path)
     names = {file: name for name, file in layout.PLOTS.items()}
     for path in inputs["plots"]:
-        of(Path(path).parent.name)["plots"][names[Path(path).name]] = data_uri(path)
+        of(layout.plot_key(path))["plots"][names[Path(path).name]] = data_uri(path)
     for path in inputs["side_by_side"]:
-        dataset, picture, latent = layout.side_by_side_key(path)
+        dataset, epochs, picture, latent = layout.side_by_side_key(path)
         name = "side_by_side" if picture == "samples" else picture
-        of(dataset)["plots"][f"{name}_{latent}"] = data_uri(path)
+        of((dataset, epochs))["plots"][f"{name}_{latent}"] = data_uri(path)
     images: dict[tuple, dict[str, str]] = {}
     for path in image_files:
         key = tuple(layout.parse_run_path(path))
         images.setdefault(key, {})[layout.picture_name(path)] = str(path)
-    for (dataset, loss, latent), uris in shown_images(images).items():
-        of(dataset)["shown"][(loss, latent)] = uris
+    for (dataset, epochs, loss, latent), uris in shown_images(images).items():
+        of((dataset, epochs))["shown"][(loss, latent)] = uris
     return out
 
 
 def _study(config: dict) -> dict:
     """The design of the study: its grid and the settings the report names."""
-    return {**config["study"], "training": config["training"], "model": config["model"],
+    return {**config["study"], "epochs": sorted(config["study"]["epochs"]),
+            "training": config["training"], "model": config["model"],
             "binarization": config["data"]["binarization"],
             "knn_k": config["evaluation"]["knn_k"],
             "n_reconstructions": config["pictures"]["n_reconstructions"]}

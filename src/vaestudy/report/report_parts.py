@@ -1,5 +1,6 @@
-"""The report's sections of one dataset, and the section across datasets: the numbers of the
-run as HTML tables and generated sentences, for :func:`vaestudy.report.report.render`."""
+"""The report's sections of one dataset at one training budget, and the section across
+datasets: the numbers of the run as HTML tables and generated sentences,
+for :func:`vaestudy.report.report.render`."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def likelihood_table(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The log-likelihood table: mean ± CI per (loss, latent size), with the data each number
     is measured on and the importance samples K x test images of log p(x)."""
     table = summary_table(metrics, columns)
-    by = ["dataset", "loss", "latent_dim"]
+    by = ["dataset", "epochs", "loss", "latent_dim"]
     first = metrics.groupby(by).first()
     keys = list(zip(*(table[k] for k in by)))
     at = table.columns.get_loc("seeds") + 1
@@ -38,20 +39,26 @@ def table_html(frame: pd.DataFrame) -> str:
                          na_rep="")
 
 
-def dataset_part(name: str, metrics: pd.DataFrame, comparisons: pd.DataFrame,
-                 pictures: dict, classifier: dict, study: dict, several: bool) -> dict:
-    """The report's sections of one dataset (findings, design, tables, plots, samples, latent
-    space) from its rows of ``metrics`` and ``comparisons``; ``pictures`` holds its embedded
-    ``plots`` and ``shown`` run pictures; ``several``: the study has more datasets (the
-    section titles and anchors then name the dataset)."""
+def dataset_part(name: str, epochs: int, metrics: pd.DataFrame, comparisons: pd.DataFrame,
+                 pictures: dict, classifier: dict, study: dict,
+                 several: tuple[bool, bool], budget: str = "") -> dict:
+    """The report's sections of one dataset after the training budget ``epochs`` (findings,
+    design, tables, plots, samples, latent space) from its rows of ``metrics`` and
+    ``comparisons``; ``pictures`` holds its embedded ``plots`` and ``shown`` run pictures;
+    ``several``: whether the study has more datasets, more budgets (the section titles and
+    anchors then name the dataset, the budget in words: ``budget``, e.g. "10 epochs")."""
     info = datasets.get(name)
     sizes = design(metrics)
     ll_cols = [c for c in LIKELIHOOD_TABLE if metrics[c].notna().any()]
     density = comparisons[comparisons.metric.isin(list(DENSITY))]
+    names = [info.title] if several[0] else []
+    names += [budget] if several[1] else []
     return dict(
-        name=name, title=info.title, item=info.item,
-        suffix=f"-{name}" if several else "", heading=f"{info.title}: " if several else "",
-        study={**study, **sizes},
+        name=name, title=info.title, item=info.item, epochs=epochs,
+        label=", ".join(names) or info.title,
+        suffix=(f"-{name}" if several[0] else "") + (f"-e{epochs}" if several[1] else ""),
+        heading=", ".join(names) + ": " if names else "",
+        study={**study, **sizes, "training": {**study["training"], "epochs": epochs}},
         # the classes of the reconstructions in words, as their captions say them
         reconstructions_shown=pictured.reconstructions_shown(study["n_reconstructions"],
                                                              sizes["n_test"], name),
@@ -95,10 +102,12 @@ def verdicts(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list[dict]:
 
 
 def across_part(comparisons: pd.DataFrame, names: list[str],
-                plots: dict[str, str] | None = None) -> list[dict]:
-    """The cross-dataset section: for each dataset after the first (the reference), the pairs
-    of losses separated on either, what became of them (:mod:`vaestudy.analysis.across`), as counts,
-    sentences, a table and the forest plot of ``plots`` (by dataset, embedded)."""
+                plots: dict[str, str] | None = None, epochs: int | None = None) -> list[dict]:
+    """The cross-dataset section (of one training budget's ``comparisons``; ``epochs``: that
+    budget, named in the headings when the study has several): for each dataset after the
+    first (the reference), the pairs of losses separated on either, what became of them
+    (:mod:`vaestudy.analysis.across`), as counts, sentences, a table and the forest plot of
+    ``plots`` (by dataset, embedded)."""
     labels = {k: v[0] for k, v in {**COMPARABLE, **DENSITY}.items()}
     reference, parts = names[0], []
     for other in names[1:]:
@@ -108,9 +117,10 @@ def across_part(comparisons: pd.DataFrame, names: list[str],
                        "ci_low_other", "ci_high_other", "verdict_other", "outcome"]]
         parts.append({"reference": datasets.get(reference).title,
                       "other": datasets.get(other).title, "counts": across.counts(table),
-                      "plot": (plots or {}).get(other),
-                      "sentences": across.sentences(table, datasets.get(reference).title,
-                                                    datasets.get(other).title, labels),
+                      "plot": (plots or {}).get(other), "epochs": epochs,
+                      "sentences": across.sentences(
+                          table, f"on {datasets.get(reference).title}",
+                          f"on {datasets.get(other).title}", labels),
                       "table": table_html(shown.rename(columns=lambda c: c.replace(
                           "_ref", f" ({reference})").replace("_other", f" ({other})")))})
     return parts

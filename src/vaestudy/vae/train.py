@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from vaestudy.core.config import RunConfig
 from vaestudy.core.data import Split, binarize
+from vaestudy.core.rule_params import continued_settings
 from vaestudy.vae import checkpoint as ckpt
 from vaestudy.vae.likelihoods import (
     IMAGE_SPEC,
@@ -70,6 +71,7 @@ class TrainResult:
     best_epoch: int
     seconds: float
     epoch_samples: np.ndarray = field(repr=False)
+    stopped_early_at: int | None = None  # the last epoch, where early stopping ended the run
 
 
 def make_train_step(encoder, decoder, scale: Scale, optimizer, cfg: RunConfig,
@@ -157,11 +159,15 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
                          f"{len(data.x_train)} training images")
     parts, step = _build(cfg)
     models, variables = parts.checkpointed()
-    fingerprint = ckpt.config_hash(cfg.training_dict())
+    # without the budget: a checkpoint at epoch e is the state of every budget >= e
+    fingerprint = ckpt.config_hash(continued_settings(cfg.training_dict()))
     resumed = ckpt.load(checkpoint, models, variables, fingerprint, log) if checkpoint else None
     state, best_weights, samples = resumed or (ckpt.LoopState(), None, [])
     if resumed:
         log.info("resumed from %s at epoch %d, step %d", checkpoint, state.epoch, state.step)
+    if len(state.rows) > tc.epochs:
+        raise ValueError(f"the checkpoint {checkpoint} is of epoch {len(state.rows)}, past this "
+                         f"run's budget of {tc.epochs} epochs: delete it to train from scratch")
 
     def save() -> None:
         if checkpoint:
@@ -220,8 +226,8 @@ def train(cfg: RunConfig, data: Split, log: logging.Logger | None = None,
     sigma = float(best_weights["scale"][0])
     history = pd.DataFrame(state.rows)
     best_epoch = int(history.loc[history.val_neg_elbo.idxmin(), "epoch"])
-    return TrainResult(encoder, decoder, sigma, history, best_epoch,
-                       watch(), np.stack(samples))
+    return TrainResult(encoder, decoder, sigma, history, best_epoch, watch(), np.stack(samples),
+                       len(state.rows) if state.stopped_early else None)
 
 
 def _float32_models(parts: _Parts, cfg: RunConfig) -> tuple[keras.Model, keras.Model]:
