@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import template_source
 
 from vaestudy.analysis.stats import paired_comparisons, paired_test, seeds_needed, verdict
@@ -228,8 +229,11 @@ def test_the_reference_docs_size_the_bias_of_the_first_2000_images_by_their_own_
     assert round(bias, 1) == 1.1 and round(bias / row["first 2,000"][1]) == 2
     assert "by about 1.1 nats here: about twice the standard error of a 2,000-image mean" in text
     template = template_source()
-    pointer = template[template.index("trained for up to 30 epochs"):][:400]
+    pointer = template[template.index("trained for up to 30"):][:400]
     assert "log p(x) with K = 1000 on the first 2,000 test images" in pointer
+    reference = yaml.safe_load((ROOT / "config" / "reference.yaml").read_text())["study"]
+    budgets = ", ".join(map(str, reference["epochs"][:-1])) + f" and {reference['epochs'][-1]}"
+    assert f"budgets of {budgets}\nepochs" in template  # the pointer names the config's budgets
 
 
 @pytest.mark.parametrize("table", ["part.comparable", "part.loglik", "cost"])
