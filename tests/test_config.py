@@ -100,6 +100,30 @@ def test_train_settings_hold_the_runs_budget_and_continuation_ignores_it():
     assert base["training"] == {"batch_size": 64}  # the workflow's config is not changed
 
 
+def test_evaluation_overrides_reach_the_runs_they_select_only():
+    """An entry of evaluation.overrides replaces the estimator settings of the runs whose
+    dataset, loss and budget it lists (a later entry winning); every other run keeps the
+    params it had without the list (its evaluation does not re-run)."""
+    from vaestudy.core.rule_params import evaluation_settings
+
+    plain = {"data": {"test_subset": 0}, "evaluation": {"iwae_samples": 100, "iwae_images": 2000}}
+    entries = [{"losses": ["bce"], "epochs": [100], "iwae_samples": 1000, "iwae_images": 0},
+               {"datasets": ["fashion-mnist"], "losses": ["bce"], "iwae_images": 500}]
+    config = {**plain, "evaluation": {**plain["evaluation"], "overrides": entries}}
+
+    def estimator(dataset, loss, epochs):
+        section = evaluation_settings(config, dataset, loss, epochs)["evaluation"]
+        assert set(section) == set(plain["evaluation"])  # the settings, not the selectors
+        return section["iwae_samples"], section["iwae_images"]
+
+    assert estimator("mnist", "bce", 100) == (1000, 0)
+    assert estimator("fashion-mnist", "bce", "100") == (1000, 500)  # the later entry wins
+    assert estimator("fashion-mnist", "bce", 30) == (100, 500)
+    for run in (("mnist", "bce", 30), ("mnist", "mse", 100)):
+        assert evaluation_settings(config, *run) == evaluation_settings(plain, *run)
+    assert config["evaluation"]["overrides"] == entries  # the workflow's config is not changed
+
+
 def _schema(root):
     import yaml
 
@@ -116,8 +140,17 @@ def test_config_objects_agree_with_the_schema(root):
     props = _schema(root)["properties"]
     # where the data lives is the workflow's business (data.dirs, by dataset); a run's
     # DataConfig.dir is its dataset's folder, filled in from the prepare_data manifest
-    # and a run's budget, TrainingConfig.epochs, is its grid point's (study.epochs)
-    workflow_only, run_only = {"data": {"dirs"}}, {"data": {"dir"}, "training": {"epochs"}}
+    # and a run's budget, TrainingConfig.epochs, is its grid point's (study.epochs); the
+    # evaluation's overrides are resolved per run (rule_params.evaluation_settings)
+    workflow_only = {"data": {"dirs"}, "evaluation": {"overrides"}}
+    run_only = {"data": {"dir"}, "training": {"epochs"}}
+    from vaestudy.core.rule_params import OVERRIDE_SELECTORS
+
+    entry = props["evaluation"]["properties"]["overrides"]["items"]["properties"]
+    for key, spec in entry.items():  # an override's setting is the section's, without default
+        assert key in OVERRIDE_SELECTORS or spec == {
+            k: v for k, v in props["evaluation"]["properties"][key].items()
+            if k in ("type", "minimum")}, key
     assert [SECTIONS["training"]().epochs] == props["study"]["properties"]["epochs"]["default"]
     for name, cls in {**SECTIONS, "classifier": ClassifierConfig}.items():
         schema = {k: v for k, v in props[name]["properties"].items()
@@ -142,6 +175,8 @@ def test_schema_names_the_registry_datasets(root):
     props = _schema(root)["properties"]
     assert props["study"]["properties"]["datasets"]["items"]["enum"] == list(DATASETS)
     assert props["data"]["properties"]["dirs"]["propertyNames"]["enum"] == list(DATASETS)
+    entry = props["evaluation"]["properties"]["overrides"]["items"]["properties"]
+    assert entry["datasets"]["items"]["enum"] == list(DATASETS)
 
 
 def test_schema_names_the_registry_families(root):

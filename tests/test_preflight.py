@@ -91,3 +91,15 @@ def test_run_returns_each_datasets_verified_folder(tmp_path, mnist_copy):
     (mnist_copy / "t10k-labels-idx1-ubyte.gz").write_bytes(b"damaged")
     with pytest.raises(PreflightError, match="t10k-labels-idx1-ubyte.gz: corrupt"):
         preflight.run(config, str(ROOT), "results", str(work))
+
+
+def test_an_evaluation_override_must_name_losses_that_exist(tmp_path):
+    """A misspelt loss would select no run; a loss or budget the grid leaves out is fine (the
+    reference config runs a part of its budgets with --config epochs=2,10)."""
+    with pytest.raises(PreflightError, match=r"'evaluation.overrides\[1\].losses': unknown "
+                                             r"loss 'bcee'"):
+        preflight.run(_config(evaluation={"overrides": [
+            {"losses": ["bce"], "iwae_samples": 10},
+            {"losses": ["mse", "bcee"], "iwae_samples": 10}]}), str(ROOT), "results", str(tmp_path))
+    preflight.overrides_name_losses(_config(evaluation={"overrides": [
+        {"losses": ["cbern"], "epochs": [300], "datasets": ["fashion-mnist"], "iwae_images": 0}]}))

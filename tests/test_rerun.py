@@ -76,6 +76,14 @@ def test_evaluation_change_reruns_evaluations_only(root, tiny_study):
         {"evaluate": RUNS, **STUDY}
 
 
+def test_an_evaluation_override_reruns_the_evaluations_it_selects_only(root, tiny_study):
+    """evaluation.overrides for bce: its runs are evaluated again, no other run's."""
+    cfg = override(tiny_study, "eval_bce",
+                   evaluation={"overrides": [{"losses": ["bce"], "iwae_samples": 20}]})
+    bce_runs = len(TINY_GRID["latent_dims"]) * len(TINY_GRID["seeds"]) * N
+    assert planned_jobs(root, tiny_study, cfg) == {"evaluate": bce_runs, **STUDY}
+
+
 def test_figure_change_reruns_figures_only(root, tiny_study):
     cfg = override(tiny_study, "fig", pictures={"n_reconstructions": 5})
     assert planned_jobs(root, tiny_study, cfg) == \

@@ -87,8 +87,9 @@ def _config_with(key: str, value) -> dict:
     *path, last = key.removesuffix("[0]").split(".")
     config: dict = {}
     node = config
-    for name in path:
-        node = node.setdefault(name, {})
+    for name in path:  # an array of objects (evaluation.overrides[0].iwae_samples): one item
+        node = (node.setdefault(name.removesuffix("[0]"), [{}])[0] if name.endswith("[0]")
+                else node.setdefault(name, {}))
     node[last] = [value] if key.endswith("[0]") else value
     if key.startswith("loss_variants.v."):  # a loss variant needs its family
         config["loss_variants"]["v"]["family"] = "mse"
@@ -102,7 +103,8 @@ def test_every_number_of_the_config_must_be_finite(schema, value):
     a string ("nan"), is refused with its key."""
     keys = _number_keys(schema)
     assert "training.learning_rate" in keys and "loss_variants.v.sigma" in keys
-    assert "study.seeds[0]" in keys and len(keys) > 25
+    assert "study.seeds[0]" in keys and "evaluation.overrides[0].iwae_samples" in keys
+    assert len(keys) > 25
     for key in keys:
         with pytest.raises(NonFiniteError, match=rf"config '{re.escape(key)}' = -?(nan|inf) is "
                                                  rf"not a finite number"):

@@ -152,3 +152,15 @@ def shorter_budget(wildcards):
 def train_runtime(wildcards, attempt):
     """Minutes for one training job: generous on a CPU, doubled on each retry."""
     return (15 + 5 * int(wildcards.epochs)) * attempt
+
+
+def evaluate_runtime(wildcards, attempt):
+    """Minutes for one evaluate job, doubled on each retry: 20, and the decodes of its
+    log-likelihood estimate (K x images, evaluation.overrides included) at 50,000 a minute
+    (measured: 10 million in 1,789 s with 2 threads on Zen 4, docs/reference.md; one thread
+    and an AVX2-only CPU at 3.4 times the time come to about 50,000)."""
+    ev = rule_params.evaluation_settings(
+        config, wildcards.dataset, wildcards.loss, int(wildcards.epochs)
+    )["evaluation"]
+    images = ev["iwae_images"] or config["data"]["test_subset"] or 10000
+    return (20 + ev["iwae_samples"] * images // 50000) * attempt

@@ -53,10 +53,12 @@ rule evaluate:
         # measured peak (max RSS, default study, AMD EPYC): 2,046 MB (importance sampling in
         # chunks of 1,000 decodes; 3,267 MB with 10,000)
         mem_mb=lambda wc, attempt: 3000 * attempt,
-        runtime=lambda wc, attempt: 20 * attempt,
+        runtime=evaluate_runtime,
         gpu=0,
     params:
-        settings=rule_params.evaluation_settings(config),
+        settings=lambda wc: rule_params.evaluation_settings(
+            config, wc.dataset, wc.loss, int(wc.epochs)
+        ),
     script:
         "../scripts/evaluate.py"
 

@@ -111,7 +111,8 @@ def write_tables(metric_files: list[str], summary_files: list[str], history_file
     with atomic_path(out["metrics"]) as tmp:
         metrics.to_csv(tmp, index=False)
     with atomic_path(out["comparisons"]) as tmp:
-        paired_comparisons(metrics, list(COMPARABLE) + list(DENSITY)).to_csv(tmp, index=False)
+        paired_comparisons(metrics, list(COMPARABLE) + list(DENSITY),
+                           estimated=tuple(DENSITY)).to_csv(tmp, index=False)
     configs = [json.loads(Path(p).read_text()) for p in config_files]
     with atomic_path(out["history"]) as tmp:
         collect_histories(history_files, configs).to_csv(tmp, index=False)

@@ -133,18 +133,26 @@ def holm(p_values) -> np.ndarray:
     return out
 
 
-def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+#: The settings of the log-likelihood estimator a run was evaluated with (its metrics' columns;
+#: ``evaluation.overrides`` may give some runs others).
+ESTIMATOR = ["iwae_samples", "iwae_images"]
+
+
+def paired_comparisons(metrics: pd.DataFrame, columns: list[str],
+                       estimated: tuple[str, ...] = ()) -> pd.DataFrame:
     """For every dataset, training budget (``epochs``), metric in ``columns``, latent size
     and pair of losses with values of that metric: the paired test of (loss_a - loss_b) over
     the seeds both losses were run (and trained) on, Holm-corrected within (dataset, epochs,
     metric, latent size), and its :func:`verdict`. Runs of different datasets or budgets are
     never paired; a metric only some losses have (bits/dim: the densities on gray data)
-    compares those losses only."""
+    compares those losses only, and a metric of the log-likelihood estimate (``estimated``)
+    only losses evaluated with the same :data:`ESTIMATOR` settings (a larger K tightens the
+    estimate: a difference of K is not a difference of the losses)."""
     names = ["dataset", "epochs", "metric", "latent_dim", "loss_a", "loss_b",
              *paired_test([]).keys(), "p_holm", "family_size", "verdict"]
     rows = [{"dataset": name, "epochs": epochs, **row}
             for (name, epochs), group in metrics.groupby(["dataset", "epochs"], sort=False)
-            for row in _pairs(group, columns)]
+            for row in _pairs(group, columns, estimated)]
     table = pd.DataFrame(rows, columns=names)  # a one-loss study has no pairs: no rows
     families = table.groupby(["dataset", "epochs", "metric", "latent_dim"])
     for _, index in families.groups.items():
@@ -162,15 +170,21 @@ def paired_comparisons(metrics: pd.DataFrame, columns: list[str]) -> pd.DataFram
     return table
 
 
-def _pairs(metrics: pd.DataFrame, columns: list[str]) -> list[dict]:
+def _pairs(metrics: pd.DataFrame, columns: list[str], estimated: tuple[str, ...]) -> list[dict]:
     """The paired tests of one dataset's runs at one budget (see :func:`paired_comparisons`)."""
     rows = []
+    settings = pd.Series(list(metrics.reindex(columns=ESTIMATOR).fillna(-1)
+                              .itertuples(index=False, name=None)), index=metrics.index)
+    estimators = settings.groupby([metrics.loss, metrics.latent_dim]).agg(set)
     wide = metrics.pivot_table(index=["latent_dim", "seed"], columns="loss", values=columns,
                                dropna=False)
     for col in columns:
         losses = list(dict.fromkeys(metrics.loss[metrics[col].notna()]))
         for latent in sorted(set(metrics["latent_dim"])):
             for a, b in itertools.combinations(losses, 2):
+                if col in estimated and (estimators.get((a, latent))
+                                         != estimators.get((b, latent))):
+                    continue
                 pair = wide[col].loc[latent].reindex(columns=[a, b]).dropna()
                 rows.append({"metric": col, "latent_dim": latent, "loss_a": a, "loss_b": b,
                              **paired_test(pair[a] - pair[b])})

@@ -1,5 +1,6 @@
 """The checks the workflow runs before any job, beyond what the config's JSON schema can say:
-the subsets and the batch fit their splits, every loss resolves, each folder of ``data.dirs``
+the subsets and the batch fit their splits, every loss resolves (the evaluation's overrides'
+too), each folder of ``data.dirs``
 exists, the output directory is a writable folder of the study's own, and each dataset is on
 this machine (verified) or can be downloaded.
 
@@ -25,6 +26,7 @@ def run(config: dict, root: str, out: str, cwd: str | None = None) -> dict[str, 
     grid is read from (:func:`data_dirs`). ``root``: the workflow's repository; ``out``: the
     config's ``output_dir``; ``cwd``: the working directory (default: the current one)."""
     sizes_and_losses(config)
+    overrides_name_losses(config)
     data_dirs_exist(config["data"]["dirs"], root)
     output_dir_is_its_own(out, cwd or os.getcwd(), root)
     output_dir_is_writable(out)
@@ -45,6 +47,18 @@ def sizes_and_losses(config: dict) -> None:
             losses.resolve(loss, config["loss_variants"])
         except losses.LossError as err:
             raise PreflightError(f"config 'study.losses': {err}") from None
+
+
+def overrides_name_losses(config: dict) -> None:
+    """Every loss an entry of ``evaluation.overrides`` lists resolves (a misspelt one would
+    select no run, silently). Losses and budgets outside the grid are allowed: the same
+    config runs a part of its grid (``--config epochs=2,10``); datasets are the schema's."""
+    for i, entry in enumerate(config["evaluation"].get("overrides", [])):
+        for loss in entry.get("losses", []):
+            try:
+                losses.resolve(loss, config["loss_variants"])
+            except losses.LossError as err:
+                raise PreflightError(f"config 'evaluation.overrides[{i}].losses': {err}") from None
 
 
 def data_dirs_exist(dirs: dict[str, str], root: str) -> None:

@@ -45,10 +45,25 @@ def continued_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {**settings, "training": training}
 
 
-def evaluation_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The settings of the ``evaluate`` rule beyond the trained run: its own section and the
-    size of the test set."""
-    return {"evaluation": config["evaluation"], "test_subset": config["data"]["test_subset"]}
+#: The keys of an entry of ``evaluation.overrides`` that choose its runs (a list each; left
+#: out: every value), and the run's grid coordinate each one lists.
+OVERRIDE_SELECTORS = {"datasets": "dataset", "losses": "loss", "epochs": "epochs"}
+
+
+def evaluation_settings(config: dict[str, Any], dataset: str, loss: str,
+                        epochs: int) -> dict[str, Any]:
+    """The settings of the ``evaluate`` job of the run of ``dataset``, ``loss`` and budget
+    ``epochs`` beyond the trained run: its own section, with the estimator settings of every
+    entry of ``evaluation.overrides`` that selects the run (in order: a later entry wins),
+    and the size of the test set. The overrides list itself is left out, so a run that no
+    entry selects has the params it had without one (it is not evaluated again)."""
+    section = {k: v for k, v in config["evaluation"].items() if k != "overrides"}
+    run = {"dataset": dataset, "loss": loss, "epochs": int(epochs)}
+    for entry in config["evaluation"].get("overrides", []):
+        if all(run[key] in entry[name] for name, key in OVERRIDE_SELECTORS.items()
+               if name in entry):
+            section.update({k: v for k, v in entry.items() if k not in OVERRIDE_SELECTORS})
+    return {"evaluation": section, "test_subset": config["data"]["test_subset"]}
 
 
 def picture_settings(config: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pandas as pd
 from vaestudy.analysis import across
 from vaestudy.analysis.aggregate import COMPARABLE, DENSITY
 from vaestudy.analysis.answer import answer, verdict_matrix
+from vaestudy.analysis.budgets import budget_text
 from vaestudy.analysis.findings import findings
 from vaestudy.analysis.study_plots import summary_table
 from vaestudy.core import datasets, pictured
@@ -133,4 +134,27 @@ def design(metrics: pd.DataFrame) -> dict:
             "test_split": first.split, "elbo_samples": int(first.elbo_samples),
             "iwae_samples": int(first.iwae_samples), "iwae_images": int(first.iwae_images),
             "n_generated": int(first.n_generated), "log_px_images": first.log_px_images_text,
-            "n_test": int(first.n_test)}
+            "log_px_estimators": log_px_estimators(metrics), "n_test": int(first.n_test)}
+
+
+def log_px_estimators(metrics: pd.DataFrame) -> str:
+    """The importance samples K and the test images of log p(x), in words: one phrase when
+    every run had the same, else one per setting with the losses and budgets that had it
+    (``evaluation.overrides``)."""
+    keys = ["iwae_samples", "log_px_images_text"]
+    groups = list(metrics.groupby(keys, sort=False))
+    phrases = []
+    for (k, images), runs in groups:
+        phrase = f"K = {int(k):,} on {images}"
+        if len(groups) > 1:
+            phrase += " for " + ", ".join(
+                f"{loss} at {budgets_words(sorted(set(rows.epochs)))}"
+                for loss, rows in runs.groupby("loss", sort=False))
+        phrases.append(phrase)
+    return "; ".join(phrases)
+
+
+def budgets_words(budgets: list[int]) -> str:
+    """``[2, 10, 30]`` -> "2, 10 and 30 epochs"."""
+    *rest, last = budgets
+    return (", ".join(map(str, rest)) + " and " if rest else "") + budget_text(last)
