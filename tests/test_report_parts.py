@@ -57,21 +57,22 @@ def test_dataset_part_holds_the_answer_the_verdicts_and_the_tables():
         assert part["label"] == heading.removesuffix(": ")
 
 
-def test_the_log_likelihood_design_names_each_estimator_with_its_runs():
-    """One phrase when every run had the same K and images; with evaluation.overrides, one
-    per estimator with the losses and budgets that had it (the report's sentence)."""
+def test_the_log_likelihood_design_names_each_estimator_with_its_losses():
+    """One phrase when every run (of one dataset and budget) had the same K and images; with
+    evaluation.overrides, one per estimator with the losses that had it (the sentence of the
+    part's log-likelihood table)."""
     metrics = _evaluated(_metrics())
+    drawn = "1,000 of the 10,000 official test images (seeded draw)"
+    part = report_parts.dataset_part("mnist", 2, metrics, _both(_metrics())[1],
+                                     {"plots": {}, "shown": {}}, {"test_accuracy": 0.99},
+                                     STUDY, several=(False, False))
+    assert part["study"]["log_px_estimators"] == f"K = 100 on {drawn}"
+    bce = metrics.loss == "bce"
+    metrics.loc[bce, "iwae_samples"] = 1000
+    metrics.loc[bce, "log_px_images_text"] = "all 10,000 official test images"
     assert report_parts.log_px_estimators(metrics) == (
-        "K = 100 on 1,000 of the 10,000 official test images (seeded draw)")
-    two = pd.concat([metrics.assign(epochs=2), metrics.assign(epochs=10)])
-    bce = (two.loss == "bce") & (two.epochs == 10)
-    two.loc[bce, "iwae_samples"] = 1000
-    two.loc[bce, "log_px_images_text"] = "all 10,000 official test images"
-    others = ", ".join(f"{loss} at 2 and 10 epochs" for loss in dict.fromkeys(two.loss)
-                       if loss != "bce")
-    assert report_parts.log_px_estimators(two) == (
-        "K = 100 on 1,000 of the 10,000 official test images (seeded draw) for bce at 2 "
-        f"epochs, {others}; K = 1,000 on all 10,000 official test images for bce at 10 epochs")
+        "K = 1,000 on all 10,000 official test images for bce; "
+        f"K = 100 on {drawn} for mse-mean, mse, mse-sigma0.1")
 
 
 def test_across_part_carries_each_later_dataset_with_its_forest_plot():

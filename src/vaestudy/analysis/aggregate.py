@@ -38,6 +38,8 @@ SHORT = {"test_kl": "KL per image (nats)", "active_units": "active units",
 #: images, nor with the bound of a density on dequantized levels (``bits_per_dim_bound``).
 DENSITY = {"bits_per_dim": ("bits/dim of the 8-bit test images, exact discrete likelihood "
                             "(lower is better)", False)}
+#: The label of every metric the paired comparisons test (the sentences and tables).
+LABELS = {k: label for k, (label, _) in {**COMPARABLE, **DENSITY}.items()}
 
 
 def collect_metrics(metric_files: Iterable[Path | str], train_files: Iterable[Path | str]) -> pd.DataFrame:

@@ -20,8 +20,9 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from vaestudy.analysis import across  # noqa: E402
-from vaestudy.analysis.aggregate import COMPARABLE, DENSITY  # noqa: E402
+from vaestudy.analysis.aggregate import LABELS  # noqa: E402
 from vaestudy.analysis.stats import t_interval  # noqa: E402
+from vaestudy.analysis.study_plots import comparable_panels, plot_nothing  # noqa: E402
 from vaestudy.core import datasets  # noqa: E402
 from vaestudy.core.atomic import atomic_path  # noqa: E402
 
@@ -37,23 +38,17 @@ def plot_budgets(metrics: pd.DataFrame, title: str, path: Path | str) -> None:
     (epochs, log scale): mean and 95% CI over seeds, one line per loss (and marker style per
     latent size when there are several)."""
     budgets = sorted(set(metrics.epochs))
-    cols = 4
-    rows = -(-len(COMPARABLE) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+    fig, panels = comparable_panels(3.6)
     style = "latent_dim" if metrics.latent_dim.nunique() > 1 else None
-    for ax, (col, (label, higher)) in zip(axes.flat, COMPARABLE.items()):
+    first = panels[0][0]
+    for ax, col in panels:
         sns.lineplot(metrics, x="epochs", y=col, hue="loss", style=style, markers=True,
                      dashes=False, errorbar=t_interval, err_style="bars", ax=ax,
-                     legend=ax is axes.flat[0])
+                     legend=ax is first)
         ax.set_xscale("log")
         ax.set_xticks(budgets, [str(b) for b in budgets])
         ax.minorticks_off()
-        arrow = "" if higher is None else (" ↑" if higher else " ↓")
-        ax.set(xlabel="training budget (epochs)", ylabel="", title=label + arrow)
-        ax.title.set_fontsize(9)
-    for ax in axes.flat[len(COMPARABLE):]:
-        ax.axis("off")
-    first = axes.flat[0]
+        ax.set(xlabel="training budget (epochs)", ylabel="")
     if first.get_legend():  # one legend for every panel, beside them
         handles, labels = first.get_legend_handles_labels()
         first.get_legend().remove()
@@ -67,8 +62,6 @@ def plot_budgets(metrics: pd.DataFrame, title: str, path: Path | str) -> None:
 def write_budgets_plot(metrics_csv: str, dataset: str, title: str, path: str) -> None:
     """:func:`plot_budgets` of ``dataset``'s rows of the study's ``metrics.csv``; a plot that
     says so when no run of it trained."""
-    from vaestudy.analysis.study_plots import plot_nothing
-
     metrics = pd.read_csv(metrics_csv)
     metrics = metrics[metrics.dataset == dataset]
     with atomic_path(path) as tmp:
@@ -90,7 +83,6 @@ def budget_parts(comparisons: pd.DataFrame, dataset: str, budgets: list[int]) ->
     """For each budget after the shortest: what became of the differences between losses
     found at the shortest budget (and which are new), :func:`vaestudy.analysis.across.carry_over`
     within ``dataset``, as counts, sentences and the table's rows."""
-    labels = {k: v[0] for k, v in {**COMPARABLE, **DENSITY}.items()}
     mine = comparisons[comparisons.dataset == dataset]
     first, parts = budgets[0], []
     for longer in budgets[1:]:
@@ -98,7 +90,7 @@ def budget_parts(comparisons: pd.DataFrame, dataset: str, budgets: list[int]) ->
         parts.append({"reference": first, "other": longer, "table": table,
                       "counts": across.counts(table),
                       "sentences": across.sentences(table, f"at {budget_text(first)}",
-                                                    f"at {budget_text(longer)}", labels)})
+                                                    f"at {budget_text(longer)}", LABELS)})
     return parts
 
 

@@ -70,13 +70,12 @@ def write_forest(comparisons_csv: str, reference: str, other: str, epochs: int,
     study's paired comparisons, ``comparisons.csv``) at the training budget ``epochs``,
     written to ``path``."""
     from vaestudy.analysis.across import carry_over
-    from vaestudy.analysis.aggregate import COMPARABLE, DENSITY
+    from vaestudy.analysis.aggregate import LABELS
     from vaestudy.core import datasets
     from vaestudy.core.atomic import atomic_path
 
     comparisons = pd.read_csv(comparisons_csv)
     table = carry_over(comparisons[comparisons.epochs == int(epochs)], reference, other)
-    labels = {k: v[0] for k, v in {**COMPARABLE, **DENSITY}.items()}
     with atomic_path(path) as tmp:
-        plot_forest(table, (datasets.get(reference).title, datasets.get(other).title), labels,
+        plot_forest(table, (datasets.get(reference).title, datasets.get(other).title), LABELS,
                     tmp)

@@ -37,16 +37,27 @@ def loss_order(metrics: pd.DataFrame) -> list[str]:
     return fixed + [loss for loss in metrics.loss.unique() if loss not in fixed]
 
 
+def comparable_panels(height: float) -> tuple[plt.Figure, list[tuple[plt.Axes, str]]]:
+    """A figure of one panel per metric comparable across likelihoods (4 columns, ``height``
+    inches a row), each titled with its label and which way is better; the panels with the
+    metric each shows (the panels left over are blank)."""
+    cols = 4
+    rows = -(-len(COMPARABLE) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, height * rows), squeeze=False)
+    for ax, (label, higher) in zip(axes.flat, COMPARABLE.values()):
+        ax.set_title(label + ("" if higher is None else (" ↑" if higher else " ↓")), fontsize=9)
+    for ax in axes.flat[len(COMPARABLE):]:
+        ax.axis("off")
+    return fig, list(zip(axes.flat, COMPARABLE))
+
+
 def plot_comparable(metrics: pd.DataFrame, path: Path | str) -> None:
     """Every metric comparable across likelihoods, mean and 95% CI over seeds: against the
     latent size, one line per loss; with one latent size, against the loss, ordered by the
     KL weight (:func:`loss_order`), which shows what the sigma of an MSE loss does."""
-    cols = 4
-    rows = -(-len(COMPARABLE) // cols)
     one_size = metrics.latent_dim.nunique() == 1
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, (4.2 if one_size else 3.5) * rows),
-                             squeeze=False)
-    for ax, (col, (label, higher)) in zip(axes.flat, COMPARABLE.items()):
+    fig, panels = comparable_panels(4.2 if one_size else 3.5)
+    for ax, col in panels:
         if one_size:
             sns.pointplot(metrics, x="loss", y=col, order=loss_order(metrics), hue="loss",
                           errorbar=t_interval, linestyle="none", capsize=0.2, ax=ax,
@@ -56,12 +67,10 @@ def plot_comparable(metrics: pd.DataFrame, path: Path | str) -> None:
         else:
             sns.lineplot(metrics, x="latent_dim", y=col, hue="loss", style="loss", markers=True,
                          dashes=False, errorbar=t_interval, err_style="bars", ax=ax,
-                         legend=ax is axes.flat[0])
+                         legend=ax is panels[0][0])
             _latent_axis(ax, metrics.latent_dim)
             xlabel = "latent size"
-        arrow = "" if higher is None else (" ↑" if higher else " ↓")
-        ax.set(xlabel=xlabel, ylabel="", title=label + arrow)
-        ax.title.set_fontsize(9)
+        ax.set(xlabel=xlabel, ylabel="")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -51,11 +51,12 @@ def train_run(settings: dict, loss: str, latent: int, seed: int, out: dict[str, 
         logger.info("run config: %s", json.dumps(cfg.training_dict()))
         _write_config(cfg, out["config"])
         attempts = Attempts(run / layout.ATTEMPTS)
-        if continues and json.loads(Path(continues["summary"]).read_text())["status"] != "trained":
-            _copy_diverged(continues, out, cfg, logger)
+        summary, budget = _shorter_run(continues) if continues else ({}, 0)
+        if continues and summary["status"] != "trained":
+            _copy_diverged(continues, summary, budget, out, logger)
         else:
             if continues:
-                _start_from(continues, run / layout.CHECKPOINT, logger)
+                _start_from(continues["state"], budget, run / layout.CHECKPOINT, logger)
             _train_and_write(cfg, out, threads, logger, attempts)
         _write_config(cfg, out["config"])  # again: a second Snakemake may have deleted it
         kept_outputs.keep(out, key, log)
@@ -111,25 +112,28 @@ def _train_and_write(cfg: RunConfig, out: dict, threads: int, logger,
     logger.info("done in %.1f s; best epoch %d", result.seconds, result.best_epoch)
 
 
-def _start_from(shorter: dict[str, str], checkpoint: Path, logger) -> None:
-    """Put the final state of the shorter budget's run (``shorter["state"]``) where training
-    resumes from, unless this run has a checkpoint of its own (an interrupted continuation
-    goes on from where it stopped)."""
+def _shorter_run(shorter: dict[str, str]) -> tuple[dict, int]:
+    """The training summary and the budget (epochs) of the shorter budget's run."""
+    return (json.loads(Path(shorter["summary"]).read_text()),
+            json.loads(Path(shorter["config"]).read_text())["training"]["epochs"])
+
+
+def _start_from(state: str, epochs: int, checkpoint: Path, logger) -> None:
+    """Put the final state of the shorter budget's run (``state``, after ``epochs``) where
+    training resumes from, unless this run has a checkpoint of its own (an interrupted
+    continuation goes on from where it stopped)."""
     if checkpoint.exists():
         return
     with atomic_path(checkpoint) as tmp:
-        shutil.copyfile(shorter["state"], tmp)
-    epochs = json.loads(Path(shorter["config"]).read_text())["training"]["epochs"]
-    logger.info("continues the final state of the %d-epoch run %s", epochs,
-                Path(shorter["state"]).parent)
+        shutil.copyfile(state, tmp)
+    logger.info("continues the final state of the %d-epoch run %s", epochs, Path(state).parent)
 
 
-def _copy_diverged(shorter: dict[str, str], out: dict, cfg: RunConfig, logger) -> None:
-    """This run's outputs when the shorter budget's run diverged: the same divergence (a run
-    trained straight to this budget takes the same steps up to it), recorded again with this
-    run's budget."""
-    summary = json.loads(Path(shorter["summary"]).read_text())
-    epochs = json.loads(Path(shorter["config"]).read_text())["training"]["epochs"]
+def _copy_diverged(shorter: dict[str, str], summary: dict, epochs: int, out: dict,
+                   logger) -> None:
+    """This run's outputs when the shorter budget's run (of ``epochs``, its training
+    ``summary``) diverged: the same divergence (a run trained straight to this budget takes
+    the same steps up to it), recorded again with this run's budget."""
     logger.error("diverged at epoch %d of the %d-epoch run %s (the same steps as this run's): "
                  "not trained further", summary["diverged_at"]["epoch"], epochs,
                  Path(shorter["summary"]).parent)

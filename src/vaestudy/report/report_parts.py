@@ -7,9 +7,8 @@ from __future__ import annotations
 import pandas as pd
 
 from vaestudy.analysis import across
-from vaestudy.analysis.aggregate import COMPARABLE, DENSITY
+from vaestudy.analysis.aggregate import COMPARABLE, DENSITY, LABELS
 from vaestudy.analysis.answer import answer, verdict_matrix
-from vaestudy.analysis.budgets import budget_text
 from vaestudy.analysis.findings import findings
 from vaestudy.analysis.study_plots import summary_table
 from vaestudy.core import datasets, pictured
@@ -59,7 +58,8 @@ def dataset_part(name: str, epochs: int, metrics: pd.DataFrame, comparisons: pd.
         label=", ".join(names) or info.title,
         suffix=(f"-{name}" if several[0] else "") + (f"-e{epochs}" if several[1] else ""),
         heading=", ".join(names) + ": " if names else "",
-        study={**study, **sizes, "training": {**study["training"], "epochs": epochs}},
+        study={**study, **sizes, "training": {**study["training"], "epochs": epochs},
+               "log_px_estimators": log_px_estimators(metrics)},
         # the classes of the reconstructions in words, as their captions say them
         reconstructions_shown=pictured.reconstructions_shown(study["n_reconstructions"],
                                                              sizes["n_test"], name),
@@ -109,7 +109,6 @@ def across_part(comparisons: pd.DataFrame, names: list[str],
     first (the reference), the pairs of losses separated on either, what became of them
     (:mod:`vaestudy.analysis.across`), as counts, sentences, a table and the forest plot of
     ``plots`` (by dataset, embedded)."""
-    labels = {k: v[0] for k, v in {**COMPARABLE, **DENSITY}.items()}
     reference, parts = names[0], []
     for other in names[1:]:
         table = across.carry_over(comparisons, reference, other)
@@ -121,40 +120,26 @@ def across_part(comparisons: pd.DataFrame, names: list[str],
                       "plot": (plots or {}).get(other), "epochs": epochs,
                       "sentences": across.sentences(
                           table, f"on {datasets.get(reference).title}",
-                          f"on {datasets.get(other).title}", labels),
+                          f"on {datasets.get(other).title}", LABELS),
                       "table": table_html(shown.rename(columns=lambda c: c.replace(
                           "_ref", f" ({reference})").replace("_other", f" ({other})")))})
     return parts
 
 
 def design(metrics: pd.DataFrame) -> dict:
-    """The evaluation's sizes as the metrics (of one dataset, or of the study) recorded them."""
+    """The evaluation's sizes as the metrics (of one dataset, or of the study) recorded them
+    (the same for every run; the log-likelihood's estimator may not be: :func:`log_px_estimators`)."""
     first = metrics.iloc[0]
     return {"n_train": int(first.n_train), "n_val": int(first.n_val),
             "test_split": first.split, "elbo_samples": int(first.elbo_samples),
-            "iwae_samples": int(first.iwae_samples), "iwae_images": int(first.iwae_images),
-            "n_generated": int(first.n_generated), "log_px_images": first.log_px_images_text,
-            "log_px_estimators": log_px_estimators(metrics), "n_test": int(first.n_test)}
+            "n_generated": int(first.n_generated), "n_test": int(first.n_test)}
 
 
 def log_px_estimators(metrics: pd.DataFrame) -> str:
-    """The importance samples K and the test images of log p(x), in words: one phrase when
-    every run had the same, else one per setting with the losses and budgets that had it
-    (``evaluation.overrides``)."""
-    keys = ["iwae_samples", "log_px_images_text"]
-    groups = list(metrics.groupby(keys, sort=False))
-    phrases = []
-    for (k, images), runs in groups:
-        phrase = f"K = {int(k):,} on {images}"
-        if len(groups) > 1:
-            phrase += " for " + ", ".join(
-                f"{loss} at {budgets_words(sorted(set(rows.epochs)))}"
-                for loss, rows in runs.groupby("loss", sort=False))
-        phrases.append(phrase)
-    return "; ".join(phrases)
-
-
-def budgets_words(budgets: list[int]) -> str:
-    """``[2, 10, 30]`` -> "2, 10 and 30 epochs"."""
-    *rest, last = budgets
-    return (", ".join(map(str, rest)) + " and " if rest else "") + budget_text(last)
+    """The importance samples K and the test images of log p(x) of one dataset's runs at one
+    budget, in words: one phrase when every run had the same, else one per setting with the
+    losses that had it (``evaluation.overrides``)."""
+    groups = list(metrics.groupby(["iwae_samples", "log_px_images_text"], sort=False))
+    return "; ".join(f"K = {int(k):,} on {images}"
+                     + (" for " + ", ".join(dict.fromkeys(runs.loss)) if len(groups) > 1 else "")
+                     for (k, images), runs in groups)
