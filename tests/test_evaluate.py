@@ -217,6 +217,34 @@ def test_evaluate_gathers_every_metric_with_its_settings(split, models):
         ev.evaluate(enc, dec, 1.0, cfg, split, model, test_feats=feats[:39])
 
 
+def test_a_killed_evaluation_keeps_its_log_likelihood_until_the_metrics_are_done(
+        split, models, monkeypatch, tmp_path):
+    """Killed after its log-likelihood (here in the sample metrics), an evaluation leaves the
+    estimate's batches in the machine cache; run again, it reads them instead of decoding
+    (log-weights that fail if called), gives the numbers of an evaluation never killed, and
+    removes the file once the metrics are complete."""
+    enc, dec, model = models
+    monkeypatch.setenv("VAESTUDY_CACHE", "off")
+    straight = ev.evaluate(enc, dec, 1.0, _cfg(), split, model)
+    monkeypatch.setenv("VAESTUDY_CACHE", str(tmp_path))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(ev, "sample_quality", killed)
+        with pytest.raises(KeyboardInterrupt):
+            ev.evaluate(enc, dec, 1.0, _cfg(), split, model)
+    assert len(list((tmp_path / "log_px").glob("*.npz"))) == 1
+
+    def no_decoding(*args):
+        raise AssertionError("the saved log-likelihood was computed again")
+    monkeypatch.setattr(ev, "make_log_weights", lambda *args: no_decoding)
+    resumed = ev.evaluate(enc, dec, 1.0, _cfg(), split, model)
+    for name in ("test_log_px", "test_log_px_se", "test_elbo_same_draws", "fid_classifier"):
+        assert resumed[name] == straight[name], name
+    assert list((tmp_path / "log_px").glob("*")) == []
+
+
 def test_settings_above_the_images_there_are_say_that_they_mean_all(split):
     """evaluation.iwae_images and knn_train_images above the images of the evaluation mean
     all of them: the evaluate job's log says so (issue 28.4); at or below, nothing is said."""

@@ -10,7 +10,7 @@ import tensorflow_probability as tfp
 
 from vaestudy.core.config import ModelConfig
 from vaestudy.core.data import binarize
-from vaestudy.vae.iwae import bits_per_dim, iwae_estimate, make_log_weights
+from vaestudy.vae.iwae import bits_per_dim, iwae_estimate, make_log_weights, progress_file
 from vaestudy.vae.model import make_decoder, make_encoder
 
 tfd = tfp.distributions
@@ -115,3 +115,84 @@ def test_dequantization_and_bits_per_dim():
     assert bits_per_dim(np.zeros(5), dims=784) == 8.0
     # one bit per pixel worse than uniform, with the default D = 784 pixels of an MNIST image
     assert bits_per_dim(np.full(3, -784 * math.log(2))) == pytest.approx(9.0, abs=1e-12)
+
+
+class Killed(Exception):
+    """The kill of an evaluation job, planted after a number of batches."""
+
+
+def _killed_after(log_weights, calls: int):
+    """``log_weights`` that raises on its call number ``calls`` + 1 (a kill mid-batch)."""
+    made = [0]
+
+    def wrapped(x, eps):
+        made[0] += 1
+        if made[0] > calls:
+            raise Killed
+        return log_weights(x, eps)
+    return wrapped
+
+
+def test_a_killed_estimate_resumes_bit_for_bit(tmp_path):
+    """Killed in its third batch, the estimate re-run with the same progress file continues
+    after the two batches done and gives the uninterrupted estimate, bit for bit (the
+    generator resumes in its saved state); the progress file holds exactly those batches."""
+    log_w, _ = linear_gaussian(0.6, 1.8)
+    x = _images(np.linspace(-2, 2, 7))
+    args = dict(k=6, latent_dim=1, seed=5, batch_size=2, chunk=4)
+    straight = iwae_estimate(log_w, x, **args)
+    progress = tmp_path / "log_px.progress.npz"
+    with pytest.raises(Killed):  # 2 calls per batch: killed in the third batch
+        iwae_estimate(_killed_after(log_w, 5), x, **args, progress=progress, identity="m")
+    with np.load(progress) as saved:
+        np.testing.assert_array_equal(saved["log_px"], straight["log_px"][:4])
+    resumed_calls = [0]
+
+    def counted(x_, eps):
+        resumed_calls[0] += 1
+        return log_w(x_, eps)
+    resumed = iwae_estimate(counted, x, **args, progress=progress, identity="m")
+    assert resumed_calls[0] == 2 * 2  # only the last 3 images: batches of 2 and 1
+    for name in ("log_px", "elbo"):
+        np.testing.assert_array_equal(resumed[name], straight[name])
+
+
+@pytest.mark.parametrize("change", ["identity", "images", "k", "seed", "corrupt"])
+def test_a_progress_file_of_another_estimate_is_not_used(tmp_path, change):
+    """Another model (identity), other images or settings, or a damaged file: the estimate
+    starts from the first image, and equals the one computed without a progress file."""
+    log_w, _ = linear_gaussian(0.6, 1.8)
+    x = _images(np.linspace(-2, 2, 6))
+    args = dict(k=6, latent_dim=1, seed=5, batch_size=2, chunk=4)
+    progress = tmp_path / "p.npz"
+    with pytest.raises(Killed):
+        iwae_estimate(_killed_after(log_w, 4), x, **args, progress=progress, identity="m")
+    identity = "other" if change == "identity" else "m"
+    if change == "images":
+        x = x[::-1].copy()
+    if change in ("k", "seed"):
+        args[change] += 1
+    if change == "corrupt":
+        progress.write_bytes(progress.read_bytes()[:40])
+    resumed = iwae_estimate(log_w, x, **args, progress=progress, identity=identity)
+    straight = iwae_estimate(log_w, x, **args)
+    np.testing.assert_array_equal(resumed["log_px"], straight["log_px"])
+
+
+def test_the_progress_file_is_the_models_and_the_caches(monkeypatch, tmp_path):
+    """What a progress file belongs to: the same weights, likelihood and sigma give the same
+    file in the machine cache's log_px folder; one changed weight of the decoder, another
+    sigma or family another file; no file when the cache is off."""
+    monkeypatch.setenv("VAESTUDY_CACHE", str(tmp_path))
+    cfg = ModelConfig(encoder_filters=(4, 4), decoder_filters=(4, 4), decoder_dense_channels=2)
+    enc, dec = make_encoder(2, cfg), make_decoder(2, cfg)
+    before = progress_file(enc, dec, "mse", 0.1)
+    assert before.parent == tmp_path / "log_px" and progress_file(enc, dec, "mse", 0.1) == before
+    assert progress_file(enc, dec, "mse", 0.2) != before
+    assert progress_file(enc, dec, "bce", 0.1) != before
+    weights = dec.get_weights()
+    weights[-1] = weights[-1] + np.float32(1e-3)
+    dec.set_weights(weights)
+    assert progress_file(enc, dec, "mse", 0.1) != before
+    monkeypatch.setenv("VAESTUDY_CACHE", "off")
+    assert progress_file(enc, dec, "mse", 0.1) is None

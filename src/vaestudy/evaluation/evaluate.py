@@ -19,7 +19,13 @@ from vaestudy.core.data import Split, binarize, describe_subset, stratified_draw
 from vaestudy.evaluation import classifier as clf
 from vaestudy.evaluation import latent_code
 from vaestudy.vae.batches import batched
-from vaestudy.vae.iwae import bits_per_dim, bits_per_dim_of_mass, iwae_estimate, make_log_weights
+from vaestudy.vae.iwae import (
+    bits_per_dim,
+    bits_per_dim_of_mass,
+    iwae_estimate,
+    make_log_weights,
+    progress_file,
+)
 from vaestudy.vae.likelihoods import (
     Scale,
     decode_mean,
@@ -90,19 +96,22 @@ def clipped_settings(cfg: RunConfig, data: Split) -> list[str]:
     return out
 
 
-def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split) -> dict:
+def log_likelihood(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
+                   progress: Path | None = None) -> dict:
     """Importance-weighted log p(x) (K = ``iwae_samples``) on ``iwae_images`` test images (a
     seeded draw, :func:`evaluation_subset`): binarized images for binary data (nats of a
     mass), the 8-bit levels for a likelihood on them (nats of a mass, and their exact
     ``bits_per_dim``), dequantized 8-bit images for the other gray losses (nats of a density;
     ``bits_per_dim_bound`` and the ``mass_inside`` [0, 1] of the sub-probability it bounds:
-    :func:`gray_level_scores`)."""
+    :func:`gray_level_scores`). ``progress``: where the estimate saves its batches, to resume
+    after a kill (:func:`vaestudy.vae.iwae.iwae_estimate`)."""
     ev = cfg.evaluation
     keep, record = evaluation_subset(data, ev.iwae_images, ev.seed)
     x = data.x_test[keep]
     t0 = time.perf_counter()
     log_w = make_log_weights(encoder, decoder, cfg.likelihood.family, cfg.latent_dim, sigma)
-    est = iwae_estimate(log_w, x, ev.iwae_samples, cfg.latent_dim, ev.seed)
+    est = iwae_estimate(log_w, x, ev.iwae_samples, cfg.latent_dim, ev.seed, progress=progress,
+                        identity=progress.stem if progress else "")
     out = {"test_log_px": float(est["log_px"].mean()),
            # the standard error over images (the spread of log p(x) across test digits)
            "test_log_px_se": float(est["log_px"].std(ddof=1) / np.sqrt(len(x))) if len(x) > 1
@@ -182,8 +191,11 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
              model: keras.Model, test_feats: np.ndarray | None = None) -> dict:
     """All test metrics of one run, with the settings a reader needs to interpret them.
     ``test_feats`` [n_test, 128]: the classifier's features of ``data.x_test_gray``, computed
-    once per dataset by the classifier's job (None: computed here)."""
+    once per dataset by the classifier's job (None: computed here). The log-likelihood's
+    batches are saved as they finish (:func:`vaestudy.vae.iwae.progress_file`): a killed
+    evaluation re-run resumes its estimate; the file goes once every metric is computed."""
     t0 = time.perf_counter()
+    progress = progress_file(encoder, decoder, cfg.likelihood.family, sigma)
     ev = cfg.evaluation
     scale = Scale(cfg.likelihood, value=sigma)
     eval_step = make_eval_step(encoder, decoder, scale, cfg.likelihood.family, cfg.latent_dim,
@@ -201,7 +213,7 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
         "family": cfg.likelihood.family, "likelihood": cfg.likelihood.describe(),
         "data": cfg.likelihood.data, **gaussian_scale(cfg.likelihood, sigma),
         "test_neg_elbo": elbo["neg_elbo"], "test_recon": elbo["recon"], "test_kl": elbo["kl"],
-        **log_likelihood(encoder, decoder, sigma, cfg, data),
+        **log_likelihood(encoder, decoder, sigma, cfg, data, progress),
         **pixel_errors(recon, data.x_test_gray),
         **sample_quality(decoder, sigma, model, recon, cfg, data, test_feats),
         **latent_metrics(encoder, cfg, data),
@@ -211,4 +223,6 @@ def evaluate(encoder, decoder, sigma: float, cfg: RunConfig, data: Split,
         "n_val": len(data.x_val), "binarization": cfg.binarization,
     }
     metrics["eval_seconds"] = time.perf_counter() - t0
+    if progress:
+        progress.unlink(missing_ok=True)
     return metrics

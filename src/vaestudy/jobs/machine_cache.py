@@ -7,9 +7,8 @@ finished classifier is kept here, in a folder per key, and a study with another
 (:mod:`vaestudy.jobs.kept_outputs` does the keeping and restoring; hard links, so no extra
 disk). Another setting, other data or other code is another key: it trains.
 
-Where: ``$VAESTUDY_CACHE`` if set (``off`` turns the cache off), else
-``$XDG_CACHE_HOME/vaestudy`` or ``~/.cache/vaestudy`` (README, "Changing things"). An entry
-is published whole (kept in a temporary folder, then renamed), so a killed job or two studies
+Where: :func:`vaestudy.core.cache_root.root` (``$VAESTUDY_CACHE``; ``off`` turns it off). An
+entry is published whole (kept in a temporary folder, then renamed), so a killed job or two studies
 finishing at once never leave a half-written one; a damaged entry is not trusted.
 """
 
@@ -20,19 +19,8 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+from vaestudy.core.cache_root import ENV, root  # noqa: F401 - the cache's place, re-exported
 from vaestudy.jobs import kept_outputs
-
-#: The environment variable that names the cache folder (``off``: no cache).
-ENV = "VAESTUDY_CACHE"
-
-
-def root() -> Path | None:
-    """The cache folder of this machine, or None when ``$VAESTUDY_CACHE`` is ``off``."""
-    value = os.environ.get(ENV)
-    if value is not None:
-        return None if value.strip().lower() in ("", "off", "0", "no") else Path(value)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "vaestudy"
 
 
 def entry(kind: str, key: dict) -> Path | None:
