@@ -124,6 +124,21 @@ def test_evaluation_overrides_reach_the_runs_they_select_only():
     assert config["evaluation"]["overrides"] == entries  # the workflow's config is not changed
 
 
+def test_log_px_decodes_count_the_images_there_are():
+    """K x images, an override's included: 0 images means every test image (10,000, or the
+    test subset), and more than there are means all of them."""
+    from vaestudy.core.rule_params import log_px_decodes
+
+    entry = {"losses": ["bce"], "epochs": [100], "iwae_samples": 1000, "iwae_images": 0}
+    config = {"data": {"test_subset": 0},
+              "evaluation": {"iwae_samples": 100, "iwae_images": 2000, "overrides": [entry]}}
+    assert log_px_decodes(config, "mnist", "bce", 100) == 1000 * 10000
+    assert log_px_decodes(config, "mnist", "mse", 100) == 100 * 2000
+    config["data"]["test_subset"] = 500
+    assert log_px_decodes(config, "mnist", "bce", 100) == 1000 * 500
+    assert log_px_decodes(config, "mnist", "mse", 100) == 100 * 500
+
+
 def _schema(root):
     import yaml
 

@@ -159,8 +159,7 @@ def evaluate_runtime(wildcards, attempt):
     log-likelihood estimate (K x images, evaluation.overrides included) at 50,000 a minute
     (measured: 10 million in 1,789 s with 2 threads on Zen 4, docs/reference.md; one thread
     and an AVX2-only CPU at 3.4 times the time come to about 50,000)."""
-    ev = rule_params.evaluation_settings(
+    decodes = rule_params.log_px_decodes(
         config, wildcards.dataset, wildcards.loss, int(wildcards.epochs)
-    )["evaluation"]
-    images = ev["iwae_images"] or config["data"]["test_subset"] or 10000
-    return (20 + ev["iwae_samples"] * images // 50000) * attempt
+    )
+    return (20 + decodes // 50000) * attempt

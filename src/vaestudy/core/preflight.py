@@ -42,11 +42,7 @@ def sizes_and_losses(config: dict) -> None:
                          config["training"]["batch_size"])
     except data.DataError as err:
         raise PreflightError(str(err)) from None
-    for loss in config["study"]["losses"]:
-        try:
-            losses.resolve(loss, config["loss_variants"])
-        except losses.LossError as err:
-            raise PreflightError(f"config 'study.losses': {err}") from None
+    _resolve(config["study"]["losses"], config, "study.losses")
 
 
 def overrides_name_losses(config: dict) -> None:
@@ -54,11 +50,16 @@ def overrides_name_losses(config: dict) -> None:
     select no run, silently). Losses and budgets outside the grid are allowed: the same
     config runs a part of its grid (``--config epochs=2,10``); datasets are the schema's."""
     for i, entry in enumerate(config["evaluation"].get("overrides", [])):
-        for loss in entry.get("losses", []):
-            try:
-                losses.resolve(loss, config["loss_variants"])
-            except losses.LossError as err:
-                raise PreflightError(f"config 'evaluation.overrides[{i}].losses': {err}") from None
+        _resolve(entry.get("losses", []), config, f"evaluation.overrides[{i}].losses")
+
+
+def _resolve(names: list[str], config: dict, key: str) -> None:
+    """Each loss of ``names`` (the config's ``key``) resolves, or an error that names the key."""
+    for loss in names:
+        try:
+            losses.resolve(loss, config["loss_variants"])
+        except losses.LossError as err:
+            raise PreflightError(f"config '{key}': {err}") from None
 
 
 def data_dirs_exist(dirs: dict[str, str], root: str) -> None:

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 from vaestudy.core import losses
+from vaestudy.core.datasets import SPLIT_SIZES
 
 #: The ``pictures`` keys that training reads: the fixed prior draws decoded after every epoch
 #: (the training GIF) are the first ``grid_size``² draws of ``latent_seed``.
@@ -64,6 +65,15 @@ def evaluation_settings(config: dict[str, Any], dataset: str, loss: str,
                if name in entry):
             section.update({k: v for k, v in entry.items() if k not in OVERRIDE_SELECTORS})
     return {"evaluation": section, "test_subset": config["data"]["test_subset"]}
+
+
+def log_px_decodes(config: dict[str, Any], dataset: str, loss: str, epochs: int) -> int:
+    """The decodes of the log-likelihood estimate of one run's evaluation: K x its images
+    (``iwae_images``, 0 meaning all, at most the test images there are), what its job's
+    runtime grows with (workflow/rules/common.smk)."""
+    ev = evaluation_settings(config, dataset, loss, epochs)["evaluation"]
+    there = config["data"]["test_subset"] or SPLIT_SIZES["test"]
+    return ev["iwae_samples"] * min(ev["iwae_images"] or there, there)
 
 
 def picture_settings(config: dict[str, Any]) -> dict[str, Any]:
