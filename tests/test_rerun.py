@@ -16,6 +16,8 @@ from conftest import (
     write_config,
 )
 
+from vaestudy.core import layout
+
 # config/tiny.yaml: losses x latent sizes (2, 4) x seed 0, on each of the N datasets
 N = len(TINY_DATASETS)
 RUNS, LOSSES = TINY_RUNS_PER_DATASET * N, len(TINY_GRID["losses"]) * N
@@ -152,6 +154,23 @@ def test_a_longer_budget_plans_only_its_continuations_and_the_study_level(root, 
     assert len(runs) == RUNS and all(f"epochs~{budget + 1}/" in o for o in runs)
     inputs = re.findall(r"^\s+input: (.*)$", plan.stdout, re.MULTILINE)
     assert sum(f"epochs~{budget}/" in i and "final_state.npz" in i for i in inputs) == RUNS
+
+
+def test_a_trained_run_is_evaluated_beside_the_trainings_left(root, tiny_study):
+    """A run is evaluated as soon as its training has finished, not after the study's last
+    training: on the finished tiny study with one run's metrics gone and a longer budget
+    asked, the dry run plans that evaluation beside the continuations (aggregate's ``ready``,
+    common.smk ``evaluated_so_far``); without it, the evaluation waited for them all."""
+    (budget,) = TINY_GRID["epochs"]
+    key = layout.run_key("*", budget, "*", "*", "*")
+    metrics = next(tiny_study.glob(f"{layout.RUNS}/{key}/{layout.METRICS}"))
+    aside = metrics.with_name("metrics.aside")
+    metrics.rename(aside)
+    try:
+        planned = planned_jobs(root, tiny_study, config=(f"epochs={budget},{budget + 1}",))
+    finally:
+        aside.rename(metrics)
+    assert (planned["evaluate"], planned["train"]) == (1, RUNS)
 
 
 @pytest.mark.parametrize("grid, new_runs", [("seeds=0,1", RUNS), ("latent_dims=2,4,8", LOSSES),

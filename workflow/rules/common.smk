@@ -122,6 +122,21 @@ def trained_runs():
     return [r for r in grid_runs() if run_status(r)["status"] == "trained"]
 
 
+def evaluated_so_far(wildcards):
+    """The metrics of every run trained so far, without waiting for the others: aggregate
+    lists them beside ``metrics`` (which waits for every training) so that Snakemake
+    evaluates a run as soon as its training ends, beside the trainings left, not after the
+    last one (aggregate reads every run's summary, so this is asked again after each)."""
+    done = []
+    for r in grid_runs():
+        try:
+            if run_status(r)["status"] == "trained":
+                done.append(run_file(layout.METRICS, r))
+        except IncompleteCheckpointException:
+            continue
+    return done
+
+
 def grid_runs():
     """Every grid point (dataset x epochs x loss x latent x seed) as a dict."""
     return [

@@ -25,6 +25,8 @@ rule aggregate:
     input:
         grid=rules.grid.output[0],
         metrics=lambda wc: for_trained_runs(layout.METRICS),
+        # the same files, listed as each training ends: evaluations start beside the trainings
+        ready=evaluated_so_far,
         summaries=for_all_runs(layout.TRAIN_FILES["summary"]),
         histories=for_all_runs(layout.TRAIN_FILES["history"]),
         configs=for_all_runs(layout.TRAIN_FILES["config"]),

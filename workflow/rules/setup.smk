@@ -7,7 +7,7 @@ import re
 import sys
 
 import yaml
-from snakemake.exceptions import WorkflowError
+from snakemake.exceptions import IncompleteCheckpointException, WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
