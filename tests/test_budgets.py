@@ -176,6 +176,20 @@ def test_runs_that_early_stopping_ended_are_named_with_their_epoch():
     assert budgets.budget_text(1) == "1 epoch" and budgets.budget_text(30) == "30 epochs"
 
 
+def test_runs_that_trained_the_whole_longest_budget_are_named():
+    """At the longest budget, the trained runs early stopping did not end (they may still
+    improve): not those it ended, not a diverged one, not a shorter budget's or another
+    dataset's."""
+    runs = pd.DataFrame({
+        "dataset": ["mnist"] * 5 + ["fashion-mnist"], "epochs": [100, 100, 100, 30, 100, 100],
+        "loss": ["bce", "mse", "mse-sigma0.1", "bce", "cbern", "bce"], "latent_dim": [16] * 6,
+        "seed": [0, 0, 1, 0, 0, 0], "stopped_early_at": [64] + [np.nan] * 5,
+        "status": ["trained"] * 4 + ["diverged", "trained"]})
+    assert budgets.ran_whole_budget(runs, "mnist", 100) == ["mse latent 16 seed 0",
+                                                            "mse-sigma0.1 latent 16 seed 1"]
+    assert budgets.ran_whole_budget(runs, "fashion-mnist", 100) == ["bce latent 16 seed 0"]
+
+
 def test_the_tables_name_each_runs_budget_first_and_where_early_stopping_ended_it(tmp_path):
     """runs.csv and history.csv take a run's budget from its config.json (training.epochs)
     into the column ``epochs``, with the other grid coordinates first in every row."""
@@ -199,3 +213,28 @@ def test_the_tables_name_each_runs_budget_first_and_where_early_stopping_ended_i
     assert runs.stopped_early_at.isna().tolist() == [True, False]
     history = collect_histories(histories, [json.loads(p.read_text()) for p in configs])
     assert list(history.columns[:len(KEYS)]) == KEYS and list(history.epochs) == [10, 10, 30, 30]
+
+
+@pytest.mark.parametrize("whole, patience, said", [
+    (["mse-sigma0.1 latent 16 seed 1"], 5, "1 run(s) trained the whole budget without early "
+     "stopping ending it (mse-sigma0.1 latent 16 seed 1): its numbers are those of a run that "
+     "may still improve, not of a converged one."),
+    (["bce latent 16 seed 0"], 0, "(early stopping is off:"),
+    ([], 5, None)])
+def test_the_section_says_which_runs_trained_the_whole_longest_budget(root, whole, patience,
+                                                                      said):
+    """The report's section across budgets names the runs that reached the cap, and says why
+    their numbers are not converged ones (or that early stopping is off); nothing if none."""
+    from vaestudy.report.report import _environment
+
+    template = _environment(root / "workflow" / "report" / "report.html.j2").get_template(
+        "_budgets.html.j2")
+    html = " ".join(template.render(
+        budgets=[{"name": "mnist", "title": "MNIST", "steps": [], "stopped": [], "whole": whole,
+                  "plot": None}],
+        study={"epochs": [2, 100], "datasets": ["mnist"], "seeds": [0, 1, 2],
+               "training": {"early_stopping_patience": patience}}).split())
+    if said is None:
+        assert "whole budget" not in html
+    else:
+        assert "At 100 epochs, " in html and said in html

@@ -97,12 +97,16 @@ def test_budgets_part_follows_each_dataset_from_its_shortest_budget():
     longer = metrics.assign(epochs=30)
     longer.loc[longer.loss == "bce", "fid_classifier"] += 200  # bce worst after 30 epochs
     _, comparisons = _both(pd.concat([metrics, longer]))
-    runs = metrics.assign(stopped_early_at=np.nan)
+    runs = pd.concat([metrics, longer]).assign(stopped_early_at=np.nan, status="trained")
+    runs.loc[(runs.epochs == 30) & (runs.loss != "bce"), "stopped_early_at"] = 12
     (part,) = budgets.section(comparisons, runs, ["mnist"], [2, 30],
                               {"mnist": "data:image/png;base64,AAAA"})
+    # at the longest budget, bce's runs trained all 30 epochs: the section names them
+    assert part["whole"] == budgets.ran_whole_budget(runs, "mnist", 30) != []
+    assert all(line.startswith("bce latent") for line in part["whole"])
     assert part["title"] == "MNIST" and part["plot"] == "data:image/png;base64,AAAA"
     (step,) = part["steps"]
     assert (step["reference"], step["other"]) == (2, 30) and step["counts"]["reverses"] >= 1
     assert {"mean_diff (2 ep.)", "verdict (30 ep.)"} <= set(step["table"].columns)
-    assert part["stopped"] == []
+    assert len(part["stopped"]) == (runs.stopped_early_at == 12).sum()
     assert budgets.section(comparisons, runs, ["mnist"], [2], {}) == []

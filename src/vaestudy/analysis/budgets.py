@@ -79,6 +79,15 @@ def stopped_early(runs: pd.DataFrame, dataset: str) -> list[str]:
             f"{int(r.stopped_early_at)} of {r.epochs}" for r in rows.itertuples()]
 
 
+def ran_whole_budget(runs: pd.DataFrame, dataset: str, budget: int) -> list[str]:
+    """One phrase per trained run of ``dataset`` at ``budget`` (the longest) that early
+    stopping did not end: it trained every epoch of the cap, so its numbers are those of a
+    run that may still improve, not of a converged one (``bce latent 16 seed 1``)."""
+    rows = runs[(runs.dataset == dataset) & (runs.epochs == budget)
+                & (runs.status == "trained") & runs.stopped_early_at.isna()]
+    return [f"{r.loss} latent {r.latent_dim} seed {r.seed}" for r in rows.itertuples()]
+
+
 def budget_parts(comparisons: pd.DataFrame, dataset: str, budgets: list[int]) -> list[dict]:
     """For each budget after the shortest: what became of the differences between losses
     found at the shortest budget (and which are new), :func:`vaestudy.analysis.across.carry_over`
@@ -105,8 +114,9 @@ def section(comparisons: pd.DataFrame, runs: pd.DataFrame, names: list[str],
     """The report's section across training budgets (a study with two budgets or more), one
     entry per dataset of ``names``: the differences between losses at the shortest budget
     followed to each longer one (:func:`budget_parts`, each step's ``table`` with its columns
-    named by budget), the runs early stopping ended before their budget (from ``runs``), and
-    the plot of the metrics against the budget (``plots`` by dataset, embedded)."""
+    named by budget), the runs early stopping ended before their budget and those it did not
+    end at the longest (from ``runs``), and the plot of the metrics against the budget
+    (``plots`` by dataset, embedded)."""
     if len(epochs) < 2:
         return []
     out = []
@@ -116,5 +126,6 @@ def section(comparisons: pd.DataFrame, runs: pd.DataFrame, names: list[str],
             step["table"] = step["table"][STEP_COLUMNS].rename(columns=lambda c: c.replace(
                 "_ref", f" ({step['reference']} ep.)").replace("_other", f" ({step['other']} ep.)"))
         out.append({"name": name, "title": datasets.get(name).title, "steps": steps,
-                    "stopped": stopped_early(runs, name), "plot": plots.get(name)})
+                    "stopped": stopped_early(runs, name),
+                    "whole": ran_whole_budget(runs, name, max(epochs)), "plot": plots.get(name)})
     return out
