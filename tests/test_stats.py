@@ -2,6 +2,7 @@
 unanimous pairs, intervals that do not exist) and how the report's sentences and tables
 print what they give."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -218,8 +219,7 @@ def test_the_effect_size_is_hedges_g_with_its_small_sample_correction():
 
 def test_the_reference_docs_size_the_bias_of_the_first_2000_images_by_their_own_table():
     """docs/reference.md: the first 2,000 test images overstate the all-images log p(x) by
-    about twice the standard error of a 2,000-image mean, as its own table says; the report's
-    pointer to that reference says its log p(x) is on those images."""
+    about twice the standard error of a 2,000-image mean, as its own table says."""
     text = (ROOT / "docs" / "reference.md").read_text()
     cells = [[c.strip() for c in line.split("|")[1:-1]] for line in text.splitlines()
              if line.startswith("| ")]
@@ -228,12 +228,33 @@ def test_the_reference_docs_size_the_bias_of_the_first_2000_images_by_their_own_
     bias = row["first 2,000"][0] - row["all"][0]
     assert round(bias, 1) == 1.1 and round(bias / row["first 2,000"][1]) == 2
     assert "by about 1.1 nats here: about twice the standard error of a 2,000-image mean" in text
-    template = template_source()
-    pointer = template[template.index("trained for up to 30"):][:400]
-    assert "log p(x) with K = 1000 on the first 2,000 test images" in pointer
+
+
+def test_the_reports_pointer_to_the_reference_says_what_docs_reference_md_measured():
+    """The default report's pointer to docs/reference.md names the config's budgets and says
+    what that page measured: bce's log p(x) at the longest budget as the page's table and text
+    give it, and every 2-epoch difference holding at every longer budget only where the page
+    says all of them held."""
+    text = (ROOT / "docs" / "reference.md").read_text()
     reference = yaml.safe_load((ROOT / "config" / "reference.yaml").read_text())["study"]
-    budgets = ", ".join(map(str, reference["epochs"][:-1])) + f" and {reference['epochs'][-1]}"
-    assert f"budgets of {budgets}\nepochs" in template  # the pointer names the config's budgets
+    budgets, longest = reference["epochs"], reference["epochs"][-1]
+    table = [[c.strip().strip("*") for c in line.split("|")[1:-1]] for line in text.splitlines()
+             if line.startswith("| `bce` |")]
+    log_px = next(row[3] for row in table if row[1] == str(longest))  # "−88.7 ± 0.2"
+    assert f"over the three seeds {log_px}**" in text
+    longer = [str(budget) for budget in budgets[1:]]
+    held = ", at ".join(longer[:-1]) + f" and at {longest} epochs"  # "10, at 30 and at 100 epochs"
+    found = re.search(rf"of the (\d+) differences between losses found at {budgets[0]} epochs, "
+                      rf"all (\d+) hold at {held}", " ".join(text.split()))
+    assert found and found.group(1) == found.group(2)
+    template = template_source()
+    pointer = template[template.index("whether\nthe differences between"):][:1200]
+    listed = ", ".join(map(str, budgets[:-1])) + f" and {longest}"
+    assert f"budgets of {listed}\nepochs" in pointer  # the pointer names the config's budgets
+    said = " ".join(pointer.split())
+    assert f"separated in the same direction at {', '.join(longer[:-1])} and {longest} epochs" in said
+    assert log_px.replace("−", "&minus;").replace("±", "&plusmn;") in said
+    assert "K = 1,000, all 10,000 test images" in said
 
 
 @pytest.mark.parametrize("table", ["part.comparable", "part.loglik", "cost"])
