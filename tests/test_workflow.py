@@ -286,6 +286,29 @@ def test_tiny_study_figures_decode(tiny_study):
     assert frames.shape[0] == 1  # one frame per epoch (the tiny config trains one epoch)
 
 
+def test_each_side_by_side_picture_holds_every_trained_loss(tiny_study, tmp_path):
+    """Each side-by-side picture shows every loss trained at its dataset, budget and latent
+    size (a picture planned before the trainings ended would hold fewer panels): its shape is
+    that of the same picture drawn from all of them (the lowest seed of each)."""
+    from vaestudy.analysis.study_plots import plot_side_by_side
+
+    runs = pd.read_csv(tiny_study / "runs.csv")
+    runs = runs[runs.status == "trained"].sort_values("seed")
+    places = runs.groupby(["dataset", "epochs", "latent_dim"])
+    assert len(places) == N_DATASETS * LATENTS
+    for (dataset, epochs, latent), group in places:
+        first = group.drop_duplicates("loss")
+        assert len(first) == len(TINY_GRID["losses"])
+        pictures = {r.loss: layout.run_file(tiny_study, layout.PICTURES["samples"],
+                                            layout.RUN_KEY.format(dataset=dataset, epochs=epochs,
+                                                                  loss=r.loss, latent=latent,
+                                                                  seed=r.seed))
+                    for r in first.itertuples()}
+        plot_side_by_side(pictures, "every trained loss", tmp_path / "all.png")
+        made = layout.side_by_side(tiny_study, dataset, epochs, latent, "samples")
+        assert iio.imread(made).shape == iio.imread(tmp_path / "all.png").shape, made
+
+
 def test_tiny_study_report_is_self_contained(tiny_study):
     html = (tiny_study / "report.html").read_text()
     # The report shows the side-by-side picture instead of each run's sample grid, and the one

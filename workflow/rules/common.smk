@@ -116,10 +116,22 @@ def run_status(wildcards):
         return json.load(f)
 
 
-def trained_runs():
+def trained_runs(wait=True):
     """The grid points whose training finished with finite losses (a diverged run is a
-    result of the study, listed in the report, but has no models to evaluate)."""
-    return [r for r in grid_runs() if run_status(r)["status"] == "trained"]
+    result of the study, listed in the report, but has no models to evaluate). With
+    ``wait=False`` a run still training is left out instead of making the asking job wait
+    for every training."""
+    done = []
+    for r in grid_runs():
+        try:
+            trained = run_status(r)["status"] == "trained"
+        except IncompleteCheckpointException:
+            if wait:
+                raise
+            continue
+        if trained:
+            done.append(r)
+    return done
 
 
 def evaluated_so_far(wildcards):
@@ -127,14 +139,7 @@ def evaluated_so_far(wildcards):
     lists them beside ``metrics`` (which waits for every training) so that Snakemake
     evaluates a run as soon as its training ends, beside the trainings left, not after the
     last one (aggregate reads every run's summary, so this is asked again after each)."""
-    done = []
-    for r in grid_runs():
-        try:
-            if run_status(r)["status"] == "trained":
-                done.append(run_file(layout.METRICS, r))
-        except IncompleteCheckpointException:
-            continue
-    return done
+    return [run_file(layout.METRICS, r) for r in trained_runs(wait=False)]
 
 
 def grid_runs():
