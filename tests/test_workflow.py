@@ -299,11 +299,8 @@ def test_each_side_by_side_picture_holds_every_trained_loss(tiny_study, tmp_path
     for (dataset, epochs, latent), group in places:
         first = group.drop_duplicates("loss")
         assert len(first) == len(TINY_GRID["losses"])
-        pictures = {r.loss: layout.run_file(tiny_study, layout.PICTURES["samples"],
-                                            layout.RUN_KEY.format(dataset=dataset, epochs=epochs,
-                                                                  loss=r.loss, latent=latent,
-                                                                  seed=r.seed))
-                    for r in first.itertuples()}
+        pictures = {r.loss: layout.run_file(tiny_study, layout.PICTURES["samples"], layout.run_key(
+            dataset, epochs, r.loss, latent, r.seed)) for r in first.itertuples()}
         plot_side_by_side(pictures, "every trained loss", tmp_path / "all.png")
         made = layout.side_by_side(tiny_study, dataset, epochs, latent, "samples")
         assert iio.imread(made).shape == iio.imread(tmp_path / "all.png").shape, made
